@@ -1,0 +1,182 @@
+//! The server's configuration: a TOML file whose every key has an embedded default, so that
+//! `vroom` with no file serves a developer on one machine. Unknown keys are refused, and every
+//! error names the key it is about.
+
+use std::net::{IpAddr, SocketAddr};
+use std::path::Path;
+
+use serde::Deserialize;
+
+use crate::core::room::RoomConfig;
+use crate::core::CoreConfig;
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    pub general: General,
+    pub websocket: Listener,
+    pub http: HttpListener,
+    pub admin: AdminListener,
+    pub media: Media,
+    pub videoroom: VideoRoom,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct General {
+    /// Seconds without a request before a session is destroyed (0: never).
+    pub session_timeout: u64,
+    /// Events a session may have waiting before its client counts as too slow.
+    pub event_queue_capacity: usize,
+    pub api_secret: Option<String>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Listener {
+    pub listen: SocketAddr,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HttpListener {
+    pub listen: SocketAddr,
+    pub base_path: String,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AdminListener {
+    pub listen: SocketAddr,
+    pub secret: String,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Media {
+    /// The address media sockets bind to and ICE candidates advertise.
+    pub ip: IpAddr,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct VideoRoom {
+    pub admin_key: Option<String>,
+    pub rooms: Vec<StaticRoom>,
+}
+
+/// A room that exists from start-up (Janus's `room-<id>` sections).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StaticRoom {
+    pub id: u64,
+    pub description: Option<String>,
+    pub secret: Option<String>,
+    pub pin: Option<String>,
+    #[serde(default)]
+    pub is_private: bool,
+    #[serde(default = "three")]
+    pub publishers: u32,
+    #[serde(default)]
+    pub bitrate: u32,
+    #[serde(default)]
+    pub fir_freq: u32,
+    #[serde(default)]
+    pub notify_joining: bool,
+    #[serde(default)]
+    pub require_pvtid: bool,
+    pub audiocodec: Option<String>,
+    pub videocodec: Option<String>,
+}
+
+fn three() -> u32 {
+    3
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            general: General::default(),
+            websocket: Listener { listen: ([127, 0, 0, 1], 8188).into() },
+            http: HttpListener { listen: ([127, 0, 0, 1], 8088).into(), base_path: "/janus".into() },
+            admin: AdminListener { listen: ([127, 0, 0, 1], 7188).into(), secret: "janusoverlord".into() },
+            media: Media::default(),
+            videoroom: VideoRoom::default(),
+        }
+    }
+}
+
+impl Default for General {
+    fn default() -> Self {
+        General { session_timeout: 60, event_queue_capacity: 1024, api_secret: None }
+    }
+}
+
+impl Default for Media {
+    fn default() -> Self {
+        Media { ip: [127, 0, 0, 1].into() }
+    }
+}
+
+impl Default for VideoRoom {
+    /// Janus's sample configuration: the demo room 1234.
+    fn default() -> Self {
+        VideoRoom {
+            admin_key: None,
+            rooms: vec![StaticRoom {
+                id: 1234,
+                description: Some("Demo Room".into()),
+                secret: Some("adminpwd".into()),
+                pin: None,
+                is_private: false,
+                publishers: 6,
+                bitrate: 128_000,
+                fir_freq: 10,
+                notify_joining: false,
+                require_pvtid: false,
+                audiocodec: None,
+                videocodec: None,
+            }],
+        }
+    }
+}
+
+impl Config {
+    pub fn parse(text: &str) -> Result<Config, String> {
+        toml::from_str(text).map_err(|e| e.to_string())
+    }
+
+    pub fn load(path: &Path) -> Result<Config, String> {
+        let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        Self::parse(&text).map_err(|e| format!("{}: {e}", path.display()))
+    }
+
+    pub fn core(&self, id_seed: u64) -> CoreConfig {
+        CoreConfig {
+            session_timeout_ms: self.general.session_timeout * 1000,
+            event_queue_capacity: self.general.event_queue_capacity,
+            admin_key: self.videoroom.admin_key.clone(),
+            id_seed,
+        }
+    }
+}
+
+impl StaticRoom {
+    pub fn room_config(&self) -> RoomConfig {
+        let d = RoomConfig::default();
+        RoomConfig {
+            description: self.description.clone(),
+            secret: self.secret.clone(),
+            pin: self.pin.clone(),
+            is_private: self.is_private,
+            max_publishers: self.publishers,
+            bitrate: self.bitrate,
+            fir_freq: self.fir_freq,
+            notify_joining: self.notify_joining,
+            require_pvtid: self.require_pvtid,
+            audiocodec: self.audiocodec.clone().unwrap_or(d.audiocodec.clone()),
+            videocodec: self.videocodec.clone().unwrap_or(d.videocodec.clone()),
+            ..d
+        }
+    }
+}

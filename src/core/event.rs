@@ -1,0 +1,118 @@
+//! The events the core delivers to sessions: replies to asynchronous requests and the
+//! notifications Janus sends. Typed here; `api/` renders them into Janus's JSON shapes.
+
+use super::error::Error;
+use super::ids::{HandleId, ParticipantId, RoomId};
+
+/// The opaque `transaction` of the request an event answers.
+pub type Transaction = String;
+
+/// One event for one session, from one of its handles (`sender`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Event {
+    pub sender: Option<HandleId>,
+    /// Set on the reply to an asynchronous request; notifications have none.
+    pub transaction: Option<Transaction>,
+    pub body: EventBody,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum EventBody {
+    /// The session timed out (the last event it gets).
+    Timeout,
+    /// The handle was detached.
+    Detached,
+    /// The handle's PeerConnection went away.
+    Hangup { reason: String },
+    /// An asynchronous plugin request failed.
+    Error(Error),
+    VideoRoom(RoomEvent),
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum MediaKind {
+    Audio,
+    Video,
+    Data,
+}
+
+/// A publisher stream as other participants see it (`publishers[].streams[]`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StreamInfo {
+    pub kind: MediaKind,
+    pub mindex: u32,
+    pub mid: String,
+    pub codec: Option<String>,
+    pub description: Option<String>,
+    pub disabled: bool,
+    pub moderated: bool,
+}
+
+/// An entry of `publishers` in `joined` and in the new-publisher notification.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PublisherInfo {
+    pub id: ParticipantId,
+    pub display: Option<String>,
+    pub streams: Vec<StreamInfo>,
+}
+
+/// An entry of `attendees` (participants that are not publishing).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Attendee {
+    pub id: ParticipantId,
+    pub display: Option<String>,
+}
+
+/// A stream of a subscription (`attached`/`updated`/`switched` `streams[]`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SubStreamInfo {
+    pub mindex: u32,
+    pub mid: String,
+    pub kind: MediaKind,
+    pub feed_id: ParticipantId,
+    pub feed_mid: String,
+    pub feed_display: Option<String>,
+    pub codec: Option<String>,
+    /// False once the feed went away: the m-line stays, inactive, until the subscriber
+    /// renegotiates.
+    pub active: bool,
+    pub send: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RoomEvent {
+    // Replies to the request's own handle.
+    Joined {
+        room: RoomId,
+        description: String,
+        id: ParticipantId,
+        private_id: u32,
+        publishers: Vec<PublisherInfo>,
+        attendees: Option<Vec<Attendee>>,
+    },
+    /// Reply to publish and configure; `streams` is set when the publisher's streams changed.
+    Configured { room: RoomId, streams: Option<Vec<StreamInfo>> },
+    UnpublishedOk { room: RoomId },
+    /// Reply to leave; also sent to a kicked publisher (`kicked: true`).
+    LeavingOk { room: RoomId, kicked: bool },
+    Attached { room: RoomId, streams: Vec<SubStreamInfo> },
+    Started { room: RoomId },
+    Paused { room: RoomId },
+    /// The subscription changed (subscribe, unsubscribe, update, or a feed went away): a new
+    /// offer follows.
+    Updated { room: RoomId, streams: Vec<SubStreamInfo> },
+    /// A change was accepted while an offer is still unanswered; the new offer follows `start`.
+    Updating { room: RoomId },
+    Switched { room: RoomId, changes: u32, streams: Vec<SubStreamInfo> },
+    Left { room: RoomId },
+
+    // Notifications to the other participants (no transaction).
+    NewPublishers { room: RoomId, publishers: Vec<PublisherInfo> },
+    Unpublished { room: RoomId, id: ParticipantId },
+    Leaving { room: RoomId, id: ParticipantId },
+    Joining { room: RoomId, id: ParticipantId, display: Option<String> },
+    Kicked { room: RoomId, id: ParticipantId },
+    Display { id: ParticipantId, display: String },
+    Moderation { room: RoomId, id: ParticipantId, mid: String, muted: bool },
+    Destroyed { room: RoomId },
+}

@@ -1,0 +1,502 @@
+//! Publishers: join, publish, configure, unpublish, leave, and the moment their media comes up
+//! (the new-publisher notification of Janus #3463).
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use crate::sync::levels;
+use crate::sync::order::{Mutex, Token};
+use crate::sync::Runtime;
+
+use super::forwarder::Forwarder;
+use super::{notification, reply, Role, Room, RoomState};
+use crate::core::error::{Error, Result};
+use crate::core::event::{Attendee, MediaKind, PublisherInfo, RoomEvent, StreamInfo, Transaction};
+use crate::core::ids::{HandleId, ParticipantId, PrivateId, RoomId};
+use crate::core::outbox::{Outbox, SessionQueue};
+use crate::core::seams::MediaPort;
+use crate::core::session::{Handle, HandleState};
+use crate::core::Core;
+
+pub struct Publisher<R: Runtime> {
+    pub id: ParticipantId,
+    pub private_id: PrivateId,
+    pub handle: HandleId,
+    pub(crate) queue: Arc<SessionQueue<R>>,
+    pub(crate) state: Mutex<levels::Publisher, PublisherState, R>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Media {
+    /// Joined, not publishing.
+    Idle,
+    /// Published (offer answered), PeerConnection not up yet: not a feed others can see.
+    Negotiated,
+    /// PeerConnection up: a feed, announced to the room.
+    Active,
+}
+
+/// Why a publisher is no longer in its room.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Departure {
+    Left,
+    Kicked,
+    RoomDestroyed,
+    /// Its handle was detached or its session ended.
+    Gone,
+}
+
+pub(crate) struct PublisherState {
+    pub display: Option<String>,
+    pub media: Media,
+    pub streams: Vec<PubStream>,
+    pub port: Option<Box<dyn MediaPort>>,
+    pub forwarders: Vec<Forwarder>,
+    pub next_forwarder_id: u32,
+    pub departed: Option<Departure>,
+}
+
+pub(crate) struct PubStream {
+    pub info: StreamInfo,
+    /// The subscriber streams this stream is forwarded to.
+    pub fanout: Vec<FanoutTarget>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FanoutTarget {
+    pub subscriber: HandleId,
+    pub sub_mid: String,
+}
+
+impl PublisherState {
+    pub fn info(&self, id: ParticipantId) -> PublisherInfo {
+        PublisherInfo { id, display: self.display.clone(), streams: self.streams.iter().map(|s| s.info.clone()).collect() }
+    }
+
+    pub fn stream_mut(&mut self, mid: &str) -> Option<&mut PubStream> {
+        self.streams.iter_mut().find(|s| s.info.mid == mid)
+    }
+}
+
+/// `join` as a publisher.
+#[derive(Clone, Debug, Default)]
+pub struct JoinPublisher {
+    pub room: RoomId,
+    pub id: Option<ParticipantId>,
+    pub display: Option<String>,
+    pub pin: Option<String>,
+    pub token: Option<String>,
+}
+
+/// One m-line of a publisher's offer.
+#[derive(Clone, Debug)]
+pub struct StreamSpec {
+    pub kind: MediaKind,
+    pub mid: String,
+    pub codec: Option<String>,
+    pub description: Option<String>,
+    pub disabled: bool,
+}
+
+/// `publish` (or the publishing half of `joinandconfigure` / `configure` with an offer).
+#[derive(Clone, Debug, Default)]
+pub struct Publish {
+    pub streams: Vec<StreamSpec>,
+    pub display: Option<String>,
+}
+
+/// `configure` of a publisher without renegotiation.
+#[derive(Clone, Debug, Default)]
+pub struct PublisherConfigure {
+    pub display: Option<String>,
+    /// (mid, description) pairs.
+    pub descriptions: Vec<(String, String)>,
+}
+
+impl<R: Runtime> HandleState<R> {
+    /// The room and publisher of a publisher handle, or the error Janus gives otherwise.
+    pub(crate) fn publisher(&self, h: &Handle<R>) -> Result<(Arc<Room<R>>, Arc<Publisher<R>>)> {
+        match &self.role {
+            _ if self.detached => Err(h.gone()),
+            Role::Publisher { room, me } => Ok((room.clone(), me.clone())),
+            Role::Idle => Err(Error::JoinFirst),
+            Role::Subscriber { .. } => Err(Error::InvalidRequest("Invalid request on a subscriber handle".into())),
+            Role::Spent { room } => Err(Error::NoSuchRoom(*room)),
+        }
+    }
+
+    /// Fails unless the handle can still join a room.
+    pub(crate) fn check_can_join(&self, h: &Handle<R>) -> Result<()> {
+        match &self.role {
+            _ if self.detached => Err(h.gone()),
+            Role::Idle => Ok(()),
+            Role::Publisher { .. } => Err(Error::AlreadyJoined { as_publisher: true }),
+            Role::Subscriber { .. } => Err(Error::AlreadyJoined { as_publisher: false }),
+            Role::Spent { .. } => Err(Error::NotInRoom),
+        }
+    }
+}
+
+impl<R: Runtime> RoomState<R> {
+    /// Fails unless `me` is still a publisher of this live room.
+    pub(crate) fn check_publisher(&self, room: RoomId, me: &Publisher<R>, t: &mut Token<levels::Room>) -> Result<()> {
+        self.live(room)?;
+        if self.publishers.get(&me.id).is_some_and(|p| std::ptr::eq(&**p, me)) {
+            return Ok(());
+        }
+        match me.state.lock(t).departed {
+            Some(Departure::Kicked) => Err(Error::Kicked),
+            _ => Err(Error::NoSuchRoom(room)),
+        }
+    }
+
+    /// Stops `me`'s media: its subscribers' streams go inactive (and they are told), its
+    /// forwarders and media endpoint are closed once the locks are released, and the room hears
+    /// `unpublished` if it had been told of the feed. Returns whether the feed was active.
+    pub(crate) fn stop_media(&mut self, room: RoomId, me: &Publisher<R>, t: &mut Token<levels::Room>, out: &mut Outbox<R>) -> bool {
+        self.publishing.remove(&me.id);
+        let mut pg = me.state.lock(t);
+        let (ps, pt) = pg.split();
+        let was_active = ps.media == Media::Active;
+        ps.media = Media::Idle;
+        if let Some(port) = ps.port.take() {
+            out.discard(port);
+        }
+        out.discard(std::mem::take(&mut ps.forwarders));
+        let watchers: BTreeSet<HandleId> = ps.streams.drain(..).flat_map(|s| s.fanout).map(|f| f.subscriber).collect();
+        for s in watchers.iter().filter_map(|h| self.subscribers.get(h)) {
+            s.feed_gone(pt, room, me.id, out);
+        }
+        if was_active {
+            self.notify_publishers(Some(me.id), out, RoomEvent::Unpublished { room, id: me.id });
+        }
+        was_active
+    }
+
+    /// Takes `me` out of the room for `why`, telling whoever Janus tells.
+    pub(crate) fn retire_publisher(
+        &mut self,
+        room: RoomId,
+        me: &Publisher<R>,
+        why: Departure,
+        t: &mut Token<levels::Room>,
+        out: &mut Outbox<R>,
+    ) {
+        self.publishers.remove(&me.id);
+        self.private_ids.remove(&me.private_id);
+        let was_active = self.stop_media(room, me, t, out);
+        me.state.lock(t).departed = Some(why);
+        match why {
+            Departure::Kicked => {
+                self.notify_publishers(None, out, RoomEvent::Kicked { room, id: me.id });
+                out.push(&me.queue, notification(me.handle, RoomEvent::LeavingOk { room, kicked: true }));
+            }
+            Departure::Left | Departure::Gone if was_active || self.config.notify_joining => {
+                self.notify_publishers(None, out, RoomEvent::Leaving { room, id: me.id });
+            }
+            _ => {}
+        }
+    }
+}
+
+impl<R: Runtime> Core<R> {
+    /// `join` as a publisher: `joined` (with the active publishers) to this handle; `joining`
+    /// to the others when the room has `notify_joining`.
+    pub fn join_publisher(&self, h: &Handle<R>, req: JoinPublisher, txn: Option<Transaction>) -> Result<()> {
+        let mut t = Self::enter();
+        let mut out = Outbox::new();
+        {
+            let mut hg = h.state.lock(&mut t);
+            let (hs, ht) = hg.split();
+            hs.check_can_join(h)?;
+            let room = self.find_room(ht, req.room)?;
+            let me = self.admit_publisher(ht, h, &room, req, txn, &mut out)?;
+            hs.role = Role::Publisher { room, me };
+        }
+        out.deliver(&mut t);
+        Ok(())
+    }
+
+    fn admit_publisher(
+        &self,
+        t: &mut Token<levels::Handle>,
+        h: &Handle<R>,
+        room: &Room<R>,
+        req: JoinPublisher,
+        txn: Option<Transaction>,
+        out: &mut Outbox<R>,
+    ) -> Result<Arc<Publisher<R>>> {
+        let mut rg = room.state.write(t);
+        let (st, rt) = rg.split();
+        st.live(room.id)?;
+        st.config.check_pin(req.pin.as_deref())?;
+        st.config.check_token(req.token.as_deref())?;
+        let RoomState { publishers, private_ids, ids, .. } = &mut *st;
+        let id = match req.id {
+            Some(id) if publishers.contains_key(&id) => return Err(Error::IdExists(id)),
+            Some(id) => id,
+            None => ids.id(|v| publishers.contains_key(&v)),
+        };
+        let private_id = ids.private_id(|v| private_ids.contains_key(&v));
+        let mut active = Vec::new();
+        let mut attendees = Vec::new();
+        for p in st.publishers.values() {
+            let pg = p.state.lock(rt);
+            if pg.media == Media::Active {
+                active.push(pg.info(p.id));
+            } else if st.config.notify_joining {
+                attendees.push(Attendee { id: p.id, display: pg.display.clone() });
+            }
+        }
+        if st.config.notify_joining {
+            let joining = RoomEvent::Joining { room: room.id, id, display: req.display.clone() };
+            st.notify_publishers(None, out, joining);
+        }
+        let me = Arc::new(Publisher {
+            id,
+            private_id,
+            handle: h.id,
+            queue: h.queue.clone(),
+            state: Mutex::new(PublisherState {
+                display: req.display,
+                media: Media::Idle,
+                streams: Vec::new(),
+                port: None,
+                forwarders: Vec::new(),
+                next_forwarder_id: 1,
+                departed: None,
+            }),
+        });
+        st.publishers.insert(id, me.clone());
+        st.private_ids.insert(private_id, id);
+        let joined = RoomEvent::Joined {
+            room: room.id,
+            description: st.config.description_or_default(room.id),
+            id,
+            private_id,
+            publishers: active,
+            attendees: st.config.notify_joining.then_some(attendees),
+        };
+        out.push(&h.queue, reply(h.id, txn, joined));
+        Ok(me)
+    }
+
+    /// `publish`: the publisher's streams are negotiated (`configured` with the streams). Others
+    /// hear of the feed only once its media is up ([`Core::media_up`]), as in Janus.
+    pub fn publish(&self, h: &Handle<R>, req: Publish, txn: Option<Transaction>) -> Result<()> {
+        let mut t = Self::enter();
+        // Opened before any lock is taken; on an error below it is closed after the guards,
+        // which are declared later and so dropped first.
+        let port = self.open_media(&mut t, h.id)?;
+        let mut out = Outbox::new();
+        {
+            let mut hg = h.state.lock(&mut t);
+            let (hs, ht) = hg.split();
+            let (room, me) = hs.publisher(h)?;
+            let mut rg = room.state.write(ht);
+            let (st, rt) = rg.split();
+            st.check_publisher(room.id, &me, rt)?;
+            if st.publishing.contains(&me.id) {
+                return Err(Error::AlreadyPublished);
+            }
+            if st.publishing.len() >= st.config.max_publishers as usize {
+                return Err(Error::PublishersFull(st.config.max_publishers));
+            }
+            st.publishing.insert(me.id);
+            let mut pg = me.state.lock(rt);
+            pg.streams = req.streams.into_iter().enumerate().map(|(i, s)| new_stream(i, s)).collect();
+            pg.media = Media::Negotiated;
+            pg.port = Some(port);
+            let streams = pg.streams.iter().map(|s| s.info.clone()).collect();
+            if let Some(display) = req.display.filter(|d| pg.display.as_ref() != Some(d)) {
+                pg.display = Some(display.clone());
+                st.notify_publishers(Some(me.id), &mut out, RoomEvent::Display { id: me.id, display });
+            }
+            out.push(&h.queue, reply(h.id, txn, RoomEvent::Configured { room: room.id, streams: Some(streams) }));
+        }
+        out.deliver(&mut t);
+        Ok(())
+    }
+
+    /// The publisher's PeerConnection is up: it becomes a feed and every other participant hears
+    /// `publishers: [it]` exactly once. Returns false if it was not waiting for media.
+    ///
+    /// This is the notify side of Janus #3463: it holds the room, then the publisher, the one
+    /// order every path uses (`listparticipants` too).
+    pub fn media_up(&self, h: &Handle<R>) -> Result<bool> {
+        let mut t = Self::enter();
+        let mut out = Outbox::new();
+        let announced = {
+            let mut hg = h.state.lock(&mut t);
+            let (hs, ht) = hg.split();
+            let (room, me) = hs.publisher(h)?;
+            let mut rg = room.state.write(ht);
+            let (st, rt) = rg.split();
+            st.check_publisher(room.id, &me, rt)?;
+            let mut pg = me.state.lock(rt);
+            if pg.media != Media::Negotiated {
+                false
+            } else {
+                pg.media = Media::Active;
+                let info = pg.info(me.id);
+                st.notify_publishers(Some(me.id), &mut out, RoomEvent::NewPublishers { room: room.id, publishers: vec![info] });
+                true
+            }
+        };
+        out.deliver(&mut t);
+        Ok(announced)
+    }
+
+    /// `configure` of a publisher: display name and stream descriptions.
+    pub fn configure_publisher(&self, h: &Handle<R>, req: PublisherConfigure, txn: Option<Transaction>) -> Result<()> {
+        let mut t = Self::enter();
+        let mut out = Outbox::new();
+        {
+            let mut hg = h.state.lock(&mut t);
+            let (hs, ht) = hg.split();
+            let (room, me) = hs.publisher(h)?;
+            let mut rg = room.state.read(ht);
+            let (st, rt) = rg.split_ref();
+            st.check_publisher(room.id, &me, rt)?;
+            let mut pg = me.state.lock(rt);
+            if let Some(display) = req.display.filter(|d| pg.display.as_ref() != Some(d)) {
+                pg.display = Some(display.clone());
+                st.notify_publishers(Some(me.id), &mut out, RoomEvent::Display { id: me.id, display });
+            }
+            let mut described = false;
+            for (mid, text) in req.descriptions {
+                if let Some(s) = pg.stream_mut(&mid) {
+                    s.info.description = Some(text);
+                    described = true;
+                }
+            }
+            if described && pg.media == Media::Active {
+                let info = pg.info(me.id);
+                st.notify_publishers(Some(me.id), &mut out, RoomEvent::NewPublishers { room: room.id, publishers: vec![info] });
+            }
+            out.push(&h.queue, reply(h.id, txn, RoomEvent::Configured { room: room.id, streams: None }));
+        }
+        out.deliver(&mut t);
+        Ok(())
+    }
+
+    /// `unpublish`.
+    pub fn unpublish(&self, h: &Handle<R>, txn: Option<Transaction>) -> Result<()> {
+        let mut t = Self::enter();
+        let mut out = Outbox::new();
+        {
+            let mut hg = h.state.lock(&mut t);
+            let (hs, ht) = hg.split();
+            let (room, me) = hs.publisher(h)?;
+            let mut rg = room.state.write(ht);
+            let (st, rt) = rg.split();
+            st.check_publisher(room.id, &me, rt)?;
+            if !st.publishing.contains(&me.id) {
+                return Err(Error::NotPublished);
+            }
+            st.stop_media(room.id, &me, rt, &mut out);
+            out.push(&h.queue, reply(h.id, txn, RoomEvent::UnpublishedOk { room: room.id }));
+        }
+        out.deliver(&mut t);
+        Ok(())
+    }
+
+    /// `leave`, for either role. The handle is spent afterwards.
+    pub fn leave(&self, h: &Handle<R>, txn: Option<Transaction>) -> Result<()> {
+        let mut t = Self::enter();
+        let mut out = Outbox::new();
+        {
+            let mut hg = h.state.lock(&mut t);
+            let (hs, ht) = hg.split();
+            let room_id = match &hs.role {
+                Role::Subscriber { room, me } => {
+                    let (room, me) = (room.clone(), me.clone());
+                    let mut rg = room.state.write(ht);
+                    let (st, rt) = rg.split();
+                    st.check_subscriber(room.id, &me)?;
+                    st.retire_subscriber(&me, rt, &mut out);
+                    out.push(&h.queue, reply(h.id, txn, RoomEvent::Left { room: room.id }));
+                    room.id
+                }
+                _ => {
+                    let (room, me) = hs.publisher(h)?;
+                    let mut rg = room.state.write(ht);
+                    let (st, rt) = rg.split();
+                    st.check_publisher(room.id, &me, rt)?;
+                    st.retire_publisher(room.id, &me, Departure::Left, rt, &mut out);
+                    out.push(&h.queue, reply(h.id, txn, RoomEvent::LeavingOk { room: room.id, kicked: false }));
+                    room.id
+                }
+            };
+            hs.role = Role::Spent { room: room_id };
+        }
+        out.deliver(&mut t);
+        Ok(())
+    }
+
+    /// A handle ends (detach, session destroyed or timed out): it leaves its room silently.
+    pub(crate) fn end_role(&self, t: &mut Token<levels::Handle>, role: Role<R>, out: &mut Outbox<R>) {
+        match role {
+            Role::Publisher { room, me } => {
+                let mut rg = room.state.write(t);
+                let (st, rt) = rg.split();
+                if !st.destroyed && st.has_publisher(&me) {
+                    st.retire_publisher(room.id, &me, Departure::Gone, rt, out);
+                }
+            }
+            Role::Subscriber { room, me } => {
+                let mut rg = room.state.write(t);
+                let (st, rt) = rg.split();
+                if !st.destroyed && st.has_subscriber(&me) {
+                    st.retire_subscriber(&me, rt, out);
+                }
+            }
+            Role::Idle | Role::Spent { .. } => {}
+        }
+    }
+
+    /// The handle's PeerConnection went away. A publisher stops publishing; a subscriber's
+    /// subscription ends. Returns whether there was media to stop.
+    pub(crate) fn hangup_role(&self, t: &mut Token<levels::Handle>, role: &mut Role<R>, out: &mut Outbox<R>) -> bool {
+        match role {
+            Role::Publisher { room, me } => {
+                let mut rg = room.state.write(t);
+                let (st, rt) = rg.split();
+                if st.destroyed || !st.has_publisher(me) || !st.publishing.contains(&me.id) {
+                    return false;
+                }
+                st.stop_media(room.id, me, rt, out);
+                true
+            }
+            Role::Subscriber { room, me } => {
+                let id = room.id;
+                {
+                    let mut rg = room.state.write(t);
+                    let (st, rt) = rg.split();
+                    if st.destroyed || !st.has_subscriber(me) {
+                        return false;
+                    }
+                    st.retire_subscriber(me, rt, out);
+                }
+                *role = Role::Spent { room: id };
+                true
+            }
+            Role::Idle | Role::Spent { .. } => false,
+        }
+    }
+}
+
+fn new_stream(mindex: usize, s: StreamSpec) -> PubStream {
+    PubStream {
+        info: StreamInfo {
+            kind: s.kind,
+            mindex: mindex as u32,
+            mid: s.mid,
+            codec: s.codec,
+            description: s.description,
+            disabled: s.disabled,
+            moderated: false,
+        },
+        fanout: Vec::new(),
+    }
+}

@@ -1,0 +1,354 @@
+//! Subscribers: join with a list of feed streams, start, pause, subscribe, unsubscribe, update,
+//! switch, leave. One subscription may carry streams of many publishers.
+//!
+//! Every change to which publisher streams a subscriber receives happens under the room's write
+//! lock, so a subscriber's stream list read under the room lock stays valid while the publishers
+//! (an earlier level than subscribers) are locked to change their fan-out.
+
+use std::sync::Arc;
+
+use crate::sync::levels;
+use crate::sync::order::{Mutex, Token};
+use crate::sync::Runtime;
+
+use super::publisher::{FanoutTarget, Media};
+use super::{reply, Role, Room, RoomState};
+use crate::core::error::{Error, Result};
+use crate::core::event::{RoomEvent, SubStreamInfo, Transaction};
+use crate::core::ids::{HandleId, ParticipantId, PrivateId, RoomId};
+use crate::core::outbox::{Outbox, SessionQueue};
+use crate::core::seams::MediaPort;
+use crate::core::session::{Handle, HandleState};
+use crate::core::Core;
+
+pub struct Subscriber<R: Runtime> {
+    pub handle: HandleId,
+    pub(crate) queue: Arc<SessionQueue<R>>,
+    pub(crate) state: Mutex<levels::Subscriber, SubscriberState, R>,
+}
+
+pub(crate) struct SubscriberState {
+    pub streams: Vec<SubStreamInfo>,
+    /// vroom sent an offer the client has not answered (with `start`) yet.
+    pub offer_pending: bool,
+    /// The subscription changed while an offer was pending: offer again after `start`.
+    pub update_pending: bool,
+    pub started: bool,
+    pub paused: bool,
+    pub port: Option<Box<dyn MediaPort>>,
+    pub left: bool,
+}
+
+/// One entry of a subscriber's `streams` in `join` or `subscribe`: a feed, and one of its mids
+/// (all of its streams when `mid` is `None`).
+#[derive(Clone, Debug)]
+pub struct FeedSel {
+    pub feed: ParticipantId,
+    pub mid: Option<String>,
+}
+
+/// One entry of `unsubscribe`: by subscription mid, or by feed (and mid).
+#[derive(Clone, Debug, Default)]
+pub struct UnsubSel {
+    pub feed: Option<ParticipantId>,
+    pub mid: Option<String>,
+    pub sub_mid: Option<String>,
+}
+
+/// One entry of `switch`: subscription stream `sub_mid` now carries `feed`'s `mid`.
+#[derive(Clone, Debug)]
+pub struct SwitchSel {
+    pub feed: ParticipantId,
+    pub mid: String,
+    pub sub_mid: String,
+}
+
+/// `join` as a subscriber.
+#[derive(Clone, Debug, Default)]
+pub struct SubscribeJoin {
+    pub room: RoomId,
+    pub pin: Option<String>,
+    pub private_id: Option<PrivateId>,
+    pub streams: Vec<FeedSel>,
+}
+
+impl UnsubSel {
+    fn matches(&self, s: &SubStreamInfo) -> bool {
+        match (&self.sub_mid, self.feed) {
+            (Some(sub_mid), _) => &s.mid == sub_mid,
+            (None, Some(feed)) => s.feed_id == feed && self.mid.as_ref().is_none_or(|m| &s.feed_mid == m),
+            (None, None) => false,
+        }
+    }
+}
+
+impl<R: Runtime> HandleState<R> {
+    pub(crate) fn subscriber(&self, h: &Handle<R>) -> Result<(Arc<Room<R>>, Arc<Subscriber<R>>)> {
+        match &self.role {
+            _ if self.detached => Err(h.gone()),
+            Role::Subscriber { room, me } => Ok((room.clone(), me.clone())),
+            Role::Idle => Err(Error::JoinFirst),
+            Role::Publisher { .. } => Err(Error::InvalidRequest("Invalid request on a publisher handle".into())),
+            Role::Spent { room } => Err(Error::NoSuchRoom(*room)),
+        }
+    }
+}
+
+impl<R: Runtime> Subscriber<R> {
+    /// A feed this subscriber receives went away: its streams go inactive and it is offered
+    /// the new state (now, or after the answer to the offer it still owes).
+    pub(crate) fn feed_gone(&self, t: &mut Token<levels::Publisher>, room: RoomId, feed: ParticipantId, out: &mut Outbox<R>) {
+        let mut sg = self.state.lock(t);
+        if sg.left {
+            return;
+        }
+        let mut changed = false;
+        for s in sg.streams.iter_mut().filter(|s| s.feed_id == feed && s.active) {
+            s.active = false;
+            changed = true;
+        }
+        if changed {
+            self.offer_update(&mut sg, room, None, out);
+        }
+    }
+
+    /// The subscription changed: send `updated` with a new offer, or `updating` if the client
+    /// still owes an answer to the previous offer.
+    fn offer_update(&self, sg: &mut SubscriberState, room: RoomId, txn: Option<Transaction>, out: &mut Outbox<R>) {
+        if sg.offer_pending {
+            sg.update_pending = true;
+            if txn.is_some() {
+                out.push(&self.queue, reply(self.handle, txn, RoomEvent::Updating { room }));
+            }
+        } else {
+            sg.offer_pending = true;
+            out.push(&self.queue, reply(self.handle, txn, RoomEvent::Updated { room, streams: sg.streams.clone() }));
+        }
+    }
+}
+
+impl<R: Runtime> RoomState<R> {
+    pub(crate) fn check_subscriber(&self, room: RoomId, me: &Arc<Subscriber<R>>) -> Result<()> {
+        self.live(room)?;
+        if self.has_subscriber(me) {
+            Ok(())
+        } else {
+            Err(Error::NoSuchRoom(room))
+        }
+    }
+
+    /// The subscription streams `sels` asks for, numbered from `base`; 428 unless every feed is
+    /// an active publisher with the asked mids.
+    fn plan_streams(&self, t: &mut Token<levels::Room>, sels: &[FeedSel], base: usize) -> Result<Vec<SubStreamInfo>> {
+        let mut planned = Vec::new();
+        for sel in sels {
+            let p = self.publishers.get(&sel.feed).ok_or(Error::NoSuchFeed(sel.feed))?;
+            let pg = p.state.lock(t);
+            if pg.media != Media::Active {
+                return Err(Error::NoSuchFeed(sel.feed));
+            }
+            let chosen: Vec<_> = match &sel.mid {
+                Some(mid) => {
+                    vec![pg.streams.iter().find(|s| &s.info.mid == mid).ok_or_else(|| Error::NoSuchStream(mid.clone()))?]
+                }
+                None => pg.streams.iter().filter(|s| !s.info.disabled).collect(),
+            };
+            for s in chosen {
+                let mindex = (base + planned.len()) as u32;
+                planned.push(SubStreamInfo {
+                    mindex,
+                    mid: mindex.to_string(),
+                    kind: s.info.kind.clone(),
+                    feed_id: p.id,
+                    feed_mid: s.info.mid.clone(),
+                    feed_display: pg.display.clone(),
+                    codec: s.info.codec.clone(),
+                    active: true,
+                    send: true,
+                });
+            }
+        }
+        Ok(planned)
+    }
+
+    /// Adds (or removes) `subscriber`'s streams to (from) their publishers' fan-out.
+    fn wire(&self, t: &mut Token<levels::Room>, subscriber: HandleId, streams: &[SubStreamInfo], connect: bool) {
+        for s in streams.iter().filter(|s| s.active) {
+            let Some(p) = self.publishers.get(&s.feed_id) else { continue };
+            let mut pg = p.state.lock(t);
+            let Some(ps) = pg.stream_mut(&s.feed_mid) else { continue };
+            let target = FanoutTarget { subscriber, sub_mid: s.mid.clone() };
+            if connect {
+                ps.fanout.push(target);
+            } else {
+                ps.fanout.retain(|f| f != &target);
+            }
+        }
+    }
+
+    /// Takes a subscriber out of the room: off every fan-out, endpoint closed after release.
+    pub(crate) fn retire_subscriber(&mut self, me: &Subscriber<R>, t: &mut Token<levels::Room>, out: &mut Outbox<R>) {
+        self.subscribers.remove(&me.handle);
+        let streams = me.state.lock(t).streams.clone();
+        self.wire(t, me.handle, &streams, false);
+        let mut sg = me.state.lock(t);
+        sg.left = true;
+        if let Some(port) = sg.port.take() {
+            out.discard(port);
+        }
+    }
+}
+
+impl<R: Runtime> Core<R> {
+    /// `join` as a subscriber: `attached` with the subscription's streams (an offer follows).
+    pub fn join_subscriber(&self, h: &Handle<R>, req: SubscribeJoin, txn: Option<Transaction>) -> Result<()> {
+        if req.streams.is_empty() {
+            return Err(Error::MissingElement("feed"));
+        }
+        let mut t = Self::enter();
+        // Opened before any lock is taken; closed after the guards if the join fails.
+        let port = self.open_media(&mut t, h.id)?;
+        let mut out = Outbox::new();
+        {
+            let mut hg = h.state.lock(&mut t);
+            let (hs, ht) = hg.split();
+            hs.check_can_join(h)?;
+            let room = self.find_room(ht, req.room)?;
+            let mut rg = room.state.write(ht);
+            let (st, rt) = rg.split();
+            st.live(room.id)?;
+            st.config.check_pin(req.pin.as_deref())?;
+            if st.config.require_pvtid && !req.private_id.is_some_and(|p| st.private_ids.contains_key(&p)) {
+                return Err(Error::NotAllowed("this room requires a valid private_id"));
+            }
+            let streams = st.plan_streams(rt, &req.streams, 0)?;
+            st.wire(rt, h.id, &streams, true);
+            let me = Arc::new(Subscriber {
+                handle: h.id,
+                queue: h.queue.clone(),
+                state: Mutex::new(SubscriberState {
+                    streams: streams.clone(),
+                    offer_pending: true,
+                    update_pending: false,
+                    started: false,
+                    paused: false,
+                    port: Some(port),
+                    left: false,
+                }),
+            });
+            st.subscribers.insert(h.id, me.clone());
+            out.push(&h.queue, reply(h.id, txn, RoomEvent::Attached { room: room.id, streams }));
+            hs.role = Role::Subscriber { room: room.clone(), me };
+        }
+        out.deliver(&mut t);
+        Ok(())
+    }
+
+    /// `subscribe`, `unsubscribe` and `update`: add and drop streams in one renegotiation.
+    pub fn update_subscription(
+        &self,
+        h: &Handle<R>,
+        subscribe: &[FeedSel],
+        unsubscribe: &[UnsubSel],
+        txn: Option<Transaction>,
+    ) -> Result<()> {
+        let mut t = Self::enter();
+        let mut out = Outbox::new();
+        {
+            let mut hg = h.state.lock(&mut t);
+            let (hs, ht) = hg.split();
+            let (room, me) = hs.subscriber(h)?;
+            let mut rg = room.state.write(ht);
+            let (st, rt) = rg.split();
+            st.check_subscriber(room.id, &me)?;
+            let current = me.state.lock(rt).streams.clone();
+            let dropped: Vec<_> =
+                current.iter().filter(|s| s.active && unsubscribe.iter().any(|u| u.matches(s))).cloned().collect();
+            let added = st.plan_streams(rt, subscribe, current.len())?;
+            st.wire(rt, h.id, &dropped, false);
+            st.wire(rt, h.id, &added, true);
+            let mut sg = me.state.lock(rt);
+            for s in sg.streams.iter_mut().filter(|s| dropped.iter().any(|d| d.mid == s.mid)) {
+                s.active = false;
+            }
+            sg.streams.extend(added);
+            me.offer_update(&mut sg, room.id, txn, &mut out);
+        }
+        out.deliver(&mut t);
+        Ok(())
+    }
+
+    /// `switch`: subscription streams change feed without renegotiation.
+    pub fn switch(&self, h: &Handle<R>, sels: &[SwitchSel], txn: Option<Transaction>) -> Result<()> {
+        let mut t = Self::enter();
+        let mut out = Outbox::new();
+        {
+            let mut hg = h.state.lock(&mut t);
+            let (hs, ht) = hg.split();
+            let (room, me) = hs.subscriber(h)?;
+            let mut rg = room.state.write(ht);
+            let (st, rt) = rg.split();
+            st.check_subscriber(room.id, &me)?;
+            let mut streams = me.state.lock(rt).streams.clone();
+            let mut moves = Vec::new();
+            for sel in sels {
+                let i = streams.iter().position(|s| s.mid == sel.sub_mid).ok_or_else(|| Error::NoSuchStream(sel.sub_mid.clone()))?;
+                let mut new = st.plan_streams(rt, &[FeedSel { feed: sel.feed, mid: Some(sel.mid.clone()) }], 0)?.remove(0);
+                if new.kind != streams[i].kind {
+                    return Err(Error::InvalidElement(format!("can't switch {} to a stream of another kind", sel.sub_mid)));
+                }
+                new.mindex = streams[i].mindex;
+                new.mid = streams[i].mid.clone();
+                moves.push((i, new));
+            }
+            for (i, new) in &moves {
+                st.wire(rt, h.id, std::slice::from_ref(&streams[*i]), false);
+                st.wire(rt, h.id, std::slice::from_ref(new), true);
+                streams[*i] = new.clone();
+            }
+            me.state.lock(rt).streams = streams.clone();
+            let switched = RoomEvent::Switched { room: room.id, changes: moves.len() as u32, streams };
+            out.push(&h.queue, reply(h.id, txn, switched));
+        }
+        out.deliver(&mut t);
+        Ok(())
+    }
+
+    /// `start` (with the answer to the pending offer, or to resume after `pause`).
+    pub fn start(&self, h: &Handle<R>, txn: Option<Transaction>) -> Result<()> {
+        self.subscriber_flow(h, txn, true)
+    }
+
+    /// `pause`.
+    pub fn pause(&self, h: &Handle<R>, txn: Option<Transaction>) -> Result<()> {
+        self.subscriber_flow(h, txn, false)
+    }
+
+    fn subscriber_flow(&self, h: &Handle<R>, txn: Option<Transaction>, start: bool) -> Result<()> {
+        let mut t = Self::enter();
+        let mut out = Outbox::new();
+        {
+            let mut hg = h.state.lock(&mut t);
+            let (hs, ht) = hg.split();
+            let (room, me) = hs.subscriber(h)?;
+            let mut rg = room.state.read(ht);
+            let (st, rt) = rg.split_ref();
+            st.check_subscriber(room.id, &me)?;
+            let mut sg = me.state.lock(rt);
+            if !start {
+                sg.paused = true;
+                out.push(&h.queue, reply(h.id, txn, RoomEvent::Paused { room: room.id }));
+            } else {
+                sg.paused = false;
+                sg.started = true;
+                sg.offer_pending = false;
+                out.push(&h.queue, reply(h.id, txn, RoomEvent::Started { room: room.id }));
+                if std::mem::take(&mut sg.update_pending) {
+                    me.offer_update(&mut sg, room.id, None, &mut out);
+                }
+            }
+        }
+        out.deliver(&mut t);
+        Ok(())
+    }
+}

@@ -1,0 +1,322 @@
+//! Janus sessions and plugin handles: create, keepalive, claim, timeout, destroy; attach,
+//! detach, hangup.
+//!
+//! A session is alive until one of destroy, timeout or its transport going away flips `alive`
+//! under the session's lock; exactly one of them wins, and it alone tears the handles down.
+//! At that moment it reserves the session queue's closing place: events linearized before it are
+//! delivered, later ones are dropped, and a timeout's `timeout` event is the last one.
+
+use std::collections::BTreeMap;
+use std::mem;
+use std::sync::Arc;
+
+use crate::sync::levels;
+use crate::sync::order::{Mutex, Token, Unlocked};
+use crate::sync::queue::Ticket;
+use crate::sync::Runtime;
+
+use super::error::{Error, Result};
+use super::event::{Event, EventBody};
+use super::ids::{HandleId, IdGen, SessionId, TransportId};
+use super::outbox::{Outbox, SessionQueue};
+use super::room::Role;
+use super::Core;
+
+/// The plugins a handle can attach to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Plugin {
+    VideoRoom,
+    EchoTest,
+}
+
+impl Plugin {
+    pub fn package(self) -> &'static str {
+        match self {
+            Plugin::VideoRoom => "janus.plugin.videoroom",
+            Plugin::EchoTest => "janus.plugin.echotest",
+        }
+    }
+
+    pub fn from_package(name: &str) -> Result<Plugin> {
+        match name {
+            "janus.plugin.videoroom" => Ok(Plugin::VideoRoom),
+            "janus.plugin.echotest" => Ok(Plugin::EchoTest),
+            other => Err(Error::NoSuchPlugin(other.to_string())),
+        }
+    }
+}
+
+pub(crate) struct SessionMap<R: Runtime> {
+    pub sessions: BTreeMap<SessionId, Arc<Session<R>>>,
+    ids: IdGen,
+}
+
+impl<R: Runtime> SessionMap<R> {
+    pub fn new(ids: IdGen) -> Self {
+        SessionMap { sessions: BTreeMap::new(), ids }
+    }
+}
+
+pub struct Session<R: Runtime> {
+    pub id: SessionId,
+    queue: Arc<SessionQueue<R>>,
+    state: Mutex<levels::Session, SessionState<R>, R>,
+}
+
+struct SessionState<R: Runtime> {
+    alive: bool,
+    transport: TransportId,
+    last_activity_ms: u64,
+    handles: BTreeMap<HandleId, Arc<Handle<R>>>,
+    ids: IdGen,
+}
+
+pub struct Handle<R: Runtime> {
+    pub id: HandleId,
+    pub session: SessionId,
+    pub plugin: Plugin,
+    pub opaque_id: Option<String>,
+    pub(crate) queue: Arc<SessionQueue<R>>,
+    pub(crate) state: Mutex<levels::Handle, HandleState<R>, R>,
+}
+
+pub(crate) struct HandleState<R: Runtime> {
+    pub detached: bool,
+    pub role: Role<R>,
+}
+
+/// A session that lost its `alive` flag and still has to be torn down.
+struct Dying<R: Runtime> {
+    handles: Vec<Arc<Handle<R>>>,
+    close: Ticket,
+}
+
+impl<R: Runtime> Session<R> {
+    /// The queue of events for this session's client.
+    pub fn events(&self) -> &Arc<SessionQueue<R>> {
+        &self.queue
+    }
+
+    fn kill_if(&self, t: &mut Token<Unlocked>, pred: impl FnOnce(&SessionState<R>) -> bool) -> Option<Dying<R>> {
+        let mut s = self.state.lock(t);
+        if !s.alive || !pred(&s) {
+            return None;
+        }
+        s.alive = false;
+        let handles = mem::take(&mut s.handles).into_values().collect();
+        Some(Dying { handles, close: self.queue.reserve() })
+    }
+
+    pub(crate) fn is_quiescent(&self, t: &mut Token<Unlocked>) -> bool {
+        if !self.state.is_unlocked() || !self.queue.is_settled() {
+            return false;
+        }
+        let handles: Vec<_> = self.state.lock(t).handles.values().cloned().collect();
+        handles.iter().all(|h| h.state.is_unlocked())
+    }
+}
+
+impl<R: Runtime> Handle<R> {
+    pub(crate) fn gone(&self) -> Error {
+        Error::NoSuchHandle { session: self.session, handle: self.id }
+    }
+}
+
+impl<R: Runtime> Core<R> {
+    /// `create`: a new session owned by `transport`, with the client's `id` if it chose one.
+    pub fn create_session(&self, id: Option<SessionId>, transport: TransportId) -> Result<Arc<Session<R>>> {
+        let mut t = Self::enter();
+        let now = self.clock.now_ms();
+        let mut map = self.sessions.write(&mut t);
+        let id = match id {
+            Some(id) if map.sessions.contains_key(&id) => return Err(Error::SessionConflict(id)),
+            Some(id) => id,
+            None => {
+                let SessionMap { sessions, ids } = &mut *map;
+                ids.id(|v| sessions.contains_key(&v))
+            }
+        };
+        let ids = map.ids.fork();
+        let session = Arc::new(Session {
+            id,
+            queue: Arc::new(SessionQueue::new(self.config.event_queue_capacity)),
+            state: Mutex::new(SessionState {
+                alive: true,
+                transport,
+                last_activity_ms: now,
+                handles: BTreeMap::new(),
+                ids,
+            }),
+        });
+        map.sessions.insert(id, session.clone());
+        Ok(session)
+    }
+
+    fn find_session(&self, t: &mut Token<Unlocked>, id: SessionId) -> Result<Arc<Session<R>>> {
+        self.sessions.read(t).sessions.get(&id).cloned().ok_or(Error::NoSuchSession(id))
+    }
+
+    /// Looks a live session up and counts the request as activity.
+    pub fn session(&self, id: SessionId) -> Result<Arc<Session<R>>> {
+        let mut t = Self::enter();
+        let s = self.find_session(&mut t, id)?;
+        let mut st = s.state.lock(&mut t);
+        if !st.alive {
+            return Err(Error::NoSuchSession(id));
+        }
+        st.last_activity_ms = self.clock.now_ms();
+        drop(st);
+        Ok(s)
+    }
+
+    /// `keepalive`.
+    pub fn keepalive(&self, id: SessionId) -> Result<()> {
+        self.session(id).map(drop)
+    }
+
+    /// `claim`: moves the session to another transport connection.
+    pub fn claim(&self, id: SessionId, transport: TransportId) -> Result<()> {
+        let mut t = Self::enter();
+        let s = self.find_session(&mut t, id)?;
+        let mut st = s.state.lock(&mut t);
+        if !st.alive {
+            return Err(Error::NoSuchSession(id));
+        }
+        st.transport = transport;
+        st.last_activity_ms = self.clock.now_ms();
+        Ok(())
+    }
+
+    /// `destroy`: detaches every handle and closes the session's queue.
+    pub fn destroy_session(&self, id: SessionId) -> Result<()> {
+        let mut t = Self::enter();
+        let s = self.find_session(&mut t, id)?;
+        let dying = s.kill_if(&mut t, |_| true).ok_or(Error::NoSuchSession(id))?;
+        self.bury(&mut t, &s, dying, None);
+        Ok(())
+    }
+
+    /// Destroys every session idle for longer than the session timeout, each with a final
+    /// `timeout` event. Returns their ids.
+    pub fn sweep_timeouts(&self) -> Vec<SessionId> {
+        let timeout = self.config.session_timeout_ms;
+        if timeout == 0 {
+            return Vec::new();
+        }
+        let now = self.clock.now_ms();
+        self.kill_where(|st| now.saturating_sub(st.last_activity_ms) >= timeout, Some(EventBody::Timeout))
+    }
+
+    /// The transport connection went away (e.g. a WebSocket closed): its sessions are destroyed.
+    pub fn transport_gone(&self, transport: TransportId) -> Vec<SessionId> {
+        self.kill_where(|st| st.transport == transport, None)
+    }
+
+    fn kill_where(&self, pred: impl Fn(&SessionState<R>) -> bool, last: Option<EventBody>) -> Vec<SessionId> {
+        let mut t = Self::enter();
+        let all: Vec<_> = self.sessions.read(&mut t).sessions.values().cloned().collect();
+        let mut killed = Vec::new();
+        for s in all {
+            if let Some(dying) = s.kill_if(&mut t, &pred) {
+                let last = last.clone().map(|body| Event { sender: None, transaction: None, body });
+                self.bury(&mut t, &s, dying, last);
+                killed.push(s.id);
+            }
+        }
+        killed
+    }
+
+    /// Tears a dead session down: out of the registry, every handle ended, queue closed.
+    fn bury(&self, t: &mut Token<Unlocked>, s: &Arc<Session<R>>, dying: Dying<R>, last: Option<Event>) {
+        {
+            let mut map = self.sessions.write(t);
+            if map.sessions.get(&s.id).is_some_and(|x| Arc::ptr_eq(x, s)) {
+                map.sessions.remove(&s.id);
+            }
+        }
+        let mut out = Outbox::new();
+        for h in &dying.handles {
+            self.end_handle(t, h, &mut out);
+        }
+        s.queue.close_at(dying.close, last);
+        out.deliver(t);
+    }
+
+    /// `attach`: a new handle on `plugin`.
+    pub fn attach(&self, session: SessionId, plugin: Plugin, opaque_id: Option<String>) -> Result<Arc<Handle<R>>> {
+        let mut t = Self::enter();
+        let s = self.find_session(&mut t, session)?;
+        let mut st = s.state.lock(&mut t);
+        if !st.alive {
+            return Err(Error::NoSuchSession(session));
+        }
+        st.last_activity_ms = self.clock.now_ms();
+        let SessionState { handles, ids, .. } = &mut *st;
+        let id = ids.id(|v| handles.contains_key(&v));
+        let handle = Arc::new(Handle {
+            id,
+            session,
+            plugin,
+            opaque_id,
+            queue: s.queue.clone(),
+            state: Mutex::new(HandleState { detached: false, role: Role::Idle }),
+        });
+        handles.insert(id, handle.clone());
+        Ok(handle)
+    }
+
+    /// Looks a handle up (the request counts as session activity).
+    pub fn handle(&self, session: SessionId, handle: HandleId) -> Result<Arc<Handle<R>>> {
+        let s = self.session(session)?;
+        let mut t = Self::enter();
+        let st = s.state.lock(&mut t);
+        st.handles.get(&handle).cloned().ok_or(Error::NoSuchHandle { session, handle })
+    }
+
+    /// `detach`: ends the handle (leaving its room) and sends `detached`.
+    pub fn detach(&self, session: SessionId, handle: HandleId) -> Result<()> {
+        let s = self.session(session)?;
+        let mut t = Self::enter();
+        let h = {
+            let mut st = s.state.lock(&mut t);
+            st.handles.remove(&handle).ok_or(Error::NoSuchHandle { session, handle })?
+        };
+        let mut out = Outbox::new();
+        self.end_handle(&mut t, &h, &mut out);
+        out.push(&h.queue, Event { sender: Some(h.id), transaction: None, body: EventBody::Detached });
+        out.deliver(&mut t);
+        Ok(())
+    }
+
+    /// Ends a handle that was already removed from its session's table.
+    fn end_handle(&self, t: &mut Token<Unlocked>, h: &Handle<R>, out: &mut Outbox<R>) {
+        let mut hg = h.state.lock(t);
+        if hg.detached {
+            return;
+        }
+        hg.detached = true;
+        let (st, ht) = hg.split();
+        let role = mem::replace(&mut st.role, Role::Idle);
+        self.end_role(ht, role, out);
+    }
+
+    /// `hangup`: the handle's PeerConnection is closed; a publisher stops publishing, a
+    /// subscriber's streams stop. The handle stays attached.
+    pub fn hangup(&self, session: SessionId, handle: HandleId, reason: &str) -> Result<()> {
+        let h = self.handle(session, handle)?;
+        let mut t = Self::enter();
+        let mut out = Outbox::new();
+        {
+            let mut hg = h.state.lock(&mut t);
+            if hg.detached {
+                return Err(h.gone());
+            }
+            let (st, ht) = hg.split();
+            if self.hangup_role(ht, &mut st.role, &mut out) {
+                out.push(&h.queue, Event { sender: Some(h.id), transaction: None, body: EventBody::Hangup { reason: reason.into() } });
+            }
+        }
+        out.deliver(&mut t);
+        Ok(())
+    }
+}

@@ -1,0 +1,68 @@
+//! The one place in vroom that names a concurrency backend.
+//!
+//! The core (`crate::core`) is generic over [`Runtime`]: production instantiates it with
+//! [`ParkingLot`]; the model tests instantiate the *same code* with loom and shuttle backends
+//! that live in `model-tests/` (so the production binary carries no model-checker code).
+//!
+//! The core never touches a backend lock directly. It uses the ordered wrappers of [`order`],
+//! whose lock levels are declared once in [`levels`]: taking locks out of order does not
+//! compile, and [`lockdep`] checks at run time (debug and test builds) what types cannot see.
+//!
+//! `Arc` is `std::sync::Arc` for every backend: shuttle's `Arc` *is* std's, and loom's `Arc`
+//! turns a reported deadlock into a process abort (measured, see `specs/lock-order.md`).
+
+use std::ops::{Deref, DerefMut};
+use std::sync::atomic::Ordering;
+
+pub mod levels;
+pub mod lockdep;
+pub mod order;
+mod parking;
+pub mod queue;
+
+pub use parking::ParkingLot;
+
+/// A mutual-exclusion lock of some backend. Never blocks forever on its own: the lock order
+/// (see [`order`]) is what keeps every wait finite.
+pub trait RtMutex<T>: Send + Sync {
+    type Guard<'a>: DerefMut<Target = T>
+    where
+        Self: 'a;
+    fn new(value: T) -> Self;
+    fn lock(&self) -> Self::Guard<'_>;
+    fn try_lock(&self) -> Option<Self::Guard<'_>>;
+}
+
+/// A reader-writer lock of some backend.
+pub trait RtRwLock<T>: Send + Sync {
+    type Read<'a>: Deref<Target = T>
+    where
+        Self: 'a;
+    type Write<'a>: DerefMut<Target = T>
+    where
+        Self: 'a;
+    fn new(value: T) -> Self;
+    fn read(&self) -> Self::Read<'_>;
+    fn write(&self) -> Self::Write<'_>;
+    fn try_write(&self) -> Option<Self::Write<'_>>;
+}
+
+/// A 64-bit atomic of some backend (loom and shuttle schedule around its operations).
+pub trait RtAtomicU64: Send + Sync {
+    fn new(value: u64) -> Self;
+    fn load(&self, order: Ordering) -> u64;
+    fn store(&self, value: u64, order: Ordering);
+    fn fetch_add(&self, value: u64, order: Ordering) -> u64;
+    fn fetch_max(&self, value: u64, order: Ordering) -> u64;
+}
+
+/// A concurrency backend: the primitives the core is built from.
+pub trait Runtime: Sized + Send + Sync + 'static {
+    type Mutex<T: Send>: RtMutex<T>;
+    type RwLock<T: Send + Sync>: RtRwLock<T>;
+    type AtomicU64: RtAtomicU64;
+
+    /// Runs `f` on the calling thread's record of held locks. Each backend keeps it in its own
+    /// thread-local storage, because loom and shuttle threads are coroutines on one OS thread.
+    fn with_held<T>(f: impl FnOnce(&mut lockdep::HeldLocks) -> T) -> T;
+}
