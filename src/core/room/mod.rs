@@ -25,11 +25,13 @@ pub mod config;
 mod forwarder;
 mod publisher;
 mod subscriber;
+mod view;
 
 pub use config::{AllowedAction, ParticipantInfo, RoomConfig, RoomEdit, RoomInfo};
 pub use forwarder::{ForwardRequest, ForwarderInfo};
-pub use publisher::{JoinPublisher, Publish, Publisher, PublisherConfigure, StreamSpec};
+pub use publisher::{FanoutTarget, JoinPublisher, Publish, Publisher, PublisherConfigure, StreamSpec};
 pub use subscriber::{FeedSel, SubscribeJoin, Subscriber, SwitchSel, UnsubSel};
+pub use view::{PublisherView, RoomView};
 
 pub struct Room<R: Runtime> {
     pub id: RoomId,

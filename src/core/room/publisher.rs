@@ -283,25 +283,15 @@ impl<R: Runtime> Core<R> {
 
     /// `publish`: the publisher's streams are negotiated (`configured` with the streams). Others
     /// hear of the feed only once its media is up ([`Core::media_up`]), as in Janus.
+    ///
+    /// In three steps, so that no socket is created under a lock (Janus #3468): check under the
+    /// locks, open the media endpoint holding nothing, then check again and install it.
     pub fn publish(&self, h: &Handle<R>, req: Publish, txn: Option<Transaction>) -> Result<()> {
         let mut t = Self::enter();
-        // Opened before any lock is taken; on an error below it is closed after the guards,
-        // which are declared later and so dropped first.
+        self.with_publishable(&mut t, h, |_, _, _, _| Ok(()))?;
         let port = self.open_media(&mut t, h.id)?;
         let mut out = Outbox::new();
-        {
-            let mut hg = h.state.lock(&mut t);
-            let (hs, ht) = hg.split();
-            let (room, me) = hs.publisher(h)?;
-            let mut rg = room.state.write(ht);
-            let (st, rt) = rg.split();
-            st.check_publisher(room.id, &me, rt)?;
-            if st.publishing.contains(&me.id) {
-                return Err(Error::AlreadyPublished);
-            }
-            if st.publishing.len() >= st.config.max_publishers as usize {
-                return Err(Error::PublishersFull(st.config.max_publishers));
-            }
+        self.with_publishable(&mut t, h, |room, me, st, rt| {
             st.publishing.insert(me.id);
             let mut pg = me.state.lock(rt);
             pg.streams = req.streams.into_iter().enumerate().map(|(i, s)| new_stream(i, s)).collect();
@@ -312,10 +302,35 @@ impl<R: Runtime> Core<R> {
                 pg.display = Some(display.clone());
                 st.notify_publishers(Some(me.id), &mut out, RoomEvent::Display { id: me.id, display });
             }
-            out.push(&h.queue, reply(h.id, txn, RoomEvent::Configured { room: room.id, streams: Some(streams) }));
-        }
+            out.push(&h.queue, reply(h.id, txn, RoomEvent::Configured { room, streams: Some(streams) }));
+            Ok(())
+        })?;
         out.deliver(&mut t);
         Ok(())
+    }
+
+    /// Runs `f` under the handle, room (write) and nothing else, if the handle's publisher may
+    /// publish now. If `f` is not run, its captures (e.g. an opened endpoint) are dropped with
+    /// it, after the guards: parameters are dropped after a function's locals.
+    fn with_publishable<T>(
+        &self,
+        t: &mut Token<crate::sync::order::Unlocked>,
+        h: &Handle<R>,
+        f: impl FnOnce(RoomId, &Publisher<R>, &mut RoomState<R>, &mut Token<levels::Room>) -> Result<T>,
+    ) -> Result<T> {
+        let mut hg = h.state.lock(t);
+        let (hs, ht) = hg.split();
+        let (room, me) = hs.publisher(h)?;
+        let mut rg = room.state.write(ht);
+        let (st, rt) = rg.split();
+        st.check_publisher(room.id, &me, rt)?;
+        if st.publishing.contains(&me.id) {
+            return Err(Error::AlreadyPublished);
+        }
+        if st.publishing.len() >= st.config.max_publishers as usize {
+            return Err(Error::PublishersFull(st.config.max_publishers));
+        }
+        f(room.id, &me, st, rt)
     }
 
     /// The publisher's PeerConnection is up: it becomes a feed and every other participant hears

@@ -1,0 +1,218 @@
+//! What every model test shares: the test seams (a manual clock, a socket factory that fails on
+//! demand and counts open sockets), the `Model` trait that adds thread spawning to a backend,
+//! and helpers that build a room with participants in a given state.
+//!
+//! The test seams use std atomics on purpose: they are test instruments, not part of the
+//! synchronization being checked, so they add no scheduling points.
+
+#![allow(dead_code)]
+
+use std::io;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering::SeqCst};
+use std::sync::Arc;
+
+use vroom::core::event::{MediaKind, RoomEvent};
+use vroom::core::ids::{HandleId, ParticipantId, RoomId};
+use vroom::core::room::{JoinPublisher, Publish, RoomConfig, StreamSpec};
+use vroom::core::seams::{Clock, ForwarderSocket, MediaPort, SocketFactory};
+use vroom::core::{Core, CoreConfig, Event, EventBody, Handle, Plugin, Session};
+use vroom::sync::Runtime;
+
+pub mod loom_rt;
+pub mod shuttle_rt;
+
+/// A backend that can also start threads (loom's, shuttle's, or real ones).
+pub trait Model: Runtime {
+    fn spawn<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Box<dyn FnOnce() -> T>;
+}
+
+impl Model for vroom::sync::ParkingLot {
+    fn spawn<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Box<dyn FnOnce() -> T> {
+        let h = std::thread::spawn(f);
+        Box::new(move || h.join().expect("thread panicked"))
+    }
+}
+
+#[derive(Default)]
+pub struct ManualClock(AtomicU64);
+
+impl ManualClock {
+    pub fn set(&self, ms: u64) {
+        self.0.store(ms, SeqCst)
+    }
+}
+
+impl Clock for ManualClock {
+    fn now_ms(&self) -> u64 {
+        self.0.load(SeqCst)
+    }
+}
+
+/// Sockets that exist only as a count; `fail_*` makes the next creations fail.
+#[derive(Default)]
+pub struct FakeSockets {
+    pub fail_media: AtomicBool,
+    pub fail_forwarders: AtomicBool,
+    open: Arc<AtomicI64>,
+}
+
+struct FakeSocket {
+    open: Arc<AtomicI64>,
+    target: SocketAddr,
+}
+
+impl Drop for FakeSocket {
+    fn drop(&mut self) {
+        self.open.fetch_sub(1, SeqCst);
+    }
+}
+
+impl MediaPort for FakeSocket {
+    fn local_addr(&self) -> SocketAddr {
+        ([127, 0, 0, 1], 40000).into()
+    }
+}
+
+impl ForwarderSocket for FakeSocket {
+    fn local_addr(&self) -> SocketAddr {
+        ([127, 0, 0, 1], 40001).into()
+    }
+    fn target(&self) -> SocketAddr {
+        self.target
+    }
+}
+
+impl FakeSockets {
+    /// Sockets created and not yet closed.
+    pub fn open(&self) -> i64 {
+        self.open.load(SeqCst)
+    }
+
+    fn make(&self, fail: &AtomicBool, target: SocketAddr) -> io::Result<FakeSocket> {
+        if fail.load(SeqCst) {
+            return Err(io::Error::new(io::ErrorKind::AddrInUse, "injected socket failure"));
+        }
+        self.open.fetch_add(1, SeqCst);
+        Ok(FakeSocket { open: self.open.clone(), target })
+    }
+}
+
+impl SocketFactory for FakeSockets {
+    fn open_media(&self, _handle: HandleId) -> io::Result<Box<dyn MediaPort>> {
+        Ok(Box::new(self.make(&self.fail_media, ([127, 0, 0, 1], 9).into())?))
+    }
+    fn open_forwarder(&self, target: SocketAddr) -> io::Result<Box<dyn ForwarderSocket>> {
+        Ok(Box::new(self.make(&self.fail_forwarders, target)?))
+    }
+}
+
+pub const ROOM: RoomId = 1234;
+pub const TIMEOUT_MS: u64 = 60_000;
+
+/// How far along a publisher is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Stage {
+    Joined,
+    /// Published, media not up yet.
+    Negotiated,
+    /// Media up: a feed.
+    Active,
+}
+
+pub struct Member<R: Runtime> {
+    pub session: Arc<Session<R>>,
+    pub handle: Arc<Handle<R>>,
+    pub id: ParticipantId,
+}
+
+pub struct World<R: Runtime> {
+    pub core: Arc<Core<R>>,
+    pub sockets: Arc<FakeSockets>,
+    pub clock: Arc<ManualClock>,
+}
+
+pub fn audio_video() -> Vec<StreamSpec> {
+    let s = |kind, mid: &str, codec: &str| StreamSpec {
+        kind,
+        mid: mid.into(),
+        codec: Some(codec.into()),
+        description: None,
+        disabled: false,
+    };
+    vec![s(MediaKind::Audio, "0", "opus"), s(MediaKind::Video, "1", "vp8")]
+}
+
+impl<R: Runtime> World<R> {
+    /// A core with room `ROOM` made with `config`.
+    pub fn new(config: RoomConfig) -> Self {
+        let sockets = Arc::new(FakeSockets::default());
+        let clock = Arc::new(ManualClock::default());
+        let core_config = CoreConfig { session_timeout_ms: TIMEOUT_MS, event_queue_capacity: 64, admin_key: None, id_seed: 7 };
+        let core = Arc::new(Core::new(core_config, clock.clone(), sockets.clone()));
+        core.create_room(Some(ROOM), config, None).unwrap();
+        World { core, sockets, clock }
+    }
+
+    /// A session on `transport` with one VideoRoom handle.
+    pub fn attach_on(&self, transport: u64) -> Member<R> {
+        let session = self.core.create_session(None, transport).unwrap();
+        let handle = self.core.attach(session.id, Plugin::VideoRoom, None).unwrap();
+        Member { session, handle, id: 0 }
+    }
+
+    pub fn attach(&self) -> Member<R> {
+        self.attach_on(1)
+    }
+
+    /// A publisher with id `id`, brought to `stage`; its events so far are drained.
+    pub fn publisher(&self, id: ParticipantId, stage: Stage) -> Member<R> {
+        let mut m = self.attach();
+        let join = JoinPublisher { room: ROOM, id: Some(id), display: Some(format!("p{id}")), ..Default::default() };
+        self.core.join_publisher(&m.handle, join, None).unwrap();
+        m.id = id;
+        if stage != Stage::Joined {
+            self.core.publish(&m.handle, Publish { streams: audio_video(), display: None }, None).unwrap();
+        }
+        if stage == Stage::Active {
+            assert!(self.core.media_up(&m.handle).unwrap());
+        }
+        m.session.events().drain();
+        m
+    }
+
+    /// Passes when no lock is held and no event is left undelivered (a leaked guard fails it).
+    pub fn assert_quiescent(&self) {
+        assert!(self.core.is_quiescent(), "a core lock is still held, or an event was never delivered");
+    }
+}
+
+/// The room events a session has received so far.
+pub fn room_events<R: Runtime>(s: &Session<R>) -> Vec<RoomEvent> {
+    s.events()
+        .drain()
+        .into_iter()
+        .filter_map(|e| match e.body {
+            EventBody::VideoRoom(r) => Some(r),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Every event a session has received so far.
+pub fn events<R: Runtime>(s: &Session<R>) -> Vec<Event> {
+    s.events().drain()
+}
+
+/// How many times `events` tell of publisher `id` as a feed (in `joined` or `publishers`).
+pub fn times_told_of_feed(events: &[RoomEvent], id: ParticipantId) -> usize {
+    events
+        .iter()
+        .map(|e| match e {
+            RoomEvent::Joined { publishers, .. } | RoomEvent::NewPublishers { publishers, .. } => {
+                publishers.iter().filter(|p| p.id == id).count()
+            }
+            _ => 0,
+        })
+        .sum()
+}

@@ -1,0 +1,376 @@
+//! The races of `../shared/reference/janus-concurrency-bugs.md`, written once against the real
+//! core and run by loom (`loom_core.rs`), shuttle (`shuttle_core.rs`) and real threads.
+//!
+//! Each scenario builds its world inside the model, races two or three operations, joins the
+//! threads (liveness: a deadlock fails the checker), checks the invariant the bug broke, and ends
+//! with a quiescence check (no lock left held, no event left undelivered: a leaked guard fails).
+
+#![allow(dead_code)]
+
+use vroom::core::event::RoomEvent;
+use vroom::core::room::{FeedSel, JoinPublisher, Publish, PublisherConfigure, RoomConfig, SubscribeJoin, SwitchSel};
+use vroom::core::{EventBody, Plugin};
+
+use crate::common::*;
+
+fn notify_joining() -> RoomConfig {
+    RoomConfig { notify_joining: true, ..RoomConfig::default() }
+}
+
+/// JCB-01 (#3463): publisher P's media comes up and the room is told, while someone lists the
+/// participants. Both finish; the list shows P once, entirely before or after; Q hears of P once.
+pub fn notify_publisher_vs_listparticipants<R: Model>() {
+    let w = World::<R>::new(RoomConfig::default());
+    let p = w.publisher(1, Stage::Negotiated);
+    let q = w.publisher(2, Stage::Joined);
+    let (core, ph) = (w.core.clone(), p.handle.clone());
+    let notifier = R::spawn(move || core.media_up(&ph));
+    let listed = w.core.list_participants(ROOM).unwrap();
+    assert!(notifier().unwrap(), "P was negotiated: media_up announces it");
+    assert_eq!(listed.iter().filter(|e| e.id == 1).count(), 1);
+    assert!(w.core.list_participants(ROOM).unwrap().iter().any(|e| e.id == 1 && e.publisher));
+    assert_eq!(times_told_of_feed(&room_events(&q.session), 1), 1, "Q hears of P exactly once");
+    w.assert_quiescent();
+}
+
+/// JCB-01, configure variant: P changes its display while someone lists: the list shows the old
+/// or the new name, never anything else.
+pub fn configure_vs_listparticipants<R: Model>() {
+    let w = World::<R>::new(RoomConfig::default());
+    let p = w.publisher(1, Stage::Active);
+    let (core, ph) = (w.core.clone(), p.handle.clone());
+    let configurer = R::spawn(move || {
+        let c = PublisherConfigure { display: Some("renamed".into()), descriptions: vec![("1".into(), "cam".into())] };
+        core.configure_publisher(&ph, c, None)
+    });
+    let listed = w.core.list_participants(ROOM).unwrap();
+    configurer().unwrap();
+    let display = listed.iter().find(|e| e.id == 1).and_then(|e| e.display.clone());
+    assert!(matches!(display.as_deref(), Some("p1") | Some("renamed")), "half state: {display:?}");
+    w.assert_quiescent();
+}
+
+/// A participant joins while a publisher's media comes up: it learns of that publisher exactly
+/// once (in `joined` or in one later event), and `joined` comes first.
+pub fn join_vs_media_up<R: Model>() {
+    let w = World::<R>::new(RoomConfig::default());
+    let p = w.publisher(1, Stage::Negotiated);
+    let j = w.attach();
+    let (core, ph) = (w.core.clone(), p.handle.clone());
+    let notifier = R::spawn(move || core.media_up(&ph));
+    let join = JoinPublisher { room: ROOM, id: Some(2), ..Default::default() };
+    w.core.join_publisher(&j.handle, join, Some("t".into())).unwrap();
+    notifier().unwrap();
+    let seen = room_events(&j.session);
+    assert!(matches!(seen.first(), Some(RoomEvent::Joined { .. })), "joined must come first: {seen:?}");
+    assert_eq!(times_told_of_feed(&seen, 1), 1, "told of P exactly once: {seen:?}");
+    w.assert_quiescent();
+}
+
+/// How a feed goes away.
+#[derive(Clone, Copy, Debug)]
+pub enum FeedEnd {
+    Unpublish,
+    Leave,
+    Kick,
+    Detach,
+}
+
+fn end_feed<R: Model>(w: &World<R>, p: &Member<R>, how: FeedEnd) -> Box<dyn FnOnce()> {
+    let (core, ph, session, id) = (w.core.clone(), p.handle.clone(), p.session.id, p.id);
+    let ender = R::spawn(move || match how {
+        FeedEnd::Unpublish => core.unpublish(&ph, None),
+        FeedEnd::Leave => core.leave(&ph, None),
+        FeedEnd::Kick => core.kick(ROOM, None, id),
+        FeedEnd::Detach => core.detach(session, ph.id),
+    });
+    Box::new(move || ender().unwrap())
+}
+
+/// After a subscriber's streams lost their feed, it must have been told: its last `updated`
+/// lists every stream of feed 1 as inactive.
+fn assert_told_inactive(seen: &[RoomEvent]) {
+    let last = seen.iter().rev().find_map(|e| match e {
+        RoomEvent::Updated { streams, .. } => Some(streams),
+        _ => None,
+    });
+    let streams = last.unwrap_or_else(|| panic!("subscriber never told its feed went away: {seen:?}"));
+    assert!(streams.iter().filter(|s| s.feed_id == 1).all(|s| !s.active), "{seen:?}");
+}
+
+/// JCB-05/JCB-17 family: P's feed ends (unpublish, leave, kick or detach) while a subscriber
+/// joins it. Either a clear 428, or the subscriber is attached and then told the streams went
+/// inactive; P's fan-out never keeps a subscriber of a gone feed.
+pub fn feed_end_vs_subscriber_join<R: Model>(how: FeedEnd) {
+    let w = World::<R>::new(RoomConfig::default());
+    let p = w.publisher(1, Stage::Active);
+    let s = w.attach();
+    let ender = end_feed(&w, &p, how);
+    let join = SubscribeJoin { room: ROOM, streams: vec![FeedSel { feed: 1, mid: None }], ..Default::default() };
+    let joined = w.core.join_subscriber(&s.handle, join, None);
+    ender();
+    match joined {
+        Err(e) => assert_eq!(e.code(), 428, "{e}"),
+        Ok(()) => {
+            w.core.start(&s.handle, None).unwrap();
+            assert_told_inactive(&room_events(&s.session));
+        }
+    }
+    assert!(w.core.fanout(ROOM, 1).unwrap().iter().all(|(_, targets)| targets.is_empty()));
+    w.assert_quiescent();
+}
+
+/// P unpublishes while a started subscriber switches a stream onto P: a clear 428, or the
+/// switched stream is then marked inactive and the subscriber told.
+pub fn feed_end_vs_switch<R: Model>() {
+    let w = World::<R>::new(RoomConfig::default());
+    let p = w.publisher(1, Stage::Active);
+    let _q = w.publisher(2, Stage::Active);
+    let s = w.attach();
+    let join = SubscribeJoin { room: ROOM, streams: vec![FeedSel { feed: 2, mid: Some("1".into()) }], ..Default::default() };
+    w.core.join_subscriber(&s.handle, join, None).unwrap();
+    w.core.start(&s.handle, None).unwrap();
+    s.session.events().drain();
+    let ender = end_feed(&w, &p, FeedEnd::Unpublish);
+    let switched = w.core.switch(&s.handle, &[SwitchSel { feed: 1, mid: "1".into(), sub_mid: "0".into() }], None);
+    ender();
+    match switched {
+        Err(e) => assert_eq!(e.code(), 428, "{e}"),
+        Ok(()) => assert_told_inactive(&room_events(&s.session)),
+    }
+    assert!(w.core.fanout(ROOM, 1).unwrap().iter().all(|(_, t)| t.is_empty()));
+    w.assert_quiescent();
+}
+
+/// JCB-06/JCB-18: the room is destroyed while a publisher joins and someone lists. After
+/// destroy nothing can join, and every participant hears `destroyed` exactly once.
+pub fn room_destroy_vs_join_and_list<R: Model>() {
+    let w = World::<R>::new(RoomConfig::default());
+    let p = w.publisher(1, Stage::Active);
+    let j = w.attach();
+    let core = w.core.clone();
+    let destroyer = R::spawn(move || core.destroy_room(ROOM, None));
+    let (core, jh) = (w.core.clone(), j.handle.clone());
+    let joiner = R::spawn(move || core.join_publisher(&jh, JoinPublisher { room: ROOM, id: Some(2), ..Default::default() }, None));
+    let listed = w.core.list_participants(ROOM);
+    destroyer().unwrap();
+    let joined = joiner();
+    if let Err(e) = &listed {
+        assert_eq!(e.code(), 426);
+    }
+    let destroyed = |evs: &[RoomEvent]| evs.iter().filter(|e| matches!(e, RoomEvent::Destroyed { .. })).count();
+    assert_eq!(destroyed(&room_events(&p.session)), 1);
+    match joined {
+        Ok(()) => assert_eq!(destroyed(&room_events(&j.session)), 1),
+        Err(e) => assert_eq!(e.code(), 426, "{e}"),
+    }
+    let late = w.attach();
+    let e = w.core.join_publisher(&late.handle, JoinPublisher { room: ROOM, ..Default::default() }, None).unwrap_err();
+    assert_eq!(e.code(), 426);
+    assert_eq!(w.core.list_participants(ROOM).unwrap_err().code(), 426);
+    assert_eq!(w.sockets.open(), 0, "the destroyed room's media endpoints are closed");
+    w.assert_quiescent();
+}
+
+/// The room is destroyed while its publisher publishes: publish succeeds before or fails with
+/// 426 after; the publisher hears `destroyed` once; no endpoint is left open.
+pub fn room_destroy_vs_publish<R: Model>() {
+    let w = World::<R>::new(RoomConfig::default());
+    let p = w.publisher(1, Stage::Joined);
+    let (core, ph) = (w.core.clone(), p.handle.clone());
+    let publisher = R::spawn(move || core.publish(&ph, Publish { streams: audio_video(), display: None }, None));
+    w.core.destroy_room(ROOM, None).unwrap();
+    if let Err(e) = publisher() {
+        assert_eq!(e.code(), 426, "{e}");
+    }
+    let evs = room_events(&p.session);
+    assert_eq!(evs.iter().filter(|e| matches!(e, RoomEvent::Destroyed { .. })).count(), 1);
+    assert_eq!(w.sockets.open(), 0);
+    w.assert_quiescent();
+}
+
+/// JCB-09/JCB-20: a session is destroyed while the room notifies it. Its queue gets the event
+/// before the close or not at all; nothing after the close; the room forgets it.
+pub fn session_destroy_vs_notification<R: Model>() {
+    let w = World::<R>::new(RoomConfig::default());
+    let gone = w.publisher(1, Stage::Joined);
+    let p = w.publisher(2, Stage::Negotiated);
+    let (core, sid) = (w.core.clone(), gone.session.id);
+    let destroyer = R::spawn(move || core.destroy_session(sid));
+    w.core.media_up(&p.handle).unwrap();
+    destroyer().unwrap();
+    assert!(gone.session.events().is_closed());
+    let seen = room_events(&gone.session);
+    assert!(times_told_of_feed(&seen, 2) <= 1 && seen.len() == times_told_of_feed(&seen, 2), "{seen:?}");
+    assert_eq!(w.core.keepalive(sid).unwrap_err().code(), 458);
+    let ids: Vec<_> = w.core.list_participants(ROOM).unwrap().iter().map(|e| e.id).collect();
+    assert_eq!(ids, vec![2]);
+    w.assert_quiescent();
+}
+
+/// JCB-11: the timeout sweep races a keepalive. Exactly one wins: kept alive, or timed out with
+/// `timeout` as its last event and 458 afterwards.
+pub fn session_timeout_vs_keepalive<R: Model>() {
+    let w = World::<R>::new(RoomConfig::default());
+    let m = w.publisher(1, Stage::Joined);
+    w.clock.set(TIMEOUT_MS);
+    let core = w.core.clone();
+    let sweeper = R::spawn(move || core.sweep_timeouts());
+    let kept = w.core.keepalive(m.session.id);
+    let swept = sweeper();
+    assert_eq!(kept.is_ok(), swept.is_empty(), "exactly one outcome: {kept:?} {swept:?}");
+    if !swept.is_empty() {
+        let evs = events(&m.session);
+        assert!(matches!(evs.last().map(|e| &e.body), Some(EventBody::Timeout)), "{evs:?}");
+        assert_eq!(w.core.keepalive(m.session.id).unwrap_err().code(), 458);
+        assert!(w.core.list_participants(ROOM).unwrap().is_empty());
+    }
+    w.assert_quiescent();
+}
+
+/// JCB-10: the transport closes while the timeout sweep runs: the session is destroyed exactly
+/// once, with a `timeout` event only if the sweep won.
+pub fn transport_close_vs_timeout<R: Model>() {
+    let w = World::<R>::new(RoomConfig::default());
+    let m = w.attach_on(9);
+    w.clock.set(TIMEOUT_MS);
+    let core = w.core.clone();
+    let sweeper = R::spawn(move || core.sweep_timeouts());
+    let closed = w.core.transport_gone(9);
+    let swept = sweeper();
+    assert_eq!(closed.len() + swept.len(), 1, "destroyed exactly once: {closed:?} {swept:?}");
+    let timeouts = events(&m.session).iter().filter(|e| e.body == EventBody::Timeout).count();
+    assert_eq!(timeouts, swept.len());
+    w.assert_quiescent();
+}
+
+/// Kick races the participant's own leave: exactly one succeeds; the others hear exactly one
+/// of `kicked` / `leaving`; the participant gets exactly one `leaving ok`.
+pub fn kick_vs_leave<R: Model>() {
+    let w = World::<R>::new(notify_joining());
+    let p = w.publisher(1, Stage::Joined);
+    let other = w.publisher(2, Stage::Joined);
+    let core = w.core.clone();
+    let kicker = R::spawn(move || core.kick(ROOM, None, 1));
+    let left = w.core.leave(&p.handle, None);
+    let kicked = kicker();
+    assert!(left.is_ok() != kicked.is_ok(), "exactly one wins: {left:?} {kicked:?}");
+    if let Err(e) = &left {
+        assert_eq!(e.code(), 433);
+    }
+    if let Err(e) = &kicked {
+        assert_eq!(e.code(), 428);
+    }
+    let heard = room_events(&other.session);
+    let about_p = heard.iter().filter(|e| matches!(e, RoomEvent::Kicked { id: 1, .. } | RoomEvent::Leaving { id: 1, .. })).count();
+    assert_eq!(about_p, 1, "{heard:?}");
+    let mine = room_events(&p.session);
+    assert_eq!(mine.iter().filter(|e| matches!(e, RoomEvent::LeavingOk { .. })).count(), 1, "{mine:?}");
+    w.assert_quiescent();
+}
+
+/// JCB-02 (#3468): publishing fails because the media socket cannot be created, while other
+/// requests use the room. The error comes back; afterwards every lock can be taken, nothing is
+/// left open, and a retry succeeds.
+pub fn socket_failure_in_publish<R: Model>() {
+    let w = World::<R>::new(RoomConfig::default());
+    let p = w.publisher(1, Stage::Joined);
+    let q = w.publisher(2, Stage::Active);
+    w.sockets.fail_media.store(true, std::sync::atomic::Ordering::SeqCst);
+    let (core, ph) = (w.core.clone(), p.handle.clone());
+    let publisher = R::spawn(move || core.publish(&ph, Publish { streams: audio_video(), display: None }, None));
+    let c = PublisherConfigure { display: Some("q".into()), descriptions: vec![] };
+    w.core.configure_publisher(&q.handle, c, None).unwrap();
+    w.core.list_participants(ROOM).unwrap();
+    assert_eq!(publisher().unwrap_err().code(), 499);
+    w.assert_quiescent();
+    assert_eq!(w.sockets.open(), 1, "only Q's endpoint is open");
+    w.sockets.fail_media.store(false, std::sync::atomic::Ordering::SeqCst);
+    w.core.publish(&p.handle, Publish { streams: audio_video(), display: None }, None).unwrap();
+    assert_eq!(w.sockets.open(), 2);
+    w.assert_quiescent();
+}
+
+/// JCB-02 (#3468) itself: `rtp_forward` cannot create its socket while the room is listed. The
+/// error comes back; the room stays usable; no forwarder or socket is left behind.
+pub fn socket_failure_in_rtp_forward<R: Model>() {
+    use vroom::core::room::ForwardRequest;
+    let w = World::<R>::new(RoomConfig::default());
+    let _p = w.publisher(1, Stage::Active);
+    w.sockets.fail_forwarders.store(true, std::sync::atomic::Ordering::SeqCst);
+    let req = ForwardRequest { room: ROOM, secret: None, publisher: 1, streams: vec![("1".into(), ([127, 0, 0, 1], 5004).into())] };
+    let core = w.core.clone();
+    let r = req.clone();
+    let forwarder = R::spawn(move || core.rtp_forward(r));
+    w.core.list_participants(ROOM).unwrap();
+    assert_eq!(forwarder().unwrap_err().code(), 499);
+    w.assert_quiescent();
+    assert!(w.core.list_forwarders(ROOM, None).unwrap().is_empty());
+    assert_eq!(w.sockets.open(), 1, "only the publisher's endpoint");
+    w.sockets.fail_forwarders.store(false, std::sync::atomic::Ordering::SeqCst);
+    let made = w.core.rtp_forward(req).unwrap();
+    assert_eq!(w.sockets.open(), 2);
+    w.core.stop_rtp_forward(ROOM, None, 1, made[0].stream_id).unwrap();
+    assert_eq!(w.sockets.open(), 1);
+    w.assert_quiescent();
+}
+
+/// JCB-17: a subscriber's join races the detach of its own handle: no ghost subscriber is left
+/// in the room or in the publisher's fan-out.
+pub fn subscriber_join_vs_detach<R: Model>() {
+    let w = World::<R>::new(RoomConfig::default());
+    let _p = w.publisher(1, Stage::Active);
+    let s = w.attach();
+    let (core, sid, hid) = (w.core.clone(), s.session.id, s.handle.id);
+    let detacher = R::spawn(move || core.detach(sid, hid));
+    let join = SubscribeJoin { room: ROOM, streams: vec![FeedSel { feed: 1, mid: None }], ..Default::default() };
+    if let Err(e) = w.core.join_subscriber(&s.handle, join, None) {
+        assert_eq!(e.code(), 459, "{e}");
+    }
+    detacher().unwrap();
+    assert!(w.core.fanout(ROOM, 1).unwrap().iter().all(|(_, t)| t.is_empty()));
+    let mut t = vroom::sync::order::Token::root::<R>();
+    assert_eq!(w.core.room(ROOM).unwrap().read(&mut t).subscriber_count(), 0);
+    drop(t);
+    assert_eq!(w.sockets.open(), 1, "only the publisher's endpoint");
+    w.assert_quiescent();
+}
+
+/// JCB-07: a malformed join on one room never blocks requests on other rooms.
+pub fn malformed_join_vs_other_rooms<R: Model>() {
+    let w = World::<R>::new(RoomConfig { pin: Some("1234".into()), ..RoomConfig::default() });
+    let j = w.attach();
+    let (core, jh) = (w.core.clone(), j.handle.clone());
+    let joiner = R::spawn(move || {
+        core.join_publisher(&jh, JoinPublisher { room: ROOM, pin: Some("wrong".into()), ..Default::default() }, None)
+    });
+    let other = w.core.create_room(Some(7), RoomConfig::default(), None).unwrap();
+    assert!(w.core.room_exists(other));
+    w.core.destroy_room(other, None).unwrap();
+    assert_eq!(joiner().unwrap_err().code(), 433);
+    w.assert_quiescent();
+}
+
+/// JCB-12/JCB-13 (single thread): destroying a room with publishers and subscribers, and a
+/// join with notify_joining, finish; every handle is told once and stays usable for detach.
+pub fn room_destroy_ends_everyone<R: Model>() {
+    let w = World::<R>::new(notify_joining());
+    let a = w.publisher(1, Stage::Active);
+    let b = w.publisher(2, Stage::Joined);
+    let s = w.attach();
+    let join = SubscribeJoin { room: ROOM, streams: vec![FeedSel { feed: 1, mid: None }], ..Default::default() };
+    w.core.join_subscriber(&s.handle, join, None).unwrap();
+    for m in [&a, &b, &s] {
+        m.session.events().drain();
+    }
+    w.core.destroy_room(ROOM, None).unwrap();
+    for m in [&a, &b, &s] {
+        let evs = room_events(&m.session);
+        assert_eq!(evs, vec![RoomEvent::Destroyed { room: ROOM }]);
+        w.core.detach(m.session.id, m.handle.id).unwrap();
+    }
+    assert_eq!(w.sockets.open(), 0);
+    let other = w.core.attach(a.session.id, Plugin::EchoTest, None).unwrap();
+    w.core.detach(a.session.id, other.id).unwrap();
+    w.assert_quiescent();
+}
