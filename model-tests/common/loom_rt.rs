@@ -32,6 +32,9 @@ impl Model for Loom {
         let h = loom::thread::spawn(f);
         Box::new(move || h.join().expect("model thread panicked"))
     }
+    fn yield_now() {
+        loom::thread::yield_now()
+    }
 }
 
 impl<T: Send> RtMutex<T> for LoomMutex<T> {

@@ -25,12 +25,16 @@ pub mod shuttle_rt;
 /// A backend that can also start threads (loom's, shuttle's, or real ones).
 pub trait Model: Runtime {
     fn spawn<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Box<dyn FnOnce() -> T>;
+    fn yield_now();
 }
 
 impl Model for vroom::sync::ParkingLot {
     fn spawn<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Box<dyn FnOnce() -> T> {
         let h = std::thread::spawn(f);
         Box::new(move || h.join().expect("thread panicked"))
+    }
+    fn yield_now() {
+        std::thread::yield_now()
     }
 }
 

@@ -32,6 +32,9 @@ impl Model for Shuttle {
         let h = shuttle::thread::spawn(f);
         Box::new(move || h.join().expect("model thread panicked"))
     }
+    fn yield_now() {
+        shuttle::thread::yield_now()
+    }
 }
 
 impl<T: Send> RtMutex<T> for ShuttleMutex<T> {
