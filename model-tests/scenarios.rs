@@ -127,7 +127,8 @@ pub fn feed_end_vs_switch<R: Model>() {
     let p = w.publisher(1, Stage::Active);
     let _q = w.publisher(2, Stage::Active);
     let s = w.attach();
-    let join = SubscribeJoin { room: ROOM, streams: vec![FeedSel { feed: 2, mid: Some("1".into()) }], ..Default::default() };
+    let join =
+        SubscribeJoin { room: ROOM, streams: vec![FeedSel { feed: 2, mid: Some("1".into()) }], ..Default::default() };
     w.core.join_subscriber(&s.handle, join, None).unwrap();
     w.core.start(&s.handle, None).unwrap();
     s.session.events().drain();
@@ -151,7 +152,9 @@ pub fn room_destroy_vs_join_and_list<R: Model>() {
     let core = w.core.clone();
     let destroyer = R::spawn(move || core.destroy_room(ROOM, None));
     let (core, jh) = (w.core.clone(), j.handle.clone());
-    let joiner = R::spawn(move || core.join_publisher(&jh, JoinPublisher { room: ROOM, id: Some(2), ..Default::default() }, None));
+    let joiner = R::spawn(move || {
+        core.join_publisher(&jh, JoinPublisher { room: ROOM, id: Some(2), ..Default::default() }, None)
+    });
     let listed = w.core.list_participants(ROOM);
     destroyer().unwrap();
     let joined = joiner();
@@ -262,7 +265,10 @@ pub fn kick_vs_leave<R: Model>() {
         assert_eq!(e.code(), 428);
     }
     let heard = room_events(&other.session);
-    let about_p = heard.iter().filter(|e| matches!(e, RoomEvent::Kicked { id: 1, .. } | RoomEvent::Leaving { id: 1, .. })).count();
+    let about_p = heard
+        .iter()
+        .filter(|e| matches!(e, RoomEvent::Kicked { id: 1, .. } | RoomEvent::Leaving { id: 1, .. }))
+        .count();
     assert_eq!(about_p, 1, "{heard:?}");
     let mine = room_events(&p.session);
     assert_eq!(mine.iter().filter(|e| matches!(e, RoomEvent::LeavingOk { .. })).count(), 1, "{mine:?}");
@@ -298,7 +304,12 @@ pub fn socket_failure_in_rtp_forward<R: Model>() {
     let w = World::<R>::new(RoomConfig::default());
     let _p = w.publisher(1, Stage::Active);
     w.sockets.fail_forwarders.store(true, std::sync::atomic::Ordering::SeqCst);
-    let req = ForwardRequest { room: ROOM, secret: None, publisher: 1, streams: vec![("1".into(), ([127, 0, 0, 1], 5004).into())] };
+    let req = ForwardRequest {
+        room: ROOM,
+        secret: None,
+        publisher: 1,
+        streams: vec![("1".into(), ([127, 0, 0, 1], 5004).into())],
+    };
     let core = w.core.clone();
     let r = req.clone();
     let forwarder = R::spawn(move || core.rtp_forward(r));

@@ -57,7 +57,12 @@ impl<R: Model> Sut<R> {
         let done = |r: Result<(), Error>| r.map_or_else(|e| Ret::Err(e.code()), |()| Ret::Ok);
         match *op {
             Op::Join(h) => {
-                let join = JoinPublisher { room: ROOM, id: Some(id_of(h)), display: Some(format!("p{}", id_of(h))), ..Default::default() };
+                let join = JoinPublisher {
+                    room: ROOM,
+                    id: Some(id_of(h)),
+                    display: Some(format!("p{}", id_of(h))),
+                    ..Default::default()
+                };
                 match core.join_publisher(p(h), join, None) {
                     Err(e) => Ret::Err(e.code()),
                     Ok(()) => Ret::Joined(self.drain(h, inbox).expect("joined is queued")),
@@ -68,15 +73,23 @@ impl<R: Model> Sut<R> {
             Op::Unpublish(h) => done(core.unpublish(p(h), None)),
             Op::Leave(h) => done(core.leave(p(h), None)),
             Op::Kick(h) => done(core.kick(ROOM, None, id_of(h))),
-            Op::Rename(h, n) => {
-                done(core.configure_publisher(p(h), PublisherConfigure { display: Some(format!("name{n}")), descriptions: vec![] }, None))
-            }
-            Op::SubJoin(i, f) => done(core.join_subscriber(s(i), SubscribeJoin { room: ROOM, streams: all(f), ..Default::default() }, None)),
+            Op::Rename(h, n) => done(core.configure_publisher(
+                p(h),
+                PublisherConfigure { display: Some(format!("name{n}")), descriptions: vec![] },
+                None,
+            )),
+            Op::SubJoin(i, f) => done(core.join_subscriber(
+                s(i),
+                SubscribeJoin { room: ROOM, streams: all(f), ..Default::default() },
+                None,
+            )),
             Op::SubAdd(i, f) => done(core.update_subscription(s(i), &all(f), &[], None)),
             Op::SubLeave(i) => done(core.leave(s(i), None)),
             Op::List => match core.list_participants(ROOM) {
                 Err(e) => Ret::Err(e.code()),
-                Ok(list) => Ret::Listed(list.into_iter().map(|e| (e.id, e.publisher, e.display.unwrap_or_default())).collect()),
+                Ok(list) => {
+                    Ret::Listed(list.into_iter().map(|e| (e.id, e.publisher, e.display.unwrap_or_default())).collect())
+                }
             },
             Op::Told(h) => {
                 // An event is committed when its place in the queue is reserved, under the lock

@@ -119,7 +119,10 @@ proptest! {
 #[test]
 fn shuttle_core_notify_vs_join_is_linearizable() {
     check("shuttle_core_notify_vs_join_is_linearizable", 300, || {
-        run_history::<Shuttle, _>(Sut::<Shuttle>::new(), &[vec![Op::MediaUp(0)], vec![Op::Join(3), Op::Told(3)], vec![Op::List]])
+        run_history::<Shuttle, _>(
+            Sut::<Shuttle>::new(),
+            &[vec![Op::MediaUp(0)], vec![Op::Join(3), Op::Told(3)], vec![Op::List]],
+        )
     });
 }
 
@@ -211,7 +214,10 @@ impl<R: Runtime> System for MiniRoom<R> {
 #[test]
 fn shuttle_notify_in_lock_order_is_linearizable() {
     check("shuttle_notify_in_lock_order_is_linearizable", 300, || {
-        run_history::<Shuttle, _>(MiniRoom::<Shuttle>::new(false), &[vec![Op::MediaUp(0)], vec![Op::Join(3), Op::Told(3)]])
+        run_history::<Shuttle, _>(
+            MiniRoom::<Shuttle>::new(false),
+            &[vec![Op::MediaUp(0)], vec![Op::Join(3), Op::Told(3)]],
+        )
     });
 }
 
@@ -219,10 +225,12 @@ fn shuttle_notify_in_lock_order_is_linearizable() {
 #[should_panic(expected = "not linearizable")]
 fn shuttle_split_notify_fix_is_not_linearizable() {
     check("shuttle_split_notify_fix_is_not_linearizable", 300, || {
-        run_history::<Shuttle, _>(MiniRoom::<Shuttle>::new(true), &[vec![Op::MediaUp(0)], vec![Op::Join(3), Op::Told(3)]])
+        run_history::<Shuttle, _>(
+            MiniRoom::<Shuttle>::new(true),
+            &[vec![Op::MediaUp(0)], vec![Op::Join(3), Op::Told(3)]],
+        )
     });
 }
-
 
 /// Every failing schedule shuttle has found, replayed on the current code. Both came from
 /// histories in which `Told` drained a queue while a notification, committed under the room lock

@@ -61,7 +61,11 @@ pub enum Media {
 pub enum PubRole {
     Idle,
     /// In the room (or kicked from it, or in a room since destroyed).
-    In { media: Media, display: String, kicked: bool },
+    In {
+        media: Media,
+        display: String,
+        kicked: bool,
+    },
     Spent,
 }
 
@@ -69,7 +73,9 @@ pub enum PubRole {
 pub enum SubRole {
     Idle,
     /// Subscribed to these feeds (by publisher handle), once per subscription.
-    In { feeds: Vec<u8> },
+    In {
+        feeds: Vec<u8>,
+    },
     Spent,
 }
 
@@ -145,8 +151,14 @@ impl RoomSpec {
                 PubRole::In { .. } | PubRole::Spent => Ret::Err(425),
                 PubRole::Idle if self.destroyed => Ret::Err(426),
                 PubRole::Idle => {
-                    let active = self.members().into_iter().filter(|&m| self.media(m) == Some(Media::Active)).map(id_of).collect();
-                    self.pubs[h as usize] = PubRole::In { media: Media::Idle, display: format!("p{}", id_of(h)), kicked: false };
+                    let active = self
+                        .members()
+                        .into_iter()
+                        .filter(|&m| self.media(m) == Some(Media::Active))
+                        .map(id_of)
+                        .collect();
+                    self.pubs[h as usize] =
+                        PubRole::In { media: Media::Idle, display: format!("p{}", id_of(h)), kicked: false };
                     Ret::Joined(active)
                 }
             },

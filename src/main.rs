@@ -49,7 +49,12 @@ fn main() {
     println!("  media address        {}", config.media.ip);
     println!("  session timeout      {} s", config.general.session_timeout);
     for r in core.list_rooms(config.videoroom.admin_key.as_deref()) {
-        println!("  room {:<8} {:?}, up to {} publishers", r.room, r.config.description_or_default(r.room), r.config.max_publishers);
+        println!(
+            "  room {:<8} {:?}, up to {} publishers",
+            r.room,
+            r.config.description_or_default(r.room),
+            r.config.max_publishers
+        );
     }
     println!("(signalling transports are not served yet: the next issue adds them)");
 }

@@ -152,7 +152,8 @@ impl<R: Runtime> World<R> {
     pub fn new(config: RoomConfig) -> Self {
         let sockets = Arc::new(FakeSockets::default());
         let clock = Arc::new(ManualClock::default());
-        let core_config = CoreConfig { session_timeout_ms: TIMEOUT_MS, event_queue_capacity: 64, admin_key: None, id_seed: 7 };
+        let core_config =
+            CoreConfig { session_timeout_ms: TIMEOUT_MS, event_queue_capacity: 64, admin_key: None, id_seed: 7 };
         let core = Arc::new(Core::new(core_config, clock.clone(), sockets.clone()));
         core.create_room(Some(ROOM), config, None).unwrap();
         World { core, sockets, clock }

@@ -114,9 +114,11 @@ pub fn check<F: Fn() + Sync + Send + 'static>(name: &str, iters: usize, f: F) {
     let f = std::sync::Arc::new(f);
     let started = std::time::Instant::now();
     let g = f.clone();
-    let random = shuttle::Runner::new(RandomScheduler::new_from_seed(seed, iters), shuttle::Config::new()).run(move || g());
+    let random =
+        shuttle::Runner::new(RandomScheduler::new_from_seed(seed, iters), shuttle::Config::new()).run(move || g());
     let g = f.clone();
-    let pct = shuttle::Runner::new(PctScheduler::new_from_seed(seed, 3, iters), shuttle::Config::new()).run(move || g());
+    let pct =
+        shuttle::Runner::new(PctScheduler::new_from_seed(seed, 3, iters), shuttle::Config::new()).run(move || g());
     println!(
         "shuttle {name}: {random} random + {pct} PCT(3) schedules, seed {seed}, {:.2} s",
         started.elapsed().as_secs_f64()

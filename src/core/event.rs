@@ -23,7 +23,9 @@ pub enum EventBody {
     /// The handle was detached.
     Detached,
     /// The handle's PeerConnection went away.
-    Hangup { reason: String },
+    Hangup {
+        reason: String,
+    },
     /// An asynchronous plugin request failed.
     Error(Error),
     VideoRoom(RoomEvent),
@@ -91,28 +93,80 @@ pub enum RoomEvent {
         attendees: Option<Vec<Attendee>>,
     },
     /// Reply to publish and configure; `streams` is set when the publisher's streams changed.
-    Configured { room: RoomId, streams: Option<Vec<StreamInfo>> },
-    UnpublishedOk { room: RoomId },
+    Configured {
+        room: RoomId,
+        streams: Option<Vec<StreamInfo>>,
+    },
+    UnpublishedOk {
+        room: RoomId,
+    },
     /// Reply to leave; also sent to a kicked publisher (`kicked: true`).
-    LeavingOk { room: RoomId, kicked: bool },
-    Attached { room: RoomId, streams: Vec<SubStreamInfo> },
-    Started { room: RoomId },
-    Paused { room: RoomId },
+    LeavingOk {
+        room: RoomId,
+        kicked: bool,
+    },
+    Attached {
+        room: RoomId,
+        streams: Vec<SubStreamInfo>,
+    },
+    Started {
+        room: RoomId,
+    },
+    Paused {
+        room: RoomId,
+    },
     /// The subscription changed (subscribe, unsubscribe, update, or a feed went away): a new
     /// offer follows.
-    Updated { room: RoomId, streams: Vec<SubStreamInfo> },
+    Updated {
+        room: RoomId,
+        streams: Vec<SubStreamInfo>,
+    },
     /// A change was accepted while an offer is still unanswered; the new offer follows `start`.
-    Updating { room: RoomId },
-    Switched { room: RoomId, changes: u32, streams: Vec<SubStreamInfo> },
-    Left { room: RoomId },
+    Updating {
+        room: RoomId,
+    },
+    Switched {
+        room: RoomId,
+        changes: u32,
+        streams: Vec<SubStreamInfo>,
+    },
+    Left {
+        room: RoomId,
+    },
 
     // Notifications to the other participants (no transaction).
-    NewPublishers { room: RoomId, publishers: Vec<PublisherInfo> },
-    Unpublished { room: RoomId, id: ParticipantId },
-    Leaving { room: RoomId, id: ParticipantId },
-    Joining { room: RoomId, id: ParticipantId, display: Option<String> },
-    Kicked { room: RoomId, id: ParticipantId },
-    Display { id: ParticipantId, display: String },
-    Moderation { room: RoomId, id: ParticipantId, mid: String, muted: bool },
-    Destroyed { room: RoomId },
+    NewPublishers {
+        room: RoomId,
+        publishers: Vec<PublisherInfo>,
+    },
+    Unpublished {
+        room: RoomId,
+        id: ParticipantId,
+    },
+    Leaving {
+        room: RoomId,
+        id: ParticipantId,
+    },
+    Joining {
+        room: RoomId,
+        id: ParticipantId,
+        display: Option<String>,
+    },
+    Kicked {
+        room: RoomId,
+        id: ParticipantId,
+    },
+    Display {
+        id: ParticipantId,
+        display: String,
+    },
+    Moderation {
+        room: RoomId,
+        id: ParticipantId,
+        mid: String,
+        muted: bool,
+    },
+    Destroyed {
+        room: RoomId,
+    },
 }

@@ -88,7 +88,11 @@ impl<R: Runtime> Core<R> {
 
 impl<R: Runtime> Core<R> {
     /// Opens a PeerConnection's media endpoint. Needs the root token: never under a lock.
-    pub(crate) fn open_media(&self, _t: &mut Token<Unlocked>, handle: ids::HandleId) -> Result<Box<dyn seams::MediaPort>> {
+    pub(crate) fn open_media(
+        &self,
+        _t: &mut Token<Unlocked>,
+        handle: ids::HandleId,
+    ) -> Result<Box<dyn seams::MediaPort>> {
         self.sockets.open_media(handle).map_err(|e| Error::Internal(format!("Could not open media socket ({e})")))
     }
 

@@ -313,7 +313,10 @@ impl<R: Runtime> Core<R> {
             }
             let (st, ht) = hg.split();
             if self.hangup_role(ht, &mut st.role, &mut out) {
-                out.push(&h.queue, Event { sender: Some(h.id), transaction: None, body: EventBody::Hangup { reason: reason.into() } });
+                out.push(
+                    &h.queue,
+                    Event { sender: Some(h.id), transaction: None, body: EventBody::Hangup { reason: reason.into() } },
+                );
             }
         }
         out.deliver(&mut t);

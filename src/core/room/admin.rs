@@ -137,7 +137,13 @@ impl<R: Runtime> Core<R> {
     }
 
     /// `allowed`: edits the token list; returns it.
-    pub fn allowed(&self, id: RoomId, secret: Option<&str>, action: AllowedAction, tokens: &[String]) -> Result<Vec<String>> {
+    pub fn allowed(
+        &self,
+        id: RoomId,
+        secret: Option<&str>,
+        action: AllowedAction,
+        tokens: &[String],
+    ) -> Result<Vec<String>> {
         let mut t = Self::enter();
         let room = self.find_room(&mut t, id)?;
         let mut st = room.state.write(&mut t);
@@ -179,7 +185,14 @@ impl<R: Runtime> Core<R> {
     }
 
     /// `moderate`: mutes or unmutes one of a publisher's streams; the room hears `moderation`.
-    pub fn moderate(&self, id: RoomId, secret: Option<&str>, participant: ParticipantId, mid: &str, mute: bool) -> Result<()> {
+    pub fn moderate(
+        &self,
+        id: RoomId,
+        secret: Option<&str>,
+        participant: ParticipantId,
+        mid: &str,
+        mute: bool,
+    ) -> Result<()> {
         let mut t = Self::enter();
         let room = self.find_room(&mut t, id)?;
         let mut out = Outbox::new();

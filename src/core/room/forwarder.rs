@@ -85,12 +85,17 @@ impl<R: Runtime> Core<R> {
             req.streams
                 .iter()
                 .map(|(mid, _)| {
-                    p.streams.iter().find(|s| &s.info.mid == mid).map(|s| s.info.kind.clone()).ok_or_else(|| Error::NoSuchStream(mid.clone()))
+                    p.streams
+                        .iter()
+                        .find(|s| &s.info.mid == mid)
+                        .map(|s| s.info.kind.clone())
+                        .ok_or_else(|| Error::NoSuchStream(mid.clone()))
                 })
                 .collect::<Result<Vec<_>>>()
         })?;
         // No lock is held here. On failure the sockets opened so far are closed as they drop.
-        let mut sockets = req.streams.iter().map(|(_, target)| self.open_forwarder(&mut t, *target)).collect::<Result<Vec<_>>>()?;
+        let mut sockets =
+            req.streams.iter().map(|(_, target)| self.open_forwarder(&mut t, *target)).collect::<Result<Vec<_>>>()?;
         // The publisher may have gone meanwhile: then the sockets stay in `sockets` and are
         // closed when it drops, after the locks.
         room.with_publisher(&mut t, secret, req.publisher, |p| {
@@ -108,11 +113,21 @@ impl<R: Runtime> Core<R> {
         })
     }
 
-    pub fn stop_rtp_forward(&self, room: RoomId, secret: Option<&str>, publisher: ParticipantId, stream_id: u32) -> Result<()> {
+    pub fn stop_rtp_forward(
+        &self,
+        room: RoomId,
+        secret: Option<&str>,
+        publisher: ParticipantId,
+        stream_id: u32,
+    ) -> Result<()> {
         let mut t = Self::enter();
         let room = self.find_room(&mut t, room)?;
         let stopped = room.with_publisher(&mut t, secret, publisher, |p| {
-            let i = p.forwarders.iter().position(|f| f.stream_id == stream_id).ok_or_else(|| Error::NoSuchStream(stream_id.to_string()))?;
+            let i = p
+                .forwarders
+                .iter()
+                .position(|f| f.stream_id == stream_id)
+                .ok_or_else(|| Error::NoSuchStream(stream_id.to_string()))?;
             Ok(p.forwarders.remove(i))
         })?;
         drop(stopped); // closes the socket, with no lock held
@@ -120,7 +135,11 @@ impl<R: Runtime> Core<R> {
     }
 
     /// `listforwarders`: (publisher, its forwarders) for every publisher that has some.
-    pub fn list_forwarders(&self, room: RoomId, secret: Option<&str>) -> Result<Vec<(ParticipantId, Vec<ForwarderInfo>)>> {
+    pub fn list_forwarders(
+        &self,
+        room: RoomId,
+        secret: Option<&str>,
+    ) -> Result<Vec<(ParticipantId, Vec<ForwarderInfo>)>> {
         let mut t = Self::enter();
         let room = self.find_room(&mut t, room)?;
         let mut rg = room.state.read(&mut t);

@@ -66,10 +66,18 @@ impl<R: Runtime> RoomMap<R> {
 /// What a VideoRoom handle is.
 pub(crate) enum Role<R: Runtime> {
     Idle,
-    Publisher { room: Arc<Room<R>>, me: Arc<Publisher<R>> },
-    Subscriber { room: Arc<Room<R>>, me: Arc<Subscriber<R>> },
+    Publisher {
+        room: Arc<Room<R>>,
+        me: Arc<Publisher<R>>,
+    },
+    Subscriber {
+        room: Arc<Room<R>>,
+        me: Arc<Subscriber<R>>,
+    },
     /// The handle left its room; Janus wants a new handle for a new join.
-    Spent { room: RoomId },
+    Spent {
+        room: RoomId,
+    },
 }
 
 impl<R: Runtime> Room<R> {

@@ -70,7 +70,11 @@ pub struct FanoutTarget {
 
 impl PublisherState {
     pub fn info(&self, id: ParticipantId) -> PublisherInfo {
-        PublisherInfo { id, display: self.display.clone(), streams: self.streams.iter().map(|s| s.info.clone()).collect() }
+        PublisherInfo {
+            id,
+            display: self.display.clone(),
+            streams: self.streams.iter().map(|s| s.info.clone()).collect(),
+        }
     }
 
     pub fn stream_mut(&mut self, mid: &str) -> Option<&mut PubStream> {
@@ -153,7 +157,13 @@ impl<R: Runtime> RoomState<R> {
     /// Stops `me`'s media: its subscribers' streams go inactive (and they are told), its
     /// forwarders and media endpoint are closed once the locks are released, and the room hears
     /// `unpublished` if it had been told of the feed. Returns whether the feed was active.
-    pub(crate) fn stop_media(&mut self, room: RoomId, me: &Publisher<R>, t: &mut Token<levels::Room>, out: &mut Outbox<R>) -> bool {
+    pub(crate) fn stop_media(
+        &mut self,
+        room: RoomId,
+        me: &Publisher<R>,
+        t: &mut Token<levels::Room>,
+        out: &mut Outbox<R>,
+    ) -> bool {
         self.publishing.remove(&me.id);
         let mut pg = me.state.lock(t);
         let (ps, pt) = pg.split();
@@ -354,7 +364,11 @@ impl<R: Runtime> Core<R> {
             } else {
                 pg.media = Media::Active;
                 let info = pg.info(me.id);
-                st.notify_publishers(Some(me.id), &mut out, RoomEvent::NewPublishers { room: room.id, publishers: vec![info] });
+                st.notify_publishers(
+                    Some(me.id),
+                    &mut out,
+                    RoomEvent::NewPublishers { room: room.id, publishers: vec![info] },
+                );
                 true
             }
         };
@@ -387,7 +401,11 @@ impl<R: Runtime> Core<R> {
             }
             if described && pg.media == Media::Active {
                 let info = pg.info(me.id);
-                st.notify_publishers(Some(me.id), &mut out, RoomEvent::NewPublishers { room: room.id, publishers: vec![info] });
+                st.notify_publishers(
+                    Some(me.id),
+                    &mut out,
+                    RoomEvent::NewPublishers { room: room.id, publishers: vec![info] },
+                );
             }
             out.push(&h.queue, reply(h.id, txn, RoomEvent::Configured { room: room.id, streams: None }));
         }

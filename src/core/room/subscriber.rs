@@ -97,7 +97,13 @@ impl<R: Runtime> HandleState<R> {
 impl<R: Runtime> Subscriber<R> {
     /// A feed this subscriber receives went away: its streams go inactive and it is offered
     /// the new state (now, or after the answer to the offer it still owes).
-    pub(crate) fn feed_gone(&self, t: &mut Token<levels::Publisher>, room: RoomId, feed: ParticipantId, out: &mut Outbox<R>) {
+    pub(crate) fn feed_gone(
+        &self,
+        t: &mut Token<levels::Publisher>,
+        room: RoomId,
+        feed: ParticipantId,
+        out: &mut Outbox<R>,
+    ) {
         let mut sg = self.state.lock(t);
         if sg.left {
             return;
@@ -149,7 +155,11 @@ impl<R: Runtime> RoomState<R> {
             }
             let chosen: Vec<_> = match &sel.mid {
                 Some(mid) => {
-                    vec![pg.streams.iter().find(|s| &s.info.mid == mid).ok_or_else(|| Error::NoSuchStream(mid.clone()))?]
+                    vec![pg
+                        .streams
+                        .iter()
+                        .find(|s| &s.info.mid == mid)
+                        .ok_or_else(|| Error::NoSuchStream(mid.clone()))?]
                 }
                 None => pg.streams.iter().filter(|s| !s.info.disabled).collect(),
             };
@@ -292,10 +302,17 @@ impl<R: Runtime> Core<R> {
             let mut streams = me.state.lock(rt).streams.clone();
             let mut moves = Vec::new();
             for sel in sels {
-                let i = streams.iter().position(|s| s.mid == sel.sub_mid).ok_or_else(|| Error::NoSuchStream(sel.sub_mid.clone()))?;
-                let mut new = st.plan_streams(rt, &[FeedSel { feed: sel.feed, mid: Some(sel.mid.clone()) }], 0)?.remove(0);
+                let i = streams
+                    .iter()
+                    .position(|s| s.mid == sel.sub_mid)
+                    .ok_or_else(|| Error::NoSuchStream(sel.sub_mid.clone()))?;
+                let mut new =
+                    st.plan_streams(rt, &[FeedSel { feed: sel.feed, mid: Some(sel.mid.clone()) }], 0)?.remove(0);
                 if new.kind != streams[i].kind {
-                    return Err(Error::InvalidElement(format!("can't switch {} to a stream of another kind", sel.sub_mid)));
+                    return Err(Error::InvalidElement(format!(
+                        "can't switch {} to a stream of another kind",
+                        sel.sub_mid
+                    )));
                 }
                 new.mindex = streams[i].mindex;
                 new.mid = streams[i].mid.clone();
