@@ -11,7 +11,6 @@ use std::time::{Duration, Instant};
 use criterion::{criterion_group, Criterion};
 
 #[path = "../model-tests/common/mod.rs"]
-#[allow(dead_code)]
 mod common;
 
 use common::{audio_video, Stage, World, ROOM};

@@ -47,3 +47,65 @@ fn lockdep_entry_after_release_is_fine() {
     drop(room.read(&mut t));
     assert!(core.list_participants(1234).unwrap().is_empty());
 }
+
+/// Guards are released by RAII on every path; nothing in `src/` may defeat that (Janus's
+/// #3468, #3469, #2780, #2956 and #3066 were all a lock left held on one path).
+#[test]
+fn no_guard_can_be_leaked_in_src() {
+    let forbidden = ["mem::forget", "ManuallyDrop", "::leak(", "force_unlock", "Box::leak"];
+    let mut found = Vec::new();
+    for file in rust_files(&root().join("src")) {
+        let text = std::fs::read_to_string(&file).unwrap();
+        for (n, line) in text.lines().enumerate() {
+            if forbidden.iter().any(|f| line.contains(f)) {
+                found.push(format!("{}:{}: {}", file.display(), n + 1, line.trim()));
+            }
+        }
+    }
+    assert!(found.is_empty(), "guard-leaking constructs in src/:\n{}", found.join("\n"));
+}
+
+/// `specs/invariants.md` names a test for every invariant; every name it gives must exist.
+#[test]
+fn specs_name_only_existing_tests() {
+    let spec = std::fs::read_to_string(root().join("specs/invariants.md")).unwrap();
+    let prefixes = ["loom_", "shuttle_", "prop_", "spin_", "compile_fail_", "lockdep_", "queue_", "no_guard_", "specs_"];
+    let named: Vec<&str> = spec
+        .split('`')
+        .skip(1)
+        .step_by(2)
+        .filter(|s| prefixes.iter().any(|p| s.starts_with(p)) && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
+        .collect();
+    assert!(named.len() > 40, "expected the spec to name the tests, found {named:?}");
+    let mut sources = String::new();
+    for dir in ["src", "model-tests", "proptests"] {
+        for file in rust_files(&root().join(dir)) {
+            sources.push_str(&std::fs::read_to_string(file).unwrap());
+        }
+    }
+    let missing: Vec<_> = named
+        .iter()
+        .filter(|name| !sources.contains(&format!("fn {name}(")) && !sources.contains(&format!("{name}:")) && !sources.contains(&format!("{name} =>")))
+        .collect();
+    assert!(missing.is_empty(), "specs/invariants.md names tests that do not exist: {missing:?}");
+    for bug in 1..=22 {
+        assert!(spec.contains(&format!("JCB-{bug:02}")), "JCB-{bug:02} is not mapped in specs/invariants.md");
+    }
+}
+
+fn root() -> std::path::PathBuf {
+    std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn rust_files(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            out.extend(rust_files(&path));
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            out.push(path);
+        }
+    }
+    out
+}

@@ -40,4 +40,5 @@ loom_tests! {
     loom_subscriber_join_vs_detach: 3 => subscriber_join_vs_detach::<Loom>();
     loom_malformed_join_vs_other_rooms: 3 => malformed_join_vs_other_rooms::<Loom>();
     loom_room_destroy_ends_everyone: 3 => room_destroy_ends_everyone::<Loom>();
+    loom_event_queue_close_is_last: 3 => event_queue_close_is_last::<Loom>();
 }

@@ -340,9 +340,10 @@ pub fn subscriber_join_vs_detach<R: Model>() {
     }
     detacher().unwrap();
     assert!(w.core.fanout(ROOM, 1).unwrap().iter().all(|(_, t)| t.is_empty()));
-    let mut t = vroom::sync::order::Token::root::<R>();
-    assert_eq!(w.core.room(ROOM).unwrap().read(&mut t).subscriber_count(), 0);
-    drop(t);
+    {
+        let mut t = vroom::sync::order::Token::root::<R>();
+        assert_eq!(w.core.room(ROOM).unwrap().read(&mut t).subscriber_count(), 0);
+    }
     assert_eq!(w.sockets.open(), 1, "only the publisher's endpoint");
     w.assert_quiescent();
 }
@@ -384,4 +385,31 @@ pub fn room_destroy_ends_everyone<R: Model>() {
     let other = w.core.attach(a.session.id, Plugin::EchoTest, None).unwrap();
     w.core.detach(a.session.id, other.id).unwrap();
     w.assert_quiescent();
+}
+
+/// The event queue itself: an event racing the queue's close is either delivered before the
+/// closing event or dropped, never after it.
+pub fn event_queue_close_is_last<R: Model>() {
+    use std::sync::Arc;
+    use vroom::sync::queue::{EventQueue, Fill};
+    let q = Arc::new(EventQueue::<u32, R>::new(4));
+    let sender = q.clone();
+    let send = R::spawn(move || {
+        let t = sender.reserve();
+        sender.fill(t, Some(1))
+    });
+    let t = q.reserve();
+    q.close_at(t, Some(99));
+    let sent = send();
+    let got = q.drain();
+    // Accepted events come before the closing one. An event may be accepted provisionally and
+    // still dropped, if the close took an earlier place but settled later.
+    match sent {
+        Fill::Queued => assert!(got == vec![1, 99] || got == vec![99], "{got:?}"),
+        Fill::Closed => assert_eq!(got, vec![99]),
+        other => panic!("unexpected {other:?}"),
+    }
+    let stats = q.stats();
+    assert_eq!(stats.queued as usize, got.len(), "{stats:?}");
+    assert!(q.is_settled());
 }

@@ -39,4 +39,5 @@ shuttle_tests! {
     shuttle_socket_failure_in_rtp_forward => socket_failure_in_rtp_forward::<Shuttle>();
     shuttle_subscriber_join_vs_detach => subscriber_join_vs_detach::<Shuttle>();
     shuttle_malformed_join_vs_other_rooms => malformed_join_vs_other_rooms::<Shuttle>();
+    shuttle_event_queue_close_is_last => event_queue_close_is_last::<Shuttle>();
 }

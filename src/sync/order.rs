@@ -36,12 +36,13 @@ impl<L: Level> Before<L> for Unlocked {}
 /// Proof that the current thread holds a lock of level `L` and nothing after it.
 /// Not `Send`: a token belongs to the thread that took the locks.
 pub struct Token<L> {
-    _level: PhantomData<(fn() -> L, *const ())>,
+    _level: PhantomData<fn() -> L>,
+    _not_send: PhantomData<*const ()>,
 }
 
 impl<L> Token<L> {
     fn new() -> Self {
-        Token { _level: PhantomData }
+        Token { _level: PhantomData, _not_send: PhantomData }
     }
 }
 
@@ -84,14 +85,16 @@ pub struct Guard<'a, L: Level, G, R: Runtime> {
     inner: G,
     token: Token<L>,
     addr: usize,
-    _parent: PhantomData<(&'a mut (), fn() -> R)>,
+    /// Keeps the parent token borrowed while this guard lives.
+    _parent: PhantomData<&'a mut ()>,
+    _backend: PhantomData<fn() -> R>,
 }
 
 impl<'a, L: Level, G, R: Runtime> Guard<'a, L, G, R> {
     #[track_caller]
     fn acquired(inner: G, addr: usize) -> Self {
         lockdep::acquired::<R>(L::RANK, L::NAME, addr);
-        Guard { inner, token: Token::new(), addr, _parent: PhantomData }
+        Guard { inner, token: Token::new(), addr, _parent: PhantomData, _backend: PhantomData }
     }
 
     /// The token to take locks after this one.

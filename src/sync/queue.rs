@@ -106,6 +106,11 @@ impl<E: Send, R: Runtime> EventQueue<E, R> {
             let mut st = self.state.lock();
             if closing && st.closed_at.is_none_or(|c| seq < c) {
                 st.closed_at = Some(seq + 1);
+                // A later place may have been filled before this close was known (found by
+                // loom_event_queue_close_is_last): it is dropped now, so the close stays last.
+                let purged = st.parked.range_mut(seq + 1..).filter_map(|(_, e)| e.take()).count() as u64;
+                st.stats.queued -= purged;
+                st.stats.dropped_closed += purged;
             }
             let pending = st.ready.len() + st.parked.values().filter(|e| e.is_some()).count();
             let (kept, fill) = match event {
@@ -173,5 +178,40 @@ impl<E: Send, R: Runtime> EventQueue<E, R> {
     pub fn is_settled(&self) -> bool {
         let st = self.state.lock();
         st.parked.is_empty() && st.next_out == self.next_ticket.load(SeqCst)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sync::ParkingLot;
+
+    #[test]
+    fn queue_holds_back_until_earlier_places_fill() {
+        let q = EventQueue::<u32, ParkingLot>::new(8);
+        let (a, b) = (q.reserve(), q.reserve());
+        assert_eq!(q.fill(b, Some(2)), Fill::Queued);
+        assert!(q.drain().is_empty(), "2 waits for the place reserved before it");
+        assert!(!q.is_settled());
+        assert_eq!(q.fill(a, Some(1)), Fill::Queued);
+        assert_eq!(q.drain(), vec![1, 2]);
+        let c = q.reserve();
+        q.fill(c, None);
+        assert!(q.is_settled());
+    }
+
+    #[test]
+    fn queue_drops_when_full_and_marks_overflow() {
+        let q = EventQueue::<u32, ParkingLot>::new(2);
+        for i in 0..2 {
+            assert_eq!(q.fill(q.reserve(), Some(i)), Fill::Queued);
+        }
+        assert!(!q.overflowed());
+        assert_eq!(q.fill(q.reserve(), Some(9)), Fill::Full);
+        assert!(q.overflowed());
+        assert_eq!(q.drain(), vec![0, 1]);
+        assert_eq!(q.stats(), QueueStats { queued: 2, dropped_closed: 0, dropped_full: 1 });
+        q.close();
+        assert_eq!(q.fill(q.reserve(), Some(3)), Fill::Closed);
     }
 }

@@ -63,6 +63,9 @@ impl<R: Runtime> RoomMap<R> {
     }
 }
 
+/// A participant's room and its own record in it.
+pub(crate) type Seat<R, T> = (Arc<Room<R>>, Arc<T>);
+
 /// What a VideoRoom handle is.
 pub(crate) enum Role<R: Runtime> {
     Idle,

@@ -9,7 +9,7 @@ use crate::sync::order::{Mutex, Token};
 use crate::sync::Runtime;
 
 use super::forwarder::Forwarder;
-use super::{notification, reply, Role, Room, RoomState};
+use super::{notification, reply, Role, Room, RoomState, Seat};
 use crate::core::error::{Error, Result};
 use crate::core::event::{Attendee, MediaKind, PublisherInfo, RoomEvent, StreamInfo, Transaction};
 use crate::core::ids::{HandleId, ParticipantId, PrivateId, RoomId};
@@ -119,7 +119,7 @@ pub struct PublisherConfigure {
 
 impl<R: Runtime> HandleState<R> {
     /// The room and publisher of a publisher handle, or the error Janus gives otherwise.
-    pub(crate) fn publisher(&self, h: &Handle<R>) -> Result<(Arc<Room<R>>, Arc<Publisher<R>>)> {
+    pub(crate) fn publisher(&self, h: &Handle<R>) -> Result<Seat<R, Publisher<R>>> {
         match &self.role {
             _ if self.detached => Err(h.gone()),
             Role::Publisher { room, me } => Ok((room.clone(), me.clone())),

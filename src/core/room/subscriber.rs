@@ -12,7 +12,7 @@ use crate::sync::order::{Mutex, Token};
 use crate::sync::Runtime;
 
 use super::publisher::{FanoutTarget, Media};
-use super::{reply, Role, Room, RoomState};
+use super::{reply, Role, RoomState, Seat};
 use crate::core::error::{Error, Result};
 use crate::core::event::{RoomEvent, SubStreamInfo, Transaction};
 use crate::core::ids::{HandleId, ParticipantId, PrivateId, RoomId};
@@ -83,7 +83,7 @@ impl UnsubSel {
 }
 
 impl<R: Runtime> HandleState<R> {
-    pub(crate) fn subscriber(&self, h: &Handle<R>) -> Result<(Arc<Room<R>>, Arc<Subscriber<R>>)> {
+    pub(crate) fn subscriber(&self, h: &Handle<R>) -> Result<Seat<R, Subscriber<R>>> {
         match &self.role {
             _ if self.detached => Err(h.gone()),
             Role::Subscriber { room, me } => Ok((room.clone(), me.clone())),
