@@ -69,12 +69,15 @@ fn no_guard_can_be_leaked_in_src() {
 #[test]
 fn specs_name_only_existing_tests() {
     let spec = std::fs::read_to_string(root().join("specs/invariants.md")).unwrap();
-    let prefixes = ["loom_", "shuttle_", "prop_", "spin_", "compile_fail_", "lockdep_", "queue_", "no_guard_", "specs_"];
+    let prefixes =
+        ["loom_", "shuttle_", "prop_", "spin_", "compile_fail_", "lockdep_", "queue_", "no_guard_", "specs_"];
     let named: Vec<&str> = spec
         .split('`')
         .skip(1)
         .step_by(2)
-        .filter(|s| prefixes.iter().any(|p| s.starts_with(p)) && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
+        .filter(|s| {
+            prefixes.iter().any(|p| s.starts_with(p)) && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+        })
         .collect();
     assert!(named.len() > 40, "expected the spec to name the tests, found {named:?}");
     let mut sources = String::new();
@@ -85,7 +88,11 @@ fn specs_name_only_existing_tests() {
     }
     let missing: Vec<_> = named
         .iter()
-        .filter(|name| !sources.contains(&format!("fn {name}(")) && !sources.contains(&format!("{name}:")) && !sources.contains(&format!("{name} =>")))
+        .filter(|name| {
+            !sources.contains(&format!("fn {name}("))
+                && !sources.contains(&format!("{name}:"))
+                && !sources.contains(&format!("{name} =>"))
+        })
         .collect();
     assert!(missing.is_empty(), "specs/invariants.md names tests that do not exist: {missing:?}");
     for bug in 1..=22 {

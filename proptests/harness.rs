@@ -68,6 +68,18 @@ impl<R: Model> Sut<R> {
                     Ok(()) => Ret::Joined(self.drain(h, inbox).expect("joined is queued")),
                 }
             }
+            Op::JoinAndPublish(h) => {
+                let join = JoinPublisher {
+                    room: ROOM,
+                    id: Some(id_of(h)),
+                    display: Some(format!("p{}", id_of(h))),
+                    ..Default::default()
+                };
+                match core.join_and_publish(p(h), join, Publish { streams: audio_video(), display: None }, None) {
+                    Err(e) => Ret::Err(e.code()),
+                    Ok(()) => Ret::Joined(self.drain(h, inbox).expect("joined is queued")),
+                }
+            }
             Op::Publish(h) => done(core.publish(p(h), Publish { streams: audio_video(), display: None }, None)),
             Op::MediaUp(h) => core.media_up(p(h)).map_or_else(|e| Ret::Err(e.code()), Ret::Up),
             Op::Unpublish(h) => done(core.unpublish(p(h), None)),

@@ -29,6 +29,7 @@ fn op() -> impl Strategy<Value = Op> {
     prop_oneof![
         4 => p.clone().prop_map(Op::Join),
         4 => p.clone().prop_map(Op::Publish),
+        2 => p.clone().prop_map(Op::JoinAndPublish),
         4 => p.clone().prop_map(Op::MediaUp),
         2 => p.clone().prop_map(Op::Unpublish),
         2 => p.clone().prop_map(Op::Leave),

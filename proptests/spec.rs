@@ -23,6 +23,8 @@ pub enum Op {
     /// Publisher handle joins with id `h + 1`.
     Join(u8),
     Publish(u8),
+    /// `joinandconfigure`: join and publish at once, all or nothing.
+    JoinAndPublish(u8),
     /// The media engine reports the handle's PeerConnection up.
     MediaUp(u8),
     Unpublish(u8),
@@ -160,6 +162,16 @@ impl RoomSpec {
                     self.pubs[h as usize] =
                         PubRole::In { media: Media::Idle, display: format!("p{}", id_of(h)), kicked: false };
                     Ret::Joined(active)
+                }
+            },
+            Op::JoinAndPublish(h) => match self.pubs[h as usize] {
+                PubRole::In { .. } | PubRole::Spent => Ret::Err(425),
+                PubRole::Idle if self.destroyed => Ret::Err(426),
+                PubRole::Idle if self.publishing() >= MAX_PUBLISHERS => Ret::Err(432),
+                PubRole::Idle => {
+                    let joined = self.step(&Op::Join(h));
+                    self.set_media(h, Media::Negotiated);
+                    joined
                 }
             },
             Op::Publish(h) => match self.check_publisher(h) {

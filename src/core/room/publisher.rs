@@ -209,39 +209,21 @@ impl<R: Runtime> RoomState<R> {
     }
 }
 
-impl<R: Runtime> Core<R> {
-    /// `join` as a publisher: `joined` (with the active publishers) to this handle; `joining`
-    /// to the others when the room has `notify_joining`.
-    pub fn join_publisher(&self, h: &Handle<R>, req: JoinPublisher, txn: Option<Transaction>) -> Result<()> {
-        let mut t = Self::enter();
-        let mut out = Outbox::new();
-        {
-            let mut hg = h.state.lock(&mut t);
-            let (hs, ht) = hg.split();
-            hs.check_can_join(h)?;
-            let room = self.find_room(ht, req.room)?;
-            let me = self.admit_publisher(ht, h, &room, req, txn, &mut out)?;
-            hs.role = Role::Publisher { room, me };
-        }
-        out.deliver(&mut t);
-        Ok(())
-    }
-
-    fn admit_publisher(
-        &self,
-        t: &mut Token<levels::Handle>,
+impl<R: Runtime> RoomState<R> {
+    /// Lets `h` in as a publisher if the pin, token and id allow it; `joining` goes to the others
+    /// when the room has `notify_joining`. Returns the publisher and its `joined` reply.
+    pub(crate) fn admit_publisher(
+        &mut self,
+        room: RoomId,
         h: &Handle<R>,
-        room: &Room<R>,
         req: JoinPublisher,
-        txn: Option<Transaction>,
+        t: &mut Token<levels::Room>,
         out: &mut Outbox<R>,
-    ) -> Result<Arc<Publisher<R>>> {
-        let mut rg = room.state.write(t);
-        let (st, rt) = rg.split();
-        st.live(room.id)?;
-        st.config.check_pin(req.pin.as_deref())?;
-        st.config.check_token(req.token.as_deref())?;
-        let RoomState { publishers, private_ids, ids, .. } = &mut *st;
+    ) -> Result<(Arc<Publisher<R>>, RoomEvent)> {
+        self.live(room)?;
+        self.config.check_pin(req.pin.as_deref())?;
+        self.config.check_token(req.token.as_deref())?;
+        let RoomState { publishers, private_ids, ids, .. } = &mut *self;
         let id = match req.id {
             Some(id) if publishers.contains_key(&id) => return Err(Error::IdExists(id)),
             Some(id) => id,
@@ -250,17 +232,16 @@ impl<R: Runtime> Core<R> {
         let private_id = ids.private_id(|v| private_ids.contains_key(&v));
         let mut active = Vec::new();
         let mut attendees = Vec::new();
-        for p in st.publishers.values() {
-            let pg = p.state.lock(rt);
+        for p in self.publishers.values() {
+            let pg = p.state.lock(t);
             if pg.media == Media::Active {
                 active.push(pg.info(p.id));
-            } else if st.config.notify_joining {
+            } else if self.config.notify_joining {
                 attendees.push(Attendee { id: p.id, display: pg.display.clone() });
             }
         }
-        if st.config.notify_joining {
-            let joining = RoomEvent::Joining { room: room.id, id, display: req.display.clone() };
-            st.notify_publishers(None, out, joining);
+        if self.config.notify_joining {
+            self.notify_publishers(None, out, RoomEvent::Joining { room, id, display: req.display.clone() });
         }
         let me = Arc::new(Publisher {
             id,
@@ -277,18 +258,86 @@ impl<R: Runtime> Core<R> {
                 departed: None,
             }),
         });
-        st.publishers.insert(id, me.clone());
-        st.private_ids.insert(private_id, id);
+        self.publishers.insert(id, me.clone());
+        self.private_ids.insert(private_id, id);
         let joined = RoomEvent::Joined {
-            room: room.id,
-            description: st.config.description_or_default(room.id),
+            room,
+            description: self.config.description_or_default(room),
             id,
             private_id,
             publishers: active,
-            attendees: st.config.notify_joining.then_some(attendees),
+            attendees: self.config.notify_joining.then_some(attendees),
         };
-        out.push(&h.queue, reply(h.id, txn, joined));
-        Ok(me)
+        Ok((me, joined))
+    }
+
+    /// 432 unless one more publisher may start publishing.
+    pub(crate) fn check_room_for_publisher(&self) -> Result<()> {
+        if self.publishing.len() >= self.config.max_publishers as usize {
+            return Err(Error::PublishersFull(self.config.max_publishers));
+        }
+        Ok(())
+    }
+}
+
+impl<R: Runtime> Core<R> {
+    /// `join` as a publisher: `joined` (with the active publishers) to this handle; `joining`
+    /// to the others when the room has `notify_joining`.
+    pub fn join_publisher(&self, h: &Handle<R>, req: JoinPublisher, txn: Option<Transaction>) -> Result<()> {
+        self.join_as_publisher(h, req, None, txn)
+    }
+
+    /// `joinandconfigure`: join and publish in one step (the join's display is used). All or
+    /// nothing: if publishing is refused (432, room full), the handle has not joined either.
+    pub fn join_and_publish(
+        &self,
+        h: &Handle<R>,
+        req: JoinPublisher,
+        publish: Publish,
+        txn: Option<Transaction>,
+    ) -> Result<()> {
+        self.join_as_publisher(h, req, Some(publish), txn)
+    }
+
+    fn join_as_publisher(
+        &self,
+        h: &Handle<R>,
+        req: JoinPublisher,
+        publish: Option<Publish>,
+        txn: Option<Transaction>,
+    ) -> Result<()> {
+        let mut t = Self::enter();
+        // Opened holding nothing; on an error below it is closed after the guards, which are
+        // declared later and so dropped first.
+        let port = match publish {
+            Some(_) => Some(self.open_media(&mut t, h.id)?),
+            None => None,
+        };
+        let mut out = Outbox::new();
+        {
+            let mut hg = h.state.lock(&mut t);
+            let (hs, ht) = hg.split();
+            hs.check_can_join(h)?;
+            let room = self.find_room(ht, req.room)?;
+            let mut rg = room.state.write(ht);
+            let (st, rt) = rg.split();
+            if publish.is_some() {
+                st.live(room.id)?;
+                st.check_room_for_publisher()?;
+            }
+            let (me, joined) = st.admit_publisher(room.id, h, req, rt, &mut out)?;
+            if let (Some(publish), Some(port)) = (publish, port) {
+                st.publishing.insert(me.id);
+                let mut pg = me.state.lock(rt);
+                pg.streams = publish.streams.into_iter().enumerate().map(|(i, s)| new_stream(i, s)).collect();
+                pg.media = Media::Negotiated;
+                pg.port = Some(port);
+            }
+            out.push(&h.queue, reply(h.id, txn, joined));
+            hs.role = Role::Publisher { room: room.clone(), me };
+        }
+        out.deliver(&mut t);
+        Ok(())
     }
 
     /// `publish`: the publisher's streams are negotiated (`configured` with the streams). Others
@@ -337,9 +386,7 @@ impl<R: Runtime> Core<R> {
         if st.publishing.contains(&me.id) {
             return Err(Error::AlreadyPublished);
         }
-        if st.publishing.len() >= st.config.max_publishers as usize {
-            return Err(Error::PublishersFull(st.config.max_publishers));
-        }
+        st.check_room_for_publisher()?;
         f(room.id, &me, st, rt)
     }
 
