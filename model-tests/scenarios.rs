@@ -413,3 +413,34 @@ pub fn event_queue_close_is_last<R: Model>() {
     assert_eq!(stats.queued as usize, got.len(), "{stats:?}");
     assert!(q.is_settled());
 }
+
+/// Three participants' worth of requests at once: P's media comes up then it unpublishes; a
+/// newcomer joins and lists; a subscriber joins P and leaves. Everything finishes, the newcomer
+/// hears of P at most once, and nothing is left in P's fan-out or locked.
+pub fn room_soup<R: Model>() {
+    let w = World::<R>::new(RoomConfig::default());
+    let p = w.publisher(1, Stage::Negotiated);
+    let j = w.attach();
+    let s = w.attach();
+    let (core, ph) = (w.core.clone(), p.handle.clone());
+    let publisher = R::spawn(move || {
+        core.media_up(&ph).unwrap();
+        core.unpublish(&ph, None).unwrap();
+    });
+    let (core, jh) = (w.core.clone(), j.handle.clone());
+    let joiner = R::spawn(move || {
+        core.join_publisher(&jh, JoinPublisher { room: ROOM, id: Some(2), ..Default::default() }, None).unwrap();
+        core.list_participants(ROOM).unwrap()
+    });
+    let join = SubscribeJoin { room: ROOM, streams: vec![FeedSel { feed: 1, mid: None }], ..Default::default() };
+    if w.core.join_subscriber(&s.handle, join, None).is_ok() {
+        w.core.leave(&s.handle, None).unwrap();
+    }
+    publisher();
+    let listed = joiner();
+    assert!(listed.iter().any(|e| e.id == 2));
+    assert!(times_told_of_feed(&room_events(&j.session), 1) <= 1);
+    assert!(w.core.fanout(ROOM, 1).unwrap().iter().all(|(_, t)| t.is_empty()));
+    assert_eq!(w.sockets.open(), 0, "P unpublished and S left: no endpoint stays open");
+    w.assert_quiescent();
+}

@@ -97,13 +97,13 @@ impl RtAtomicU64 for LoomAtomicU64 {
     }
 }
 
-/// Explores every interleaving of `f` within the preemption bound: `LOOM_MAX_PREEMPTIONS` if
-/// set, else `bound` (never below 2: a bound of 1 misses real bugs, see specs/lock-order.md).
-/// Prints how many executions it explored.
-pub fn model<F: Fn() + Sync + Send + 'static>(name: &str, bound: usize, f: F) {
+/// Explores every interleaving of `f`, or every one within a preemption bound:
+/// `LOOM_MAX_PREEMPTIONS` if set, else `bound` (`None`: unbounded, fully exhaustive; never below
+/// 2: a bound of 1 misses real bugs). Prints how many executions it explored.
+pub fn model<F: Fn() + Sync + Send + 'static>(name: &str, bound: Option<usize>, f: F) {
     let mut b = loom::model::Builder::new();
     if b.preemption_bound.is_none() {
-        b.preemption_bound = Some(bound);
+        b.preemption_bound = bound;
     }
     let runs = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let counter = runs.clone();
@@ -112,10 +112,10 @@ pub fn model<F: Fn() + Sync + Send + 'static>(name: &str, bound: usize, f: F) {
         counter.fetch_add(1, Ordering::Relaxed);
         f()
     });
+    let bound = b.preemption_bound.map_or("none (exhaustive)".to_string(), |p| p.to_string());
     println!(
-        "loom {name}: {} executions, preemption bound {}, {:.2} s",
+        "loom {name}: {} executions, preemption bound {bound}, {:.2} s",
         runs.load(Ordering::Relaxed),
-        b.preemption_bound.unwrap_or(0),
         started.elapsed().as_secs_f64()
     );
 }
