@@ -9,7 +9,7 @@ use crate::sync::order::{Mutex, Token};
 use crate::sync::Runtime;
 
 use super::forwarder::Forwarder;
-use super::{notification, reply, Role, Room, RoomState, Seat};
+use super::{notification, reply, Role, RoomState, Seat};
 use crate::core::error::{Error, Result};
 use crate::core::event::{Attendee, MediaKind, PublisherInfo, RoomEvent, StreamInfo, Transaction};
 use crate::core::ids::{HandleId, ParticipantId, PrivateId, RoomId};
