@@ -19,6 +19,108 @@ use vroom::core::seams::{Clock, ForwarderSocket, MediaPort, SocketFactory};
 use vroom::core::{Core, CoreConfig, Event, EventBody, Handle, Plugin, Session};
 use vroom::sync::Runtime;
 
+/// Implements `Runtime` and `Model` for a model checker whose API mirrors std's (loom and
+/// shuttle do), as newtypes: the traits are vroom's and the types the checker's.
+macro_rules! model_backend {
+    ($backend:ident, $krate:ident) => {
+        use std::cell::RefCell;
+        use std::sync::atomic::Ordering;
+
+        use vroom::sync::lockdep::HeldLocks;
+        use vroom::sync::{RtAtomicU64, RtMutex, RtRwLock, Runtime};
+
+        use $crate::common::Model;
+
+        pub struct $backend;
+        pub struct Mutex<T>($krate::sync::Mutex<T>);
+        pub struct RwLock<T>($krate::sync::RwLock<T>);
+        pub struct AtomicU64($krate::sync::atomic::AtomicU64);
+
+        impl Runtime for $backend {
+            type Mutex<T: Send> = Mutex<T>;
+            type RwLock<T: Send + Sync> = RwLock<T>;
+            type AtomicU64 = AtomicU64;
+
+            fn with_held<T>(f: impl FnOnce(&mut HeldLocks) -> T) -> T {
+                $krate::thread_local! {
+                    static HELD: RefCell<HeldLocks> = RefCell::new(HeldLocks::default());
+                }
+                HELD.with(|h| f(&mut h.borrow_mut()))
+            }
+        }
+
+        impl Model for $backend {
+            fn spawn<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Box<dyn FnOnce() -> T> {
+                let h = $krate::thread::spawn(f);
+                Box::new(move || h.join().expect("model thread panicked"))
+            }
+            fn yield_now() {
+                $krate::thread::yield_now()
+            }
+        }
+
+        impl<T: Send> RtMutex<T> for Mutex<T> {
+            type Guard<'a>
+                = $krate::sync::MutexGuard<'a, T>
+            where
+                T: 'a;
+            fn new(value: T) -> Self {
+                Mutex($krate::sync::Mutex::new(value))
+            }
+            #[track_caller]
+            fn lock(&self) -> Self::Guard<'_> {
+                self.0.lock().unwrap()
+            }
+            fn try_lock(&self) -> Option<Self::Guard<'_>> {
+                self.0.try_lock().ok()
+            }
+        }
+
+        impl<T: Send + Sync> RtRwLock<T> for RwLock<T> {
+            type Read<'a>
+                = $krate::sync::RwLockReadGuard<'a, T>
+            where
+                T: 'a;
+            type Write<'a>
+                = $krate::sync::RwLockWriteGuard<'a, T>
+            where
+                T: 'a;
+            fn new(value: T) -> Self {
+                RwLock($krate::sync::RwLock::new(value))
+            }
+            #[track_caller]
+            fn read(&self) -> Self::Read<'_> {
+                self.0.read().unwrap()
+            }
+            #[track_caller]
+            fn write(&self) -> Self::Write<'_> {
+                self.0.write().unwrap()
+            }
+            fn try_write(&self) -> Option<Self::Write<'_>> {
+                self.0.try_write().ok()
+            }
+        }
+
+        impl RtAtomicU64 for AtomicU64 {
+            fn new(value: u64) -> Self {
+                AtomicU64($krate::sync::atomic::AtomicU64::new(value))
+            }
+            fn load(&self, order: Ordering) -> u64 {
+                self.0.load(order)
+            }
+            fn store(&self, value: u64, order: Ordering) {
+                self.0.store(value, order)
+            }
+            fn fetch_add(&self, value: u64, order: Ordering) -> u64 {
+                self.0.fetch_add(value, order)
+            }
+            fn fetch_max(&self, value: u64, order: Ordering) -> u64 {
+                self.0.fetch_max(value, order)
+            }
+        }
+    };
+}
+
 pub mod loom_rt;
 pub mod shuttle_rt;
 

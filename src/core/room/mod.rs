@@ -20,6 +20,7 @@ use super::ids::{HandleId, IdGen, ParticipantId, PrivateId, RoomId};
 use super::outbox::Outbox;
 use super::Core;
 
+mod access;
 mod admin;
 pub mod config;
 mod forwarder;

@@ -8,6 +8,7 @@ use crate::sync::levels;
 use crate::sync::order::{Mutex, Token};
 use crate::sync::Runtime;
 
+use super::access::Request;
 use super::forwarder::Forwarder;
 use super::{notification, reply, Role, RoomState, Seat};
 use crate::core::error::{Error, Result};
@@ -271,6 +272,14 @@ impl<R: Runtime> RoomState<R> {
         Ok((me, joined))
     }
 
+    /// 434 if `me` publishes already, 432 if the room has no place for one more publisher.
+    pub(crate) fn check_may_publish(&self, me: &Publisher<R>) -> Result<()> {
+        if self.publishing.contains(&me.id) {
+            return Err(Error::AlreadyPublished);
+        }
+        self.check_room_for_publisher()
+    }
+
     /// 432 unless one more publisher may start publishing.
     pub(crate) fn check_room_for_publisher(&self) -> Result<()> {
         if self.publishing.len() >= self.config.max_publishers as usize {
@@ -344,13 +353,13 @@ impl<R: Runtime> Core<R> {
     /// hear of the feed only once its media is up ([`Core::media_up`]), as in Janus.
     ///
     /// In three steps, so that no socket is created under a lock (Janus #3468): check under the
-    /// locks, open the media endpoint holding nothing, then check again and install it.
+    /// locks, open the media endpoint holding nothing, then check again and install it. If the
+    /// second check fails, the endpoint (owned by the closure) is dropped after the guards.
     pub fn publish(&self, h: &Handle<R>, req: Publish, txn: Option<Transaction>) -> Result<()> {
-        let mut t = Self::enter();
-        self.with_publishable(&mut t, h, |_, _, _, _| Ok(()))?;
-        let port = self.open_media(&mut t, h.id)?;
-        let mut out = Outbox::new();
-        self.with_publishable(&mut t, h, |room, me, st, rt| {
+        self.as_member(h, |(st, _, me, _, _): Request<'_, R, _, Publisher<R>>| st.check_may_publish(me))?;
+        let port = self.open_media(&mut Self::enter(), h.id)?;
+        self.as_member(h, |(st, room, me, rt, out): Request<'_, R, _, Publisher<R>>| {
+            st.check_may_publish(me)?;
             st.publishing.insert(me.id);
             let mut pg = me.state.lock(rt);
             pg.streams = req.streams.into_iter().enumerate().map(|(i, s)| new_stream(i, s)).collect();
@@ -359,35 +368,11 @@ impl<R: Runtime> Core<R> {
             let streams = pg.streams.iter().map(|s| s.info.clone()).collect();
             if let Some(display) = req.display.filter(|d| pg.display.as_ref() != Some(d)) {
                 pg.display = Some(display.clone());
-                st.notify_publishers(Some(me.id), &mut out, RoomEvent::Display { id: me.id, display });
+                st.notify_publishers(Some(me.id), out, RoomEvent::Display { id: me.id, display });
             }
             out.push(&h.queue, reply(h.id, txn, RoomEvent::Configured { room, streams: Some(streams) }));
             Ok(())
-        })?;
-        out.deliver(&mut t);
-        Ok(())
-    }
-
-    /// Runs `f` under the handle, room (write) and nothing else, if the handle's publisher may
-    /// publish now. If `f` is not run, its captures (e.g. an opened endpoint) are dropped with
-    /// it, after the guards: parameters are dropped after a function's locals.
-    fn with_publishable<T>(
-        &self,
-        t: &mut Token<crate::sync::order::Unlocked>,
-        h: &Handle<R>,
-        f: impl FnOnce(RoomId, &Publisher<R>, &mut RoomState<R>, &mut Token<levels::Room>) -> Result<T>,
-    ) -> Result<T> {
-        let mut hg = h.state.lock(t);
-        let (hs, ht) = hg.split();
-        let (room, me) = hs.publisher(h)?;
-        let mut rg = room.state.write(ht);
-        let (st, rt) = rg.split();
-        st.check_publisher(room.id, &me, rt)?;
-        if st.publishing.contains(&me.id) {
-            return Err(Error::AlreadyPublished);
-        }
-        st.check_room_for_publisher()?;
-        f(room.id, &me, st, rt)
+        })
     }
 
     /// The publisher's PeerConnection is up: it becomes a feed and every other participant hears
@@ -396,48 +381,25 @@ impl<R: Runtime> Core<R> {
     /// This is the notify side of Janus #3463: it holds the room, then the publisher, the one
     /// order every path uses (`listparticipants` too).
     pub fn media_up(&self, h: &Handle<R>) -> Result<bool> {
-        let mut t = Self::enter();
-        let mut out = Outbox::new();
-        let announced = {
-            let mut hg = h.state.lock(&mut t);
-            let (hs, ht) = hg.split();
-            let (room, me) = hs.publisher(h)?;
-            let mut rg = room.state.write(ht);
-            let (st, rt) = rg.split();
-            st.check_publisher(room.id, &me, rt)?;
+        self.as_member(h, |(st, room, me, rt, out): Request<'_, R, _, Publisher<R>>| {
             let mut pg = me.state.lock(rt);
             if pg.media != Media::Negotiated {
-                false
-            } else {
-                pg.media = Media::Active;
-                let info = pg.info(me.id);
-                st.notify_publishers(
-                    Some(me.id),
-                    &mut out,
-                    RoomEvent::NewPublishers { room: room.id, publishers: vec![info] },
-                );
-                true
+                return Ok(false);
             }
-        };
-        out.deliver(&mut t);
-        Ok(announced)
+            pg.media = Media::Active;
+            let info = pg.info(me.id);
+            st.notify_publishers(Some(me.id), out, RoomEvent::NewPublishers { room, publishers: vec![info] });
+            Ok(true)
+        })
     }
 
     /// `configure` of a publisher: display name and stream descriptions.
     pub fn configure_publisher(&self, h: &Handle<R>, req: PublisherConfigure, txn: Option<Transaction>) -> Result<()> {
-        let mut t = Self::enter();
-        let mut out = Outbox::new();
-        {
-            let mut hg = h.state.lock(&mut t);
-            let (hs, ht) = hg.split();
-            let (room, me) = hs.publisher(h)?;
-            let mut rg = room.state.read(ht);
-            let (st, rt) = rg.split_ref();
-            st.check_publisher(room.id, &me, rt)?;
+        self.as_member_reading(h, |(st, room, me, rt, out): Request<'_, R, _, Publisher<R>>| {
             let mut pg = me.state.lock(rt);
             if let Some(display) = req.display.filter(|d| pg.display.as_ref() != Some(d)) {
                 pg.display = Some(display.clone());
-                st.notify_publishers(Some(me.id), &mut out, RoomEvent::Display { id: me.id, display });
+                st.notify_publishers(Some(me.id), out, RoomEvent::Display { id: me.id, display });
             }
             let mut described = false;
             for (mid, text) in req.descriptions {
@@ -448,37 +410,23 @@ impl<R: Runtime> Core<R> {
             }
             if described && pg.media == Media::Active {
                 let info = pg.info(me.id);
-                st.notify_publishers(
-                    Some(me.id),
-                    &mut out,
-                    RoomEvent::NewPublishers { room: room.id, publishers: vec![info] },
-                );
+                st.notify_publishers(Some(me.id), out, RoomEvent::NewPublishers { room, publishers: vec![info] });
             }
-            out.push(&h.queue, reply(h.id, txn, RoomEvent::Configured { room: room.id, streams: None }));
-        }
-        out.deliver(&mut t);
-        Ok(())
+            out.push(&h.queue, reply(h.id, txn, RoomEvent::Configured { room, streams: None }));
+            Ok(())
+        })
     }
 
     /// `unpublish`.
     pub fn unpublish(&self, h: &Handle<R>, txn: Option<Transaction>) -> Result<()> {
-        let mut t = Self::enter();
-        let mut out = Outbox::new();
-        {
-            let mut hg = h.state.lock(&mut t);
-            let (hs, ht) = hg.split();
-            let (room, me) = hs.publisher(h)?;
-            let mut rg = room.state.write(ht);
-            let (st, rt) = rg.split();
-            st.check_publisher(room.id, &me, rt)?;
+        self.as_member(h, |(st, room, me, rt, out): Request<'_, R, _, Publisher<R>>| {
             if !st.publishing.contains(&me.id) {
                 return Err(Error::NotPublished);
             }
-            st.stop_media(room.id, &me, rt, &mut out);
-            out.push(&h.queue, reply(h.id, txn, RoomEvent::UnpublishedOk { room: room.id }));
-        }
-        out.deliver(&mut t);
-        Ok(())
+            st.stop_media(room, me, rt, out);
+            out.push(&h.queue, reply(h.id, txn, RoomEvent::UnpublishedOk { room }));
+            Ok(())
+        })
     }
 
     /// `leave`, for either role. The handle is spent afterwards.

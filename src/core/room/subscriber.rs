@@ -11,6 +11,7 @@ use crate::sync::levels;
 use crate::sync::order::{Mutex, Token};
 use crate::sync::Runtime;
 
+use super::access::Request;
 use super::publisher::{FanoutTarget, Media};
 use super::{reply, Role, RoomState, Seat};
 use crate::core::error::{Error, Result};
@@ -134,9 +135,9 @@ impl<R: Runtime> Subscriber<R> {
 }
 
 impl<R: Runtime> RoomState<R> {
-    pub(crate) fn check_subscriber(&self, room: RoomId, me: &Arc<Subscriber<R>>) -> Result<()> {
+    pub(crate) fn check_subscriber(&self, room: RoomId, me: &Subscriber<R>) -> Result<()> {
         self.live(room)?;
-        if self.has_subscriber(me) {
+        if self.subscribers.get(&me.handle).is_some_and(|s| std::ptr::eq(&**s, me)) {
             Ok(())
         } else {
             Err(Error::NoSuchRoom(room))
@@ -262,15 +263,7 @@ impl<R: Runtime> Core<R> {
         unsubscribe: &[UnsubSel],
         txn: Option<Transaction>,
     ) -> Result<()> {
-        let mut t = Self::enter();
-        let mut out = Outbox::new();
-        {
-            let mut hg = h.state.lock(&mut t);
-            let (hs, ht) = hg.split();
-            let (room, me) = hs.subscriber(h)?;
-            let mut rg = room.state.write(ht);
-            let (st, rt) = rg.split();
-            st.check_subscriber(room.id, &me)?;
+        self.as_member(h, |(st, room, me, rt, out): Request<'_, R, _, Subscriber<R>>| {
             let current = me.state.lock(rt).streams.clone();
             let dropped: Vec<_> =
                 current.iter().filter(|s| s.active && unsubscribe.iter().any(|u| u.matches(s))).cloned().collect();
@@ -282,23 +275,14 @@ impl<R: Runtime> Core<R> {
                 s.active = false;
             }
             sg.streams.extend(added);
-            me.offer_update(&mut sg, room.id, txn, &mut out);
-        }
-        out.deliver(&mut t);
-        Ok(())
+            me.offer_update(&mut sg, room, txn, out);
+            Ok(())
+        })
     }
 
     /// `switch`: subscription streams change feed without renegotiation.
     pub fn switch(&self, h: &Handle<R>, sels: &[SwitchSel], txn: Option<Transaction>) -> Result<()> {
-        let mut t = Self::enter();
-        let mut out = Outbox::new();
-        {
-            let mut hg = h.state.lock(&mut t);
-            let (hs, ht) = hg.split();
-            let (room, me) = hs.subscriber(h)?;
-            let mut rg = room.state.write(ht);
-            let (st, rt) = rg.split();
-            st.check_subscriber(room.id, &me)?;
+        self.as_member(h, |(st, room, me, rt, out): Request<'_, R, _, Subscriber<R>>| {
             let mut streams = me.state.lock(rt).streams.clone();
             let mut moves = Vec::new();
             for sel in sels {
@@ -324,48 +308,32 @@ impl<R: Runtime> Core<R> {
                 streams[*i] = new.clone();
             }
             me.state.lock(rt).streams = streams.clone();
-            let switched = RoomEvent::Switched { room: room.id, changes: moves.len() as u32, streams };
-            out.push(&h.queue, reply(h.id, txn, switched));
-        }
-        out.deliver(&mut t);
-        Ok(())
+            out.push(&h.queue, reply(h.id, txn, RoomEvent::Switched { room, changes: moves.len() as u32, streams }));
+            Ok(())
+        })
     }
 
     /// `start` (with the answer to the pending offer, or to resume after `pause`).
     pub fn start(&self, h: &Handle<R>, txn: Option<Transaction>) -> Result<()> {
-        self.subscriber_flow(h, txn, true)
+        self.as_member_reading(h, |(_, room, me, rt, out): Request<'_, R, _, Subscriber<R>>| {
+            let mut sg = me.state.lock(rt);
+            sg.paused = false;
+            sg.started = true;
+            sg.offer_pending = false;
+            out.push(&h.queue, reply(h.id, txn, RoomEvent::Started { room }));
+            if std::mem::take(&mut sg.update_pending) {
+                me.offer_update(&mut sg, room, None, out);
+            }
+            Ok(())
+        })
     }
 
     /// `pause`.
     pub fn pause(&self, h: &Handle<R>, txn: Option<Transaction>) -> Result<()> {
-        self.subscriber_flow(h, txn, false)
-    }
-
-    fn subscriber_flow(&self, h: &Handle<R>, txn: Option<Transaction>, start: bool) -> Result<()> {
-        let mut t = Self::enter();
-        let mut out = Outbox::new();
-        {
-            let mut hg = h.state.lock(&mut t);
-            let (hs, ht) = hg.split();
-            let (room, me) = hs.subscriber(h)?;
-            let mut rg = room.state.read(ht);
-            let (st, rt) = rg.split_ref();
-            st.check_subscriber(room.id, &me)?;
-            let mut sg = me.state.lock(rt);
-            if !start {
-                sg.paused = true;
-                out.push(&h.queue, reply(h.id, txn, RoomEvent::Paused { room: room.id }));
-            } else {
-                sg.paused = false;
-                sg.started = true;
-                sg.offer_pending = false;
-                out.push(&h.queue, reply(h.id, txn, RoomEvent::Started { room: room.id }));
-                if std::mem::take(&mut sg.update_pending) {
-                    me.offer_update(&mut sg, room.id, None, &mut out);
-                }
-            }
-        }
-        out.deliver(&mut t);
-        Ok(())
+        self.as_member_reading(h, |(_, room, me, rt, out): Request<'_, R, _, Subscriber<R>>| {
+            me.state.lock(rt).paused = true;
+            out.push(&h.queue, reply(h.id, txn, RoomEvent::Paused { room }));
+            Ok(())
+        })
     }
 }
