@@ -323,3 +323,41 @@ impl<R: Runtime> Core<R> {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::core::CoreConfig;
+    use crate::net::{SystemClock, UdpSockets};
+    use crate::sync::ParkingLot;
+
+    fn core() -> Core<ParkingLot> {
+        let sockets = Arc::new(UdpSockets { media_ip: [127, 0, 0, 1].into() });
+        Core::new(CoreConfig::default(), Arc::new(SystemClock::default()), sockets)
+    }
+
+    #[test]
+    fn sessions_follow_janus() {
+        let c = core();
+        let s = c.create_session(Some(424242), 1).unwrap();
+        assert_eq!(s.id, 424242);
+        assert_eq!(c.create_session(Some(424242), 1).err().map(|e| e.code()), Some(468));
+        let fresh = c.create_session(None, 1).unwrap();
+        assert!(fresh.id > 0 && fresh.id <= crate::core::ids::MAX_ID);
+        assert_eq!(c.keepalive(7).unwrap_err().to_string(), "No such session 7");
+        let h = c.attach(s.id, Plugin::EchoTest, None).unwrap();
+        assert_eq!(c.detach(s.id, 9).unwrap_err().to_string(), format!("No such handle 9 in session {}", s.id));
+        c.claim(s.id, 2).unwrap();
+        assert_eq!(c.transport_gone(1), vec![fresh.id], "the claimed session moved to transport 2");
+        c.detach(s.id, h.id).unwrap();
+        assert!(matches!(s.events().drain().last().map(|e| e.body.clone()), Some(EventBody::Detached)));
+        assert_eq!(c.handle(s.id, h.id).unwrap_err().code(), 459);
+        c.destroy_session(s.id).unwrap();
+        assert!(s.events().is_closed());
+        assert_eq!(c.destroy_session(s.id).unwrap_err().code(), 458);
+        assert_eq!(Plugin::from_package("janus.plugin.nope").unwrap_err().code(), 460);
+        assert!(c.is_quiescent());
+    }
+}

@@ -88,3 +88,27 @@ impl<R: Runtime> Core<R> {
         Ok(done)
     }
 }
+
+impl<R: Runtime> Core<R> {
+    /// Runs an administrative request (one that needs the room's `secret`) with the room
+    /// write-locked; delivers its events once every lock is released.
+    pub(crate) fn as_room_admin<T>(
+        &self,
+        id: RoomId,
+        secret: Option<&str>,
+        f: impl FnOnce(&mut RoomState<R>, &mut Token<levels::Room>, &mut Outbox<R>) -> Result<T>,
+    ) -> Result<T> {
+        let mut t = Self::enter();
+        let room = self.find_room(&mut t, id)?;
+        let mut out = Outbox::new();
+        let done = {
+            let mut rg = room.state.write(&mut t);
+            let (st, rt) = rg.split();
+            st.live(id)?;
+            st.config.check_secret(secret)?;
+            f(st, rt, &mut out)?
+        };
+        out.deliver(&mut t);
+        Ok(done)
+    }
+}

@@ -43,13 +43,10 @@ impl<R: Runtime> Core<R> {
 
     /// `edit`.
     pub fn edit_room(&self, id: RoomId, secret: Option<&str>, edit: RoomEdit) -> Result<()> {
-        let mut t = Self::enter();
-        let room = self.find_room(&mut t, id)?;
-        let mut st = room.state.write(&mut t);
-        st.live(id)?;
-        st.config.check_secret(secret)?;
-        edit.apply(&mut st.config);
-        Ok(())
+        self.as_room_admin(id, secret, |st, _, _| {
+            edit.apply(&mut st.config);
+            Ok(())
+        })
     }
 
     /// `destroy`: every participant and subscriber gets `destroyed` exactly once; afterwards the
@@ -83,7 +80,8 @@ impl<R: Runtime> Core<R> {
             }
         }
         {
-            // The registry is taken only after the room is released (never both: JCB-07).
+            // The registry is taken only after the room is released (never both: JCB-07). A
+            // lookup in between finds the room destroyed and answers 426.
             let mut map = self.rooms.write(&mut t);
             if map.rooms.get(&id).is_some_and(|r| Arc::ptr_eq(r, &room)) {
                 map.rooms.remove(&id);
@@ -144,44 +142,33 @@ impl<R: Runtime> Core<R> {
         action: AllowedAction,
         tokens: &[String],
     ) -> Result<Vec<String>> {
-        let mut t = Self::enter();
-        let room = self.find_room(&mut t, id)?;
-        let mut st = room.state.write(&mut t);
-        st.live(id)?;
-        st.config.check_secret(secret)?;
-        let acl = &mut st.config.allowed;
-        match action {
-            AllowedAction::Enable => {
-                acl.get_or_insert_with(BTreeSet::new);
-            }
-            AllowedAction::Disable => *acl = None,
-            AllowedAction::Add => acl.get_or_insert_with(BTreeSet::new).extend(tokens.iter().cloned()),
-            AllowedAction::Remove => {
-                if let Some(list) = acl.as_mut() {
-                    for tok in tokens {
-                        list.remove(tok);
+        self.as_room_admin(id, secret, |st, _, _| {
+            let acl = &mut st.config.allowed;
+            match action {
+                AllowedAction::Enable => {
+                    acl.get_or_insert_with(BTreeSet::new);
+                }
+                AllowedAction::Disable => *acl = None,
+                AllowedAction::Add => acl.get_or_insert_with(BTreeSet::new).extend(tokens.iter().cloned()),
+                AllowedAction::Remove => {
+                    if let Some(list) = acl.as_mut() {
+                        for tok in tokens {
+                            list.remove(tok);
+                        }
                     }
                 }
             }
-        }
-        Ok(acl.iter().flatten().cloned().collect())
+            Ok(acl.iter().flatten().cloned().collect())
+        })
     }
 
     /// `kick`: everyone hears `kicked`, the kicked handle gets `leaving` with reason `kicked`.
     pub fn kick(&self, id: RoomId, secret: Option<&str>, participant: ParticipantId) -> Result<()> {
-        let mut t = Self::enter();
-        let room = self.find_room(&mut t, id)?;
-        let mut out = Outbox::new();
-        {
-            let mut rg = room.state.write(&mut t);
-            let (st, rt) = rg.split();
-            st.live(id)?;
-            st.config.check_secret(secret)?;
+        self.as_room_admin(id, secret, |st, rt, out| {
             let p = st.publishers.get(&participant).cloned().ok_or(Error::NoSuchUser { room: id, id: participant })?;
-            st.retire_publisher(id, &p, Departure::Kicked, rt, &mut out);
-        }
-        out.deliver(&mut t);
-        Ok(())
+            st.retire_publisher(id, &p, Departure::Kicked, rt, out);
+            Ok(())
+        })
     }
 
     /// `moderate`: mutes or unmutes one of a publisher's streams; the room hears `moderation`.
@@ -193,24 +180,16 @@ impl<R: Runtime> Core<R> {
         mid: &str,
         mute: bool,
     ) -> Result<()> {
-        let mut t = Self::enter();
-        let room = self.find_room(&mut t, id)?;
-        let mut out = Outbox::new();
-        {
-            let mut rg = room.state.read(&mut t);
-            let (st, rt) = rg.split_ref();
-            st.live(id)?;
-            st.config.check_secret(secret)?;
+        self.as_room_admin(id, secret, |st, rt, out| {
             let p = st.publishers.get(&participant).ok_or(Error::NoSuchUser { room: id, id: participant })?;
             let mut pg = p.state.lock(rt);
             let s = pg.stream_mut(mid).ok_or_else(|| Error::NoSuchStream(mid.to_string()))?;
             if s.info.moderated != mute {
                 s.info.moderated = mute;
                 let ev = RoomEvent::Moderation { room: id, id: participant, mid: mid.to_string(), muted: mute };
-                st.notify_publishers(None, &mut out, ev);
+                st.notify_publishers(None, out, ev);
             }
-        }
-        out.deliver(&mut t);
-        Ok(())
+            Ok(())
+        })
     }
 }

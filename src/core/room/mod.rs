@@ -28,6 +28,9 @@ mod publisher;
 mod subscriber;
 mod view;
 
+#[cfg(test)]
+mod tests;
+
 pub use config::{AllowedAction, ParticipantInfo, RoomConfig, RoomEdit, RoomInfo};
 pub use forwarder::{ForwardRequest, ForwarderInfo};
 pub use publisher::{FanoutTarget, JoinPublisher, Publish, Publisher, PublisherConfigure, StreamSpec};
