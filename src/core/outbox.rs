@@ -24,7 +24,7 @@ pub struct Delivered {
 }
 
 pub struct Outbox<R: Runtime> {
-    items: Vec<(Arc<SessionQueue<R>>, Option<Ticket>, Event)>,
+    items: Vec<(Arc<SessionQueue<R>>, Ticket, Event)>,
     /// Resources (sockets) given up under a lock, closed only after the locks are released.
     discarded: Vec<Box<dyn Send>>,
 }
@@ -43,7 +43,7 @@ impl<R: Runtime> Outbox<R> {
     /// Queues `event` for `queue`, in the order of the state change being made now.
     pub fn push(&mut self, queue: &Arc<SessionQueue<R>>, event: Event) {
         let ticket = queue.reserve();
-        self.items.push((queue.clone(), Some(ticket), event));
+        self.items.push((queue.clone(), ticket, event));
     }
 
     /// Keeps `resource` until delivery, so that closing it (a syscall) happens with no lock held.
@@ -63,7 +63,6 @@ impl<R: Runtime> Outbox<R> {
     pub fn deliver(mut self, _nothing_held: &mut Token<Unlocked>) -> Delivered {
         let mut d = Delivered::default();
         for (queue, ticket, event) in self.items.drain(..) {
-            let ticket = ticket.expect("each ticket is taken once");
             match queue.fill(ticket, Some(event)) {
                 Fill::Queued => d.queued += 1,
                 Fill::Closed | Fill::Full | Fill::Skipped => d.dropped += 1,
@@ -77,9 +76,7 @@ impl<R: Runtime> Outbox<R> {
 impl<R: Runtime> Drop for Outbox<R> {
     fn drop(&mut self) {
         for (queue, ticket, _) in self.items.drain(..) {
-            if let Some(t) = ticket {
-                queue.fill(t, None);
-            }
+            queue.fill(ticket, None);
         }
     }
 }

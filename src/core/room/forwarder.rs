@@ -8,8 +8,7 @@
 
 use std::net::SocketAddr;
 
-use crate::sync::levels;
-use crate::sync::order::Token;
+use crate::sync::order::{Token, Unlocked};
 use crate::sync::Runtime;
 
 use super::Room;
@@ -61,13 +60,13 @@ impl<R: Runtime> Room<R> {
     /// Runs `f` on a publisher of this live room, under the room (read) and publisher locks.
     fn with_publisher<T>(
         &self,
-        t: &mut Token<crate::sync::order::Unlocked>,
+        t: &mut Token<Unlocked>,
         secret: Option<&str>,
         publisher: ParticipantId,
         f: impl FnOnce(&mut super::publisher::PublisherState) -> Result<T>,
     ) -> Result<T> {
         let mut rg = self.state.read(t);
-        let (st, rt): (_, &mut Token<levels::Room>) = rg.split_ref();
+        let (st, rt) = rg.split_ref();
         st.live(self.id)?;
         st.config.check_secret(secret)?;
         let p = st.publishers.get(&publisher).ok_or(Error::NoSuchFeed(publisher))?;
