@@ -13,8 +13,8 @@ use criterion::{criterion_group, Criterion};
 #[path = "../model-tests/common/mod.rs"]
 mod common;
 
-use common::{audio_video, Stage, World, ROOM};
-use vroom::core::room::{JoinPublisher, Publish, RoomConfig};
+use common::{av_publish, Stage, World, ROOM};
+use vroom::core::room::{JoinPublisher, RoomConfig};
 use vroom::core::Plugin;
 use vroom::sync::ParkingLot;
 
@@ -51,7 +51,7 @@ impl Churn {
                         let h = core.attach(session.id, Plugin::VideoRoom, None).unwrap();
                         let join = JoinPublisher { room: ROOM, id: Some(id), ..Default::default() };
                         core.join_publisher(&h, join, None).unwrap();
-                        core.publish(&h, Publish { streams: audio_video(), display: None }, None).unwrap();
+                        core.publish(&h, av_publish(), None).unwrap();
                         core.media_up(&h).unwrap();
                         core.unpublish(&h, None).unwrap();
                         core.leave(&h, None).unwrap();

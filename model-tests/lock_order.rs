@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use vroom::core::{Core, CoreConfig};
-use vroom::net::{SystemClock, UdpSockets};
+use vroom::media::{SystemClock, UdpSockets};
 use vroom::sync::order::Token;
 use vroom::sync::ParkingLot;
 
@@ -19,7 +19,7 @@ fn compile_fail_lock_order() {
 }
 
 fn core() -> Core<ParkingLot> {
-    let sockets = Arc::new(UdpSockets { media_ip: [127, 0, 0, 1].into() });
+    let sockets = Arc::new(UdpSockets::new([127, 0, 0, 1].into()));
     let core = Core::new(CoreConfig::default(), Arc::new(SystemClock::default()), sockets);
     core.create_room(Some(1234), Default::default(), None).unwrap();
     core

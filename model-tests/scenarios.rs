@@ -8,7 +8,7 @@
 #![allow(dead_code)]
 
 use vroom::core::event::RoomEvent;
-use vroom::core::room::{FeedSel, JoinPublisher, Publish, PublisherConfigure, RoomConfig, SubscribeJoin, SwitchSel};
+use vroom::core::room::{FeedSel, JoinPublisher, PublisherConfigure, RoomConfig, SubscribeJoin, SwitchSel};
 use vroom::core::{EventBody, Plugin};
 
 use crate::common::*;
@@ -181,7 +181,7 @@ pub fn room_destroy_vs_publish<R: Model>() {
     let w = World::<R>::new(RoomConfig::default());
     let p = w.publisher(1, Stage::Joined);
     let (core, ph) = (w.core.clone(), p.handle.clone());
-    let publisher = R::spawn(move || core.publish(&ph, Publish { streams: audio_video(), display: None }, None));
+    let publisher = R::spawn(move || core.publish(&ph, av_publish(), None));
     w.core.destroy_room(ROOM, None).unwrap();
     if let Err(e) = publisher() {
         assert_eq!(e.code(), 426, "{e}");
@@ -284,7 +284,7 @@ pub fn socket_failure_in_publish<R: Model>() {
     let q = w.publisher(2, Stage::Active);
     w.sockets.fail_media.store(true, std::sync::atomic::Ordering::SeqCst);
     let (core, ph) = (w.core.clone(), p.handle.clone());
-    let publisher = R::spawn(move || core.publish(&ph, Publish { streams: audio_video(), display: None }, None));
+    let publisher = R::spawn(move || core.publish(&ph, av_publish(), None));
     let c = PublisherConfigure { display: Some("q".into()), descriptions: vec![] };
     w.core.configure_publisher(&q.handle, c, None).unwrap();
     w.core.list_participants(ROOM).unwrap();
@@ -292,7 +292,7 @@ pub fn socket_failure_in_publish<R: Model>() {
     w.assert_quiescent();
     assert_eq!(w.sockets.open(), 1, "only Q's endpoint is open");
     w.sockets.fail_media.store(false, std::sync::atomic::Ordering::SeqCst);
-    w.core.publish(&p.handle, Publish { streams: audio_video(), display: None }, None).unwrap();
+    w.core.publish(&p.handle, av_publish(), None).unwrap();
     assert_eq!(w.sockets.open(), 2);
     w.assert_quiescent();
 }

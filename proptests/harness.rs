@@ -5,10 +5,10 @@
 use std::collections::BTreeMap;
 
 use vroom::core::event::RoomEvent;
-use vroom::core::room::{FeedSel, JoinPublisher, Publish, PublisherConfigure, RoomConfig, SubscribeJoin};
+use vroom::core::room::{FeedSel, JoinPublisher, PublisherConfigure, RoomConfig, SubscribeJoin};
 use vroom::core::{Error, EventBody, Session};
 
-use crate::common::{audio_video, Member, Model, World, ROOM};
+use crate::common::{av_publish, Member, Model, World, ROOM};
 use crate::spec::{id_of, Op, Ret, MAX_PUBLISHERS, PUBS, SUBS};
 
 pub struct Sut<R: Model> {
@@ -75,12 +75,12 @@ impl<R: Model> Sut<R> {
                     display: Some(format!("p{}", id_of(h))),
                     ..Default::default()
                 };
-                match core.join_and_publish(p(h), join, Publish { streams: audio_video(), display: None }, None) {
+                match core.join_and_publish(p(h), join, av_publish(), None) {
                     Err(e) => Ret::Err(e.code()),
                     Ok(()) => Ret::Joined(self.drain(h, inbox).expect("joined is queued")),
                 }
             }
-            Op::Publish(h) => done(core.publish(p(h), Publish { streams: audio_video(), display: None }, None)),
+            Op::Publish(h) => done(core.publish(p(h), av_publish(), None)),
             Op::MediaUp(h) => core.media_up(p(h)).map_or_else(|e| Ret::Err(e.code()), Ret::Up),
             Op::Unpublish(h) => done(core.unpublish(p(h), None)),
             Op::Leave(h) => done(core.leave(p(h), None)),

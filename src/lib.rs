@@ -8,7 +8,7 @@
 
 pub mod config;
 pub mod core;
-pub mod net;
+pub mod media;
 pub mod sync;
 
 /// The core as the server runs it.

@@ -8,7 +8,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use clap::Parser;
 
 use vroom::config::Config;
-use vroom::net::{SystemClock, UdpSockets};
+use vroom::media::{SystemClock, UdpSockets};
 use vroom::ProdCore;
 
 /// A WebRTC SFU that speaks the Janus Gateway API.
@@ -31,11 +31,8 @@ fn main() {
         std::process::exit(2);
     });
     let seed = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos() as u64).unwrap_or(1);
-    let core = ProdCore::new(
-        config.core(seed),
-        Arc::new(SystemClock::default()),
-        Arc::new(UdpSockets { media_ip: config.media.ip }),
-    );
+    let core =
+        ProdCore::new(config.core(seed), Arc::new(SystemClock::default()), Arc::new(UdpSockets::new(config.media.ip)));
     for room in &config.videoroom.rooms {
         if let Err(e) = core.create_room(Some(room.id), room.room_config(), config.videoroom.admin_key.as_deref()) {
             eprintln!("vroom: static room {}: {e}", room.id);

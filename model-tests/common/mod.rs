@@ -12,7 +12,7 @@ use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering::SeqCst};
 use std::sync::Arc;
 
-use vroom::core::event::{MediaKind, RoomEvent};
+use vroom::core::event::{MediaKind, RoomEvent, SubStreamInfo};
 use vroom::core::ids::{HandleId, ParticipantId, RoomId};
 use vroom::core::room::{JoinPublisher, Publish, RoomConfig, StreamSpec};
 use vroom::core::seams::{Clock, ForwarderSocket, MediaPort, SocketFactory};
@@ -178,6 +178,12 @@ impl MediaPort for FakeSocket {
     fn local_addr(&self) -> SocketAddr {
         ([127, 0, 0, 1], 40000).into()
     }
+    fn answer(&self, _offer: &str) -> Result<String, String> {
+        Ok("v=0 answer".into())
+    }
+    fn offer(&self, streams: &[SubStreamInfo]) -> String {
+        format!("v=0 offer of {} streams", streams.len())
+    }
 }
 
 impl ForwarderSocket for FakeSocket {
@@ -238,6 +244,11 @@ pub struct World<R: Runtime> {
     pub clock: Arc<ManualClock>,
 }
 
+/// A publish request with an audio and a video stream.
+pub fn av_publish() -> Publish {
+    Publish { streams: audio_video(), display: None, offer: "v=0 offer".into() }
+}
+
 pub fn audio_video() -> Vec<StreamSpec> {
     let s = |kind, mid: &str, codec: &str| StreamSpec {
         kind,
@@ -279,7 +290,7 @@ impl<R: Runtime> World<R> {
         self.core.join_publisher(&m.handle, join, None).unwrap();
         m.id = id;
         if stage != Stage::Joined {
-            self.core.publish(&m.handle, Publish { streams: audio_video(), display: None }, None).unwrap();
+            self.core.publish(&m.handle, av_publish(), None).unwrap();
         }
         if stage == Stage::Active {
             assert!(self.core.media_up(&m.handle).unwrap());

@@ -1,12 +1,12 @@
 // Two locks of one level (two rooms) can never be held at once. Must not compile.
 use std::sync::Arc;
 use vroom::core::{Core, CoreConfig};
-use vroom::net::{SystemClock, UdpSockets};
+use vroom::media::{SystemClock, UdpSockets};
 use vroom::sync::order::Token;
 use vroom::sync::ParkingLot;
 
 fn main() {
-    let sockets = Arc::new(UdpSockets { media_ip: [127, 0, 0, 1].into() });
+    let sockets = Arc::new(UdpSockets::new([127, 0, 0, 1].into()));
     let core: Core<ParkingLot> = Core::new(CoreConfig::default(), Arc::new(SystemClock::default()), sockets);
     core.create_room(Some(1), Default::default(), None).unwrap();
     core.create_room(Some(2), Default::default(), None).unwrap();

@@ -14,6 +14,32 @@ pub struct Event {
     /// Set on the reply to an asynchronous request; notifications have none.
     pub transaction: Option<Transaction>,
     pub body: EventBody,
+    /// An SDP offer or answer that travels with the event.
+    pub jsep: Option<Jsep>,
+}
+
+impl Event {
+    pub fn new(sender: Option<HandleId>, transaction: Option<Transaction>, body: EventBody) -> Self {
+        Event { sender, transaction, body, jsep: None }
+    }
+
+    pub fn with_jsep(mut self, jsep: Option<Jsep>) -> Self {
+        self.jsep = jsep;
+        self
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SdpKind {
+    Offer,
+    Answer,
+}
+
+/// A JSEP: the SDP of an offer or an answer.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Jsep {
+    pub kind: SdpKind,
+    pub sdp: String,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -29,6 +55,14 @@ pub enum EventBody {
     /// An asynchronous plugin request failed.
     Error(Error),
     VideoRoom(RoomEvent),
+    EchoTest(EchoEvent),
+}
+
+/// The EchoTest plugin's events: `result` is "ok" after a request, "done" once its
+/// PeerConnection is gone.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum EchoEvent {
+    Result(String),
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -6,6 +6,7 @@
 use std::io;
 use std::net::SocketAddr;
 
+use super::event::SubStreamInfo;
 use super::ids::HandleId;
 
 /// Milliseconds on a monotonic clock.
@@ -13,9 +14,14 @@ pub trait Clock: Send + Sync {
     fn now_ms(&self) -> u64;
 }
 
-/// The media endpoint of one PeerConnection (a publisher's or a subscriber's).
+/// The media endpoint of one PeerConnection (a publisher's, a subscriber's or an echo's). Its
+/// SDP methods are pure computations: the core may call them under a lock.
 pub trait MediaPort: Send + Sync {
     fn local_addr(&self) -> SocketAddr;
+    /// The SDP answer to a client's offer, or why the offer cannot be answered.
+    fn answer(&self, offer: &str) -> Result<String, String>;
+    /// The SDP offer for a subscription's streams.
+    fn offer(&self, streams: &[SubStreamInfo]) -> String;
 }
 
 /// The socket of one RTP forwarder.

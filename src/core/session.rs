@@ -218,7 +218,7 @@ impl<R: Runtime> Core<R> {
         let mut killed = Vec::new();
         for s in all {
             if let Some(dying) = s.kill_if(&mut t, &pred) {
-                let last = last.clone().map(|body| Event { sender: None, transaction: None, body });
+                let last = last.clone().map(|body| Event::new(None, None, body));
                 self.bury(&mut t, &s, dying, last);
                 killed.push(s.id);
             }
@@ -283,7 +283,7 @@ impl<R: Runtime> Core<R> {
         };
         let mut out = Outbox::new();
         self.end_handle(&mut t, &h, &mut out);
-        out.push(&h.queue, Event { sender: Some(h.id), transaction: None, body: EventBody::Detached });
+        out.push(&h.queue, Event::new(Some(h.id), None, EventBody::Detached));
         out.deliver(&mut t);
         Ok(())
     }
@@ -313,10 +313,7 @@ impl<R: Runtime> Core<R> {
             }
             let (st, ht) = hg.split();
             if self.hangup_role(ht, &mut st.role, &mut out) {
-                out.push(
-                    &h.queue,
-                    Event { sender: Some(h.id), transaction: None, body: EventBody::Hangup { reason: reason.into() } },
-                );
+                out.push(&h.queue, Event::new(Some(h.id), None, EventBody::Hangup { reason: reason.into() }));
             }
         }
         out.deliver(&mut t);
@@ -330,11 +327,11 @@ mod tests {
 
     use super::*;
     use crate::core::CoreConfig;
-    use crate::net::{SystemClock, UdpSockets};
+    use crate::media::{SystemClock, UdpSockets};
     use crate::sync::ParkingLot;
 
     fn core() -> Core<ParkingLot> {
-        let sockets = Arc::new(UdpSockets { media_ip: [127, 0, 0, 1].into() });
+        let sockets = Arc::new(UdpSockets::new([127, 0, 0, 1].into()));
         Core::new(CoreConfig::default(), Arc::new(SystemClock::default()), sockets)
     }
 

@@ -141,11 +141,11 @@ impl<R: Runtime> RoomState<R> {
 }
 
 pub(crate) fn notification(sender: HandleId, body: RoomEvent) -> Event {
-    Event { sender: Some(sender), transaction: None, body: EventBody::VideoRoom(body) }
+    Event::new(Some(sender), None, EventBody::VideoRoom(body))
 }
 
 pub(crate) fn reply(sender: HandleId, transaction: Option<String>, body: RoomEvent) -> Event {
-    Event { sender: Some(sender), transaction, body: EventBody::VideoRoom(body) }
+    Event::new(Some(sender), transaction, EventBody::VideoRoom(body))
 }
 
 impl<R: Runtime> Core<R> {

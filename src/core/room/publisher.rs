@@ -12,7 +12,7 @@ use super::access::Request;
 use super::forwarder::Forwarder;
 use super::{notification, reply, Role, RoomState, Seat};
 use crate::core::error::{Error, Result};
-use crate::core::event::{Attendee, MediaKind, PublisherInfo, RoomEvent, StreamInfo, Transaction};
+use crate::core::event::{Attendee, Jsep, MediaKind, PublisherInfo, RoomEvent, SdpKind, StreamInfo, Transaction};
 use crate::core::ids::{HandleId, ParticipantId, PrivateId, RoomId};
 use crate::core::outbox::{Outbox, SessionQueue};
 use crate::core::seams::MediaPort;
@@ -108,6 +108,8 @@ pub struct StreamSpec {
 pub struct Publish {
     pub streams: Vec<StreamSpec>,
     pub display: Option<String>,
+    /// The client's SDP offer (its m-lines are `streams`); answered by the media endpoint.
+    pub offer: String,
 }
 
 /// `configure` of a publisher without renegotiation.
@@ -318,9 +320,13 @@ impl<R: Runtime> Core<R> {
         let mut t = Self::enter();
         // Opened holding nothing; on an error below it is closed after the guards, which are
         // declared later and so dropped first.
-        let port = match publish {
-            Some(_) => Some(self.open_media(&mut t, h.id)?),
-            None => None,
+        let (port, answer) = match &publish {
+            Some(p) => {
+                let port = self.open_media(&mut t, h.id)?;
+                let answer = port.answer(&p.offer).map_err(Error::InvalidSdp)?;
+                (Some(port), Some(Jsep { kind: SdpKind::Answer, sdp: answer }))
+            }
+            None => (None, None),
         };
         let mut out = Outbox::new();
         {
@@ -342,7 +348,7 @@ impl<R: Runtime> Core<R> {
                 pg.media = Media::Negotiated;
                 pg.port = Some(port);
             }
-            out.push(&h.queue, reply(h.id, txn, joined));
+            out.push(&h.queue, reply(h.id, txn, joined).with_jsep(answer));
             hs.role = Role::Publisher { room: room.clone(), me };
         }
         out.deliver(&mut t);
@@ -358,6 +364,7 @@ impl<R: Runtime> Core<R> {
     pub fn publish(&self, h: &Handle<R>, req: Publish, txn: Option<Transaction>) -> Result<()> {
         self.as_member(h, |(st, _, me, _, _): Request<'_, R, _, Publisher<R>>| st.check_may_publish(me))?;
         let port = self.open_media(&mut Self::enter(), h.id)?;
+        let answer = port.answer(&req.offer).map_err(Error::InvalidSdp)?;
         self.as_member(h, |(st, room, me, rt, out): Request<'_, R, _, Publisher<R>>| {
             st.check_may_publish(me)?;
             st.publishing.insert(me.id);
@@ -370,7 +377,8 @@ impl<R: Runtime> Core<R> {
                 pg.display = Some(display.clone());
                 st.notify_publishers(Some(me.id), out, RoomEvent::Display { id: me.id, display });
             }
-            out.push(&h.queue, reply(h.id, txn, RoomEvent::Configured { room, streams: Some(streams) }));
+            let configured = reply(h.id, txn, RoomEvent::Configured { room, streams: Some(streams) });
+            out.push(&h.queue, configured.with_jsep(Some(Jsep { kind: SdpKind::Answer, sdp: answer })));
             Ok(())
         })
     }

@@ -15,7 +15,7 @@ use super::access::Request;
 use super::publisher::{FanoutTarget, Media};
 use super::{reply, Role, RoomState, Seat};
 use crate::core::error::{Error, Result};
-use crate::core::event::{RoomEvent, SubStreamInfo, Transaction};
+use crate::core::event::{Jsep, RoomEvent, SdpKind, SubStreamInfo, Transaction};
 use crate::core::ids::{HandleId, ParticipantId, PrivateId, RoomId};
 use crate::core::outbox::{Outbox, SessionQueue};
 use crate::core::seams::MediaPort;
@@ -129,7 +129,9 @@ impl<R: Runtime> Subscriber<R> {
             }
         } else {
             sg.offer_pending = true;
-            out.push(&self.queue, reply(self.handle, txn, RoomEvent::Updated { room, streams: sg.streams.clone() }));
+            let offer = sg.port.as_ref().map(|p| Jsep { kind: SdpKind::Offer, sdp: p.offer(&sg.streams) });
+            let updated = reply(self.handle, txn, RoomEvent::Updated { room, streams: sg.streams.clone() });
+            out.push(&self.queue, updated.with_jsep(offer));
         }
     }
 }
@@ -234,6 +236,7 @@ impl<R: Runtime> Core<R> {
             }
             let streams = st.plan_streams(rt, &req.streams, 0)?;
             st.wire(rt, h.id, &streams, true);
+            let offer = Jsep { kind: SdpKind::Offer, sdp: port.offer(&streams) };
             let me = Arc::new(Subscriber {
                 handle: h.id,
                 queue: h.queue.clone(),
@@ -248,7 +251,7 @@ impl<R: Runtime> Core<R> {
                 }),
             });
             st.subscribers.insert(h.id, me.clone());
-            out.push(&h.queue, reply(h.id, txn, RoomEvent::Attached { room: room.id, streams }));
+            out.push(&h.queue, reply(h.id, txn, RoomEvent::Attached { room: room.id, streams }).with_jsep(Some(offer)));
             hs.role = Role::Subscriber { room: room.clone(), me };
         }
         out.deliver(&mut t);

@@ -6,14 +6,14 @@ use std::sync::Arc;
 use super::{AllowedAction, FeedSel, JoinPublisher, Publish, RoomConfig, RoomEdit, StreamSpec, SubscribeJoin};
 use crate::core::event::{EventBody, MediaKind, RoomEvent};
 use crate::core::{Core, CoreConfig, Handle, Plugin, Session};
-use crate::net::{SystemClock, UdpSockets};
+use crate::media::{SystemClock, UdpSockets};
 use crate::sync::ParkingLot;
 
 type TestCore = Core<ParkingLot>;
 
 fn core(admin_key: Option<&str>) -> TestCore {
     let config = CoreConfig { admin_key: admin_key.map(String::from), ..CoreConfig::default() };
-    Core::new(config, Arc::new(SystemClock::default()), Arc::new(UdpSockets { media_ip: [127, 0, 0, 1].into() }))
+    Core::new(config, Arc::new(SystemClock::default()), Arc::new(UdpSockets::new([127, 0, 0, 1].into())))
 }
 
 fn handle(core: &TestCore) -> (Arc<Session<ParkingLot>>, Arc<Handle<ParkingLot>>) {
@@ -34,7 +34,8 @@ fn video() -> Publish {
         description: None,
         disabled: false,
     };
-    Publish { streams: vec![stream], display: None }
+    let offer = "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\nm=video 9 UDP/TLS/RTP/SAVPF 96\r\nc=IN IP4 0.0.0.0\r\na=mid:0\r\na=rtpmap:96 VP8/90000\r\n";
+    Publish { streams: vec![stream], display: None, offer: offer.into() }
 }
 
 fn fail<T: std::fmt::Debug>(r: crate::core::Result<T>) -> (u16, String) {

@@ -1,0 +1,215 @@
+//! SDP for Janus clients: reading a client's offer (checked as Janus checks it, parsed with
+//! `rtc-sdp`) and writing vroom's answers and subscriber offers.
+
+use std::io::Cursor;
+use std::net::SocketAddr;
+
+use rtc_sdp::SessionDescription;
+
+use crate::core::event::{MediaKind, SubStreamInfo};
+use crate::core::room::StreamSpec;
+
+/// Codecs vroom negotiates, in order of preference within each kind: (name, clock rate,
+/// channels, the payload type vroom offers).
+const CODECS: &[(&str, u32, Option<u32>, u8)] = &[
+    ("opus", 48000, Some(2), 111),
+    ("G722", 8000, None, 9),
+    ("PCMU", 8000, None, 0),
+    ("PCMA", 8000, None, 8),
+    ("VP8", 90000, None, 96),
+    ("VP9", 90000, None, 98),
+    ("H264", 90000, None, 102),
+    ("AV1", 90000, None, 45),
+];
+
+/// One m-line of a client's offer.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Offered {
+    pub kind: MediaKind,
+    pub mid: String,
+    /// The negotiated codec (lower case, as Janus reports it) and its payload type.
+    pub codec: Option<(String, u8)>,
+    pub disabled: bool,
+}
+
+/// Checks a JSEP's SDP as Janus does (465 texts) and reads its m-lines.
+pub fn parse_offer(sdp: &str) -> Result<Vec<Offered>, String> {
+    if !sdp.starts_with("v=") {
+        return Err("Invalid SDP (doesn't start with v=)".into());
+    }
+    let has = |p: &str| sdp.lines().any(|l| l.starts_with(p));
+    if !has("o=") || !has("s=") || !has("m=") {
+        return Err("Missing mandatory lines (o=, s= or m=)".into());
+    }
+    let desc =
+        SessionDescription::unmarshal(&mut Cursor::new(sdp.as_bytes())).map_err(|e| format!("Invalid SDP ({e})"))?;
+    let mut out = Vec::new();
+    for (i, m) in desc.media_descriptions.iter().enumerate() {
+        let kind = match m.media_name.media.as_str() {
+            "audio" => MediaKind::Audio,
+            "video" => MediaKind::Video,
+            "application" => MediaKind::Data,
+            other => return Err(format!("Unsupported media type {other}")),
+        };
+        let mid = m.attribute("mid").flatten().map(String::from).unwrap_or_else(|| i.to_string());
+        let codec = m
+            .media_name
+            .formats
+            .iter()
+            .filter_map(|f| f.parse::<u8>().ok())
+            .filter_map(|pt| desc.get_codec_for_payload_type(pt).ok().map(|c| (pt, c.name)))
+            .find(|(_, name)| CODECS.iter().any(|(n, ..)| n.eq_ignore_ascii_case(name)))
+            .map(|(pt, name)| (name.to_lowercase(), pt));
+        let disabled = m.media_name.port.value == 0;
+        out.push(Offered { kind, mid, codec, disabled });
+    }
+    Ok(out)
+}
+
+/// The streams a publisher's offer proposes, as the core records them.
+pub fn publisher_streams(offered: &[Offered]) -> Vec<StreamSpec> {
+    offered
+        .iter()
+        .map(|o| StreamSpec {
+            kind: o.kind.clone(),
+            mid: o.mid.clone(),
+            codec: o.codec.as_ref().map(|(c, _)| c.clone()),
+            description: None,
+            disabled: o.disabled,
+        })
+        .collect()
+}
+
+/// The transport half of an endpoint's SDP.
+pub struct Transport<'a> {
+    pub addr: SocketAddr,
+    pub ufrag: &'a str,
+    pub pwd: &'a str,
+    pub fingerprint: &'a str,
+    pub session_id: u64,
+}
+
+fn header(t: &Transport<'_>, mids: &[&str]) -> String {
+    format!(
+        "v=0\r\no=- {} 1 IN IP4 {}\r\ns=vroom\r\nt=0 0\r\na=group:BUNDLE {}\r\na=ice-options:trickle\r\na=msid-semantic: WMS *\r\n",
+        t.session_id,
+        t.addr.ip(),
+        mids.join(" ")
+    )
+}
+
+fn media_section(t: &Transport<'_>, kind: &MediaKind, mid: &str, codec: Option<(&str, u8)>, direction: &str) -> String {
+    let (media, proto) = match kind {
+        MediaKind::Audio => ("audio", "UDP/TLS/RTP/SAVPF"),
+        MediaKind::Video => ("video", "UDP/TLS/RTP/SAVPF"),
+        MediaKind::Data => ("application", "UDP/DTLS/SCTP"),
+    };
+    let port = if direction == "inactive" && codec.is_none() && *kind != MediaKind::Data { 0 } else { 9 };
+    let fmt = match (kind, codec) {
+        (MediaKind::Data, _) => "webrtc-datachannel".to_string(),
+        (_, Some((_, pt))) => pt.to_string(),
+        (_, None) => "0".to_string(),
+    };
+    let mut s = format!(
+        "m={media} {port} {proto} {fmt}\r\nc=IN IP4 {ip}\r\na=mid:{mid}\r\na=ice-ufrag:{ufrag}\r\na=ice-pwd:{pwd}\r\n\
+         a=fingerprint:sha-256 {fp}\r\na=setup:passive\r\n",
+        ip = t.addr.ip(),
+        ufrag = t.ufrag,
+        pwd = t.pwd,
+        fp = t.fingerprint
+    );
+    if *kind == MediaKind::Data {
+        s.push_str("a=sctp-port:5000\r\n");
+    } else {
+        s.push_str(&format!("a={direction}\r\na=rtcp-mux\r\n"));
+        if let Some((name, pt)) = codec {
+            let (n, rate, ch, _) =
+                CODECS.iter().find(|(n, ..)| n.eq_ignore_ascii_case(name)).copied().unwrap_or(("VP8", 90000, None, 96));
+            let ch = ch.map(|c| format!("/{c}")).unwrap_or_default();
+            s.push_str(&format!("a=rtpmap:{pt} {n}/{rate}{ch}\r\n"));
+        }
+    }
+    s.push_str(&format!(
+        "a=candidate:1 1 udp 2130706431 {} {} typ host\r\na=end-of-candidates\r\n",
+        t.addr.ip(),
+        t.addr.port()
+    ));
+    s
+}
+
+/// vroom's answer to a publisher's offer: it receives every stream it can decode.
+pub fn answer(offer: &str, t: &Transport<'_>) -> Result<String, String> {
+    let offered = parse_offer(offer)?;
+    let mids: Vec<&str> = offered.iter().map(|o| o.mid.as_str()).collect();
+    let mut sdp = header(t, &mids);
+    for o in &offered {
+        let codec = o.codec.as_ref().map(|(c, pt)| (c.as_str(), *pt));
+        let direction =
+            if o.disabled || (codec.is_none() && o.kind != MediaKind::Data) { "inactive" } else { "recvonly" };
+        sdp.push_str(&media_section(t, &o.kind, &o.mid, codec, direction));
+    }
+    Ok(sdp)
+}
+
+/// vroom's offer to a subscriber: one m-line per subscription stream, inactive once its feed
+/// is gone.
+pub fn offer(streams: &[SubStreamInfo], t: &Transport<'_>) -> String {
+    let mids: Vec<&str> = streams.iter().map(|s| s.mid.as_str()).collect();
+    let mut sdp = header(t, &mids);
+    for s in streams {
+        let codec = s
+            .codec
+            .as_deref()
+            .and_then(|c| CODECS.iter().find(|(n, ..)| n.eq_ignore_ascii_case(c)))
+            .map(|(n, _, _, pt)| (*n, *pt));
+        let direction = if s.active { "sendonly" } else { "inactive" };
+        sdp.push_str(&media_section(t, &s.kind, &s.mid, codec, direction));
+    }
+    sdp
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const OFFER: &str = "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\na=group:BUNDLE 0 1\r\n\
+        m=audio 9 UDP/TLS/RTP/SAVPF 111 0\r\nc=IN IP4 0.0.0.0\r\na=mid:0\r\na=sendonly\r\na=rtpmap:111 opus/48000/2\r\na=rtpmap:0 PCMU/8000\r\n\
+        m=video 9 UDP/TLS/RTP/SAVPF 100 96\r\nc=IN IP4 0.0.0.0\r\na=mid:1\r\na=sendonly\r\na=rtpmap:100 X-FOO/90000\r\na=rtpmap:96 VP8/90000\r\n";
+
+    fn transport() -> Transport<'static> {
+        Transport { addr: ([127, 0, 0, 1], 4000).into(), ufrag: "uf", pwd: "pw", fingerprint: "AA:BB", session_id: 7 }
+    }
+
+    #[test]
+    fn offers_are_checked_like_janus() {
+        assert_eq!(parse_offer("x=0").unwrap_err(), "Invalid SDP (doesn't start with v=)");
+        assert_eq!(parse_offer("v=0\r\ns=-\r\n").unwrap_err(), "Missing mandatory lines (o=, s= or m=)");
+        let streams = parse_offer(OFFER).unwrap();
+        assert_eq!(streams[0].codec, Some(("opus".into(), 111)));
+        assert_eq!(streams[1].codec, Some(("vp8".into(), 96)), "the unknown codec is skipped");
+    }
+
+    #[test]
+    fn answers_and_offers_parse_back() {
+        let answer = answer(OFFER, &transport()).unwrap();
+        let back = parse_offer(&answer).unwrap();
+        assert_eq!(back.iter().map(|s| s.mid.as_str()).collect::<Vec<_>>(), vec!["0", "1"]);
+        assert!(
+            answer.contains("a=recvonly") && answer.contains("a=candidate:1 1 udp 2130706431 127.0.0.1 4000 typ host")
+        );
+        let sub = SubStreamInfo {
+            mindex: 0,
+            mid: "0".into(),
+            kind: MediaKind::Video,
+            feed_id: 1,
+            feed_mid: "1".into(),
+            feed_display: None,
+            codec: Some("vp8".into()),
+            active: false,
+            send: true,
+        };
+        let o = offer(&[sub], &transport());
+        assert!(o.contains("a=inactive") && o.contains("a=rtpmap:96 VP8/90000"), "{o}");
+        assert_eq!(parse_offer(&o).unwrap().len(), 1);
+    }
+}

@@ -1,0 +1,119 @@
+//! The production implementations of the core's seams: the system clock and real UDP sockets.
+
+use std::io;
+use std::net::{IpAddr, SocketAddr, UdpSocket};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use super::sdp::{self, Transport};
+use crate::core::event::SubStreamInfo;
+use crate::core::ids::{HandleId, IdGen};
+use crate::core::seams::{Clock, ForwarderSocket, MediaPort, SocketFactory};
+
+/// Milliseconds since the server started.
+pub struct SystemClock(Instant);
+
+impl Default for SystemClock {
+    fn default() -> Self {
+        SystemClock(Instant::now())
+    }
+}
+
+impl Clock for SystemClock {
+    fn now_ms(&self) -> u64 {
+        self.0.elapsed().as_millis() as u64
+    }
+}
+
+/// Binds UDP sockets on the media address.
+pub struct UdpSockets {
+    pub media_ip: IpAddr,
+    counter: AtomicU64,
+}
+
+impl UdpSockets {
+    pub fn new(media_ip: IpAddr) -> Self {
+        let seed = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos() as u64).unwrap_or(1);
+        UdpSockets { media_ip, counter: AtomicU64::new(seed) }
+    }
+
+    fn credentials(&self) -> (String, String, String) {
+        let mut ids = IdGen::new(self.counter.fetch_add(0x9E37_79B9, Ordering::Relaxed));
+        let hex = |ids: &mut IdGen, n: usize| {
+            (0..n).map(|_| format!("{:08x}", ids.private_id(|_| false))).collect::<String>()
+        };
+        let ufrag = hex(&mut ids, 1);
+        let pwd = hex(&mut ids, 3);
+        let fp = hex(&mut ids, 8);
+        let fingerprint = fp
+            .as_bytes()
+            .chunks(2)
+            .map(|c| std::str::from_utf8(c).unwrap().to_uppercase())
+            .collect::<Vec<_>>()
+            .join(":");
+        (ufrag, pwd, fingerprint)
+    }
+}
+
+/// A PeerConnection's endpoint: its socket and ICE credentials. (The DTLS fingerprint is a
+/// placeholder until DTLS lands with the media issue.)
+struct Endpoint {
+    socket: UdpSocket,
+    ufrag: String,
+    pwd: String,
+    fingerprint: String,
+    session_id: u64,
+}
+
+impl Endpoint {
+    fn transport(&self) -> Transport<'_> {
+        Transport {
+            addr: self.local_addr(),
+            ufrag: &self.ufrag,
+            pwd: &self.pwd,
+            fingerprint: &self.fingerprint,
+            session_id: self.session_id,
+        }
+    }
+}
+
+impl MediaPort for Endpoint {
+    fn local_addr(&self) -> SocketAddr {
+        self.socket.local_addr().expect("a bound socket has an address")
+    }
+    fn answer(&self, offer: &str) -> Result<String, String> {
+        sdp::answer(offer, &self.transport())
+    }
+    fn offer(&self, streams: &[SubStreamInfo]) -> String {
+        sdp::offer(streams, &self.transport())
+    }
+}
+
+struct Forwarder {
+    socket: UdpSocket,
+    target: SocketAddr,
+}
+
+impl ForwarderSocket for Forwarder {
+    fn local_addr(&self) -> SocketAddr {
+        self.socket.local_addr().expect("a bound socket has an address")
+    }
+    fn target(&self) -> SocketAddr {
+        self.target
+    }
+}
+
+impl SocketFactory for UdpSockets {
+    fn open_media(&self, handle: HandleId) -> io::Result<Box<dyn MediaPort>> {
+        let socket = UdpSocket::bind((self.media_ip, 0))?;
+        let (ufrag, pwd, fingerprint) = self.credentials();
+        Ok(Box::new(Endpoint { socket, ufrag, pwd, fingerprint, session_id: handle }))
+    }
+
+    fn open_forwarder(&self, target: SocketAddr) -> io::Result<Box<dyn ForwarderSocket>> {
+        let local: IpAddr = if target.is_ipv4() { [0, 0, 0, 0].into() } else { [0u16; 8].into() };
+        let socket = UdpSocket::bind((local, 0))?;
+        socket.connect(target)?;
+        Ok(Box::new(Forwarder { socket, target }))
+    }
+}
