@@ -28,7 +28,12 @@ pub struct General {
     pub session_timeout: u64,
     /// Events a session may have waiting before its client counts as too slow.
     pub event_queue_capacity: usize,
+    /// Requests must carry this `apisecret` (all but info and ping).
     pub api_secret: Option<String>,
+    /// Largest WebSocket message or HTTP body accepted, in bytes.
+    pub max_message_bytes: usize,
+    /// `server-name` in `info`.
+    pub server_name: String,
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -108,7 +113,13 @@ impl Default for Config {
 
 impl Default for General {
     fn default() -> Self {
-        General { session_timeout: 60, event_queue_capacity: 1024, api_secret: None }
+        General {
+            session_timeout: 60,
+            event_queue_capacity: 1024,
+            api_secret: None,
+            max_message_bytes: 1 << 20,
+            server_name: "vroom".into(),
+        }
     }
 }
 

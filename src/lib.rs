@@ -6,10 +6,12 @@
 //! * [`core`]: sessions, handles and VideoRoom state machines (sans-IO).
 //! * [`config`]: the server's TOML configuration.
 
+pub mod api;
 pub mod config;
 pub mod core;
 pub mod media;
 pub mod sync;
+pub mod transport;
 
 /// The core as the server runs it.
 pub type ProdCore = core::Core<sync::ParkingLot>;

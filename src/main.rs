@@ -1,14 +1,16 @@
-//! The vroom server. Until the signalling transports land, it loads its configuration, builds
-//! the core with its static rooms, and prints what it serves.
+//! The vroom server: the Janus API over WebSocket and HTTP, and the admin API, on the core.
 
 use std::path::PathBuf;
+use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use clap::Parser;
 
+use vroom::api::{Api, ApiConfig};
 use vroom::config::Config;
 use vroom::media::{SystemClock, UdpSockets};
+use vroom::transport::{self, App, Listen};
 use vroom::ProdCore;
 
 /// A WebRTC SFU that speaks the Janus Gateway API.
@@ -20,38 +22,58 @@ struct Args {
     config: Option<PathBuf>,
 }
 
-fn main() {
+fn fail(what: &str, e: impl std::fmt::Display) -> ! {
+    eprintln!("vroom: {what}: {e}");
+    std::process::exit(2);
+}
+
+#[tokio::main]
+async fn main() {
     let args = Args::parse();
     let config = match &args.config {
         Some(path) => Config::load(path),
         None => Ok(Config::default()),
-    };
-    let config = config.unwrap_or_else(|e| {
-        eprintln!("vroom: bad configuration: {e}");
-        std::process::exit(2);
-    });
+    }
+    .unwrap_or_else(|e| fail("bad configuration", e));
     let seed = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos() as u64).unwrap_or(1);
-    let core =
-        ProdCore::new(config.core(seed), Arc::new(SystemClock::default()), Arc::new(UdpSockets::new(config.media.ip)));
+    let core = Arc::new(ProdCore::new(
+        config.core(seed),
+        Arc::new(SystemClock::default()),
+        Arc::new(UdpSockets::new(config.media.ip)),
+    ));
     for room in &config.videoroom.rooms {
         if let Err(e) = core.create_room(Some(room.id), room.room_config(), config.videoroom.admin_key.as_deref()) {
-            eprintln!("vroom: static room {}: {e}", room.id);
-            std::process::exit(2);
+            fail(&format!("static room {}", room.id), e);
         }
     }
-    println!("vroom {}: core ready", env!("CARGO_PKG_VERSION"));
-    println!("  Janus WebSocket API  ws://{}  (subprotocol janus-protocol)", config.websocket.listen);
-    println!("  Janus HTTP API       http://{}{}", config.http.listen, config.http.base_path);
-    println!("  Admin API            ws://{}  (janus-admin-protocol)", config.admin.listen);
-    println!("  media address        {}", config.media.ip);
-    println!("  session timeout      {} s", config.general.session_timeout);
-    for r in core.list_rooms(config.videoroom.admin_key.as_deref()) {
-        println!(
-            "  room {:<8} {:?}, up to {} publishers",
-            r.room,
-            r.config.description_or_default(r.room),
-            r.config.max_publishers
-        );
+    let api = Api::new(
+        core,
+        ApiConfig {
+            api_secret: config.general.api_secret.clone(),
+            server_name: config.general.server_name.clone(),
+            session_timeout_s: config.general.session_timeout,
+            local_ip: config.media.ip.to_string(),
+        },
+    );
+    let app = Arc::new(App {
+        api,
+        admin_secret: config.admin.secret.clone(),
+        max_message_bytes: config.general.max_message_bytes,
+        next_transport: AtomicU64::new(1),
+    });
+    let listen = Listen {
+        websocket: config.websocket.listen,
+        http: config.http.listen,
+        http_base: config.http.base_path.clone(),
+        admin: config.admin.listen,
+    };
+    let bound = transport::start(app.clone(), listen).await.unwrap_or_else(|e| fail("cannot listen", e));
+    println!("vroom {} listening", env!("CARGO_PKG_VERSION"));
+    println!("websocket ws://{} (janus-protocol)", bound.websocket);
+    println!("http http://{}{}", bound.http, config.http.base_path);
+    println!("admin ws://{} (janus-admin-protocol)", bound.admin);
+    for r in app.api.core.list_rooms(config.videoroom.admin_key.as_deref()) {
+        println!("room {} {:?}", r.room, r.config.description_or_default(r.room));
     }
-    println!("(signalling transports are not served yet: the next issue adds them)");
+    let _ = tokio::signal::ctrl_c().await;
 }

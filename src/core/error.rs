@@ -42,8 +42,10 @@ pub enum Error {
     NoSuchStream(String),
     /// 429
     MissingElement(&'static str),
-    /// 430
+    /// 430: a field of the wrong type.
     InvalidElement(String),
+    /// 430: a field with a value the request does not accept (e.g. `ptype`).
+    InvalidValue(&'static str),
     /// 432
     PublishersFull(u32),
     /// 433
@@ -84,7 +86,7 @@ impl Error {
             RoomExists(_) => 427,
             NoSuchFeed(_) | NoSuchUser { .. } | NoSuchStream(_) => 428,
             MissingElement(_) => 429,
-            InvalidElement(_) => 430,
+            InvalidElement(_) | InvalidValue(_) => 430,
             PublishersFull(_) => 432,
             WrongPin | WrongSecret | NotAllowed(_) | Kicked => 433,
             AlreadyPublished => 434,
@@ -124,6 +126,7 @@ impl fmt::Display for Error {
             NoSuchStream(mid) => write!(f, "No such stream {mid}"),
             MissingElement(e) => write!(f, "Missing mandatory element ({e})"),
             InvalidElement(e) => write!(f, "Invalid element type ({e})"),
+            InvalidValue(e) => write!(f, "Invalid element ({e})"),
             PublishersFull(n) => write!(f, "Maximum number of publishers ({n}) already reached"),
             WrongPin => write!(f, "Unauthorized (wrong pin)"),
             WrongSecret => write!(f, "Unauthorized (wrong secret)"),

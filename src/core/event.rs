@@ -3,6 +3,7 @@
 
 use super::error::Error;
 use super::ids::{HandleId, ParticipantId, RoomId};
+use super::session::Plugin;
 
 /// The opaque `transaction` of the request an event answers.
 pub type Transaction = String;
@@ -52,8 +53,11 @@ pub enum EventBody {
     Hangup {
         reason: String,
     },
-    /// An asynchronous plugin request failed.
-    Error(Error),
+    /// An asynchronous request to `plugin` failed.
+    PluginError {
+        plugin: Plugin,
+        error: Error,
+    },
     VideoRoom(RoomEvent),
     EchoTest(EchoEvent),
 }

@@ -11,12 +11,13 @@ use std::mem;
 use std::sync::Arc;
 
 use crate::sync::levels;
+use crate::sync::lockdep;
 use crate::sync::order::{Mutex, Token, Unlocked};
 use crate::sync::queue::Ticket;
 use crate::sync::Runtime;
 
 use super::error::{Error, Result};
-use super::event::{Event, EventBody};
+use super::event::{Event, EventBody, Transaction};
 use super::ids::{HandleId, IdGen, SessionId, TransportId};
 use super::outbox::{Outbox, SessionQueue};
 use super::room::Role;
@@ -107,6 +108,18 @@ impl<R: Runtime> Session<R> {
         Some(Dying { handles, close: self.queue.reserve() })
     }
 
+    /// The transport connection that owns this session, or `None` once it is gone.
+    pub fn owner(&self) -> Option<TransportId> {
+        let mut t = Token::root::<R>();
+        let st = self.state.lock(&mut t);
+        st.alive.then_some(st.transport)
+    }
+
+    /// The ids of this session's handles.
+    pub fn handle_ids(&self) -> Vec<HandleId> {
+        self.state.lock(&mut Token::root::<R>()).handles.keys().copied().collect()
+    }
+
     pub(crate) fn is_quiescent(&self, t: &mut Token<Unlocked>) -> bool {
         if !self.state.is_unlocked() || !self.queue.is_settled() {
             return false;
@@ -119,6 +132,14 @@ impl<R: Runtime> Session<R> {
 impl<R: Runtime> Handle<R> {
     pub(crate) fn gone(&self) -> Error {
         Error::NoSuchHandle { session: self.session, handle: self.id }
+    }
+
+    /// Queues an event from this handle to its session (e.g. the error event of a failed
+    /// asynchronous request). Like every delivery, only with no core lock held.
+    pub fn send(&self, transaction: Option<Transaction>, body: EventBody) {
+        lockdep::assert_none_held::<R>("sending an event");
+        let ticket = self.queue.reserve();
+        self.queue.fill(ticket, Some(Event::new(Some(self.id), transaction, body)));
     }
 }
 
@@ -167,6 +188,11 @@ impl<R: Runtime> Core<R> {
         st.last_activity_ms = self.clock.now_ms();
         drop(st);
         Ok(s)
+    }
+
+    /// Every live session's id (the admin API's `list_sessions`).
+    pub fn list_sessions(&self) -> Vec<SessionId> {
+        self.sessions.read(&mut Self::enter()).sessions.keys().copied().collect()
     }
 
     /// `keepalive`.
@@ -312,6 +338,9 @@ impl<R: Runtime> Core<R> {
                 return Err(h.gone());
             }
             let (st, ht) = hg.split();
+            if h.plugin == Plugin::EchoTest {
+                out.push(&h.queue, super::echotest::result(&h, None, "done"));
+            }
             if self.hangup_role(ht, &mut st.role, &mut out) {
                 out.push(&h.queue, Event::new(Some(h.id), None, EventBody::Hangup { reason: reason.into() }));
             }

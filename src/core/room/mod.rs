@@ -18,6 +18,7 @@ use super::error::{Error, Result};
 use super::event::{Event, EventBody, RoomEvent};
 use super::ids::{HandleId, IdGen, ParticipantId, PrivateId, RoomId};
 use super::outbox::Outbox;
+use super::seams::MediaPort;
 use super::Core;
 
 mod access;
@@ -70,9 +71,13 @@ impl<R: Runtime> RoomMap<R> {
 /// A participant's room and its own record in it.
 pub(crate) type Seat<R, T> = (Arc<Room<R>>, Arc<T>);
 
-/// What a VideoRoom handle is.
+/// What a handle is.
 pub(crate) enum Role<R: Runtime> {
     Idle,
+    /// An EchoTest handle, with the endpoint of its PeerConnection once it made an offer.
+    Echo {
+        port: Option<Box<dyn MediaPort>>,
+    },
     Publisher {
         room: Arc<Room<R>>,
         me: Arc<Publisher<R>>,

@@ -129,6 +129,7 @@ impl<R: Runtime> HandleState<R> {
             Role::Idle => Err(Error::JoinFirst),
             Role::Subscriber { .. } => Err(Error::InvalidRequest("Invalid request on a subscriber handle".into())),
             Role::Spent { room } => Err(Error::NoSuchRoom(*room)),
+            Role::Echo { .. } => Err(not_videoroom()),
         }
     }
 
@@ -140,6 +141,7 @@ impl<R: Runtime> HandleState<R> {
             Role::Publisher { .. } => Err(Error::AlreadyJoined { as_publisher: true }),
             Role::Subscriber { .. } => Err(Error::AlreadyJoined { as_publisher: false }),
             Role::Spent { .. } => Err(Error::NotInRoom),
+            Role::Echo { .. } => Err(not_videoroom()),
         }
     }
 }
@@ -487,6 +489,7 @@ impl<R: Runtime> Core<R> {
                     st.retire_subscriber(&me, rt, out);
                 }
             }
+            Role::Echo { port } => out.discard(port),
             Role::Idle | Role::Spent { .. } => {}
         }
     }
@@ -517,9 +520,20 @@ impl<R: Runtime> Core<R> {
                 *role = Role::Spent { room: id };
                 true
             }
+            Role::Echo { port } => match port.take() {
+                Some(port) => {
+                    out.discard(port);
+                    true
+                }
+                None => false,
+            },
             Role::Idle | Role::Spent { .. } => false,
         }
     }
+}
+
+pub(crate) fn not_videoroom() -> Error {
+    Error::InvalidRequest("Not a VideoRoom handle".into())
 }
 
 fn new_stream(mindex: usize, s: StreamSpec) -> PubStream {

@@ -91,6 +91,7 @@ impl<R: Runtime> HandleState<R> {
             Role::Idle => Err(Error::JoinFirst),
             Role::Publisher { .. } => Err(Error::InvalidRequest("Invalid request on a publisher handle".into())),
             Role::Spent { room } => Err(Error::NoSuchRoom(*room)),
+            Role::Echo { .. } => Err(super::publisher::not_videoroom()),
         }
     }
 }
@@ -338,5 +339,30 @@ impl<R: Runtime> Core<R> {
             out.push(&h.queue, reply(h.id, txn, RoomEvent::Paused { room }));
             Ok(())
         })
+    }
+
+    /// `configure` of a subscriber: which of its streams are sent (`send`), by subscription mid.
+    pub fn configure_subscriber(
+        &self,
+        h: &Handle<R>,
+        sends: &[(String, bool)],
+        txn: Option<Transaction>,
+    ) -> Result<()> {
+        self.as_member_reading(h, |(_, room, me, rt, out): Request<'_, R, _, Subscriber<R>>| {
+            let mut sg = me.state.lock(rt);
+            for (mid, send) in sends {
+                let s =
+                    sg.streams.iter_mut().find(|s| &s.mid == mid).ok_or_else(|| Error::NoSuchStream(mid.clone()))?;
+                s.send = *send;
+            }
+            out.push(&h.queue, reply(h.id, txn, RoomEvent::Configured { room, streams: None }));
+            Ok(())
+        })
+    }
+
+    /// True if the handle is a VideoRoom subscriber (requests like `configure` mean different
+    /// things for the two roles).
+    pub fn is_subscriber(&self, h: &Handle<R>) -> bool {
+        matches!(h.state.lock(&mut Self::enter()).role, Role::Subscriber { .. })
     }
 }

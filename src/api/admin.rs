@@ -1,0 +1,68 @@
+//! The admin API (`janus-admin-protocol`): every request but `info` and `ping` needs the
+//! `admin_secret`.
+
+use serde_json::{json, Value};
+
+use super::Api;
+use crate::core::Session;
+use crate::sync::Runtime;
+
+impl<R: Runtime> Api<R> {
+    pub fn handle_admin(&self, msg: &Value, admin_secret: &str) -> Value {
+        let error = |txn: Option<&str>, code: u16, reason: &str| {
+            let mut m = json!({ "janus": "error", "error": { "code": code, "reason": reason } });
+            if let Some(t) = txn {
+                m["transaction"] = t.into();
+            }
+            m
+        };
+        let Some(obj) = msg.as_object() else { return error(None, 456, "Missing mandatory element (transaction)") };
+        let Some(txn) = obj.get("transaction").and_then(Value::as_str) else {
+            return error(None, 456, "Missing mandatory element (transaction)");
+        };
+        let Some(verb) = obj.get("janus").and_then(Value::as_str) else {
+            return error(Some(txn), 456, "Missing mandatory element (janus)");
+        };
+        if !matches!(verb, "info" | "ping") && obj.get("admin_secret").and_then(Value::as_str) != Some(admin_secret) {
+            return error(Some(txn), 403, "Unauthorized request (wrong or missing secret/token)");
+        }
+        let session = || -> Result<std::sync::Arc<Session<R>>, Value> {
+            let id = obj
+                .get("session_id")
+                .and_then(Value::as_u64)
+                .ok_or_else(|| error(Some(txn), 456, "Missing mandatory element (session_id)"))?;
+            self.core.session(id).map_err(|e| error(Some(txn), e.code(), &e.to_string()))
+        };
+        let success = |extra: Value| {
+            let mut m = json!({ "janus": "success", "transaction": txn });
+            if let (Some(m), Some(e)) = (m.as_object_mut(), extra.as_object()) {
+                m.extend(e.clone());
+            }
+            m
+        };
+        match verb {
+            "info" => {
+                let mut info = self.handle(0, &json!({ "janus": "info", "transaction": txn })).reply;
+                info["janus"] = "server_info".into();
+                info
+            }
+            "ping" => json!({ "janus": "pong", "transaction": txn }),
+            "list_sessions" => success(json!({ "sessions": self.core.list_sessions() })),
+            "list_handles" => match session() {
+                Ok(s) => success(json!({ "session_id": s.id, "handles": s.handle_ids() })),
+                Err(e) => e,
+            },
+            "destroy_session" => match session()
+                .and_then(|s| self.core.destroy_session(s.id).map_err(|e| error(Some(txn), e.code(), &e.to_string())))
+            {
+                Ok(()) => success(json!({})),
+                Err(e) => e,
+            },
+            "get_status" => success(json!({ "status": {
+                "token_auth": false, "api_secret": self.config.api_secret.is_some(), "session_timeout": self.config.session_timeout_s,
+                "reclaim_session_timeout": 0, "log_level": 4, "accepting_new_sessions": true,
+            } })),
+            other => error(Some(txn), 453, &format!("Unknown request '{other}'")),
+        }
+    }
+}

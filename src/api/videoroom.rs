@@ -1,0 +1,325 @@
+//! `janus.plugin.videoroom`: requests read from JSON, carried out by the core, answered in
+//! Janus's shapes. Synchronous requests answer in the `success`; asynchronous ones get an `ack`
+//! and their result (or error) as an event with the same transaction.
+
+use std::net::{IpAddr, SocketAddr};
+
+use serde_json::{json, Value};
+
+use super::fields::Fields;
+use super::render;
+use super::{Api, PluginReply};
+use crate::core::event::{EventBody, Jsep, SdpKind};
+use crate::core::room::{
+    AllowedAction, FeedSel, ForwardRequest, JoinPublisher, Publish, PublisherConfigure, RoomConfig, RoomEdit,
+    SubscribeJoin, SwitchSel, UnsubSel,
+};
+use crate::core::{Error, Handle, Plugin, Result};
+use crate::media::sdp;
+use crate::sync::Runtime;
+
+const SYNC: &[&str] = &[
+    "create",
+    "edit",
+    "destroy",
+    "exists",
+    "list",
+    "listparticipants",
+    "allowed",
+    "kick",
+    "moderate",
+    "listforwarders",
+    "rtp_forward",
+    "stop_rtp_forward",
+];
+
+impl<R: Runtime> Api<R> {
+    pub(crate) fn videoroom(&self, h: &Handle<R>, body: Fields<'_>, jsep: Option<Jsep>, txn: &str) -> PluginReply {
+        let request = match body.req_str("request") {
+            Ok(r) => r,
+            Err(e) => return PluginReply::Sync(render::plugin_error(Plugin::VideoRoom, &e)),
+        };
+        if SYNC.contains(&request) {
+            let data =
+                self.videoroom_sync(request, body).unwrap_or_else(|e| render::plugin_error(Plugin::VideoRoom, &e));
+            return PluginReply::Sync(data);
+        }
+        if let Err(e) = self.videoroom_async(h, request, body, jsep, Some(txn.to_string())) {
+            h.send(Some(txn.to_string()), EventBody::PluginError { plugin: Plugin::VideoRoom, error: e });
+        }
+        PluginReply::Async
+    }
+
+    fn videoroom_sync(&self, request: &str, b: Fields<'_>) -> Result<Value> {
+        let core = &self.core;
+        let secret = || b.str("secret");
+        Ok(match request {
+            "create" => {
+                let config = room_config(b)?;
+                let room = core.create_room(b.u64("room")?, config, b.str("admin_key")?)?;
+                json!({ "videoroom": "created", "room": room, "permanent": false })
+            }
+            "edit" => {
+                let room = b.req_u64("room")?;
+                let edit = RoomEdit {
+                    description: b.string("new_description")?,
+                    secret: b.string("new_secret")?,
+                    pin: b.string("new_pin")?,
+                    is_private: b.bool("new_is_private")?,
+                    require_pvtid: b.bool("new_require_pvtid")?,
+                    bitrate: b.u32("new_bitrate")?,
+                    fir_freq: b.u32("new_fir_freq")?,
+                    max_publishers: b.u32("new_publishers")?,
+                    lock_record: b.bool("new_lock_record")?,
+                    rec_dir: b.string("new_rec_dir")?,
+                };
+                core.edit_room(room, secret()?, edit)?;
+                json!({ "videoroom": "edited", "room": room, "permanent": false })
+            }
+            "destroy" => {
+                let room = b.req_u64("room")?;
+                core.destroy_room(room, secret()?)?;
+                json!({ "videoroom": "destroyed", "room": room, "permanent": false })
+            }
+            "exists" => {
+                let room = b.req_u64("room")?;
+                json!({ "videoroom": "success", "room": room, "exists": core.room_exists(room) })
+            }
+            "list" => {
+                let list: Vec<Value> = core.list_rooms(b.str("admin_key")?).iter().map(render::room).collect();
+                json!({ "videoroom": "success", "list": list })
+            }
+            "listparticipants" => {
+                let room = b.req_u64("room")?;
+                let list: Vec<Value> = core.list_participants(room)?.iter().map(render::participant).collect();
+                json!({ "videoroom": "participants", "room": room, "participants": list })
+            }
+            "allowed" => {
+                let room = b.req_u64("room")?;
+                let action = match b.req_str("action")? {
+                    "enable" => AllowedAction::Enable,
+                    "disable" => AllowedAction::Disable,
+                    "add" => AllowedAction::Add,
+                    "remove" => AllowedAction::Remove,
+                    _ => return Err(Error::InvalidValue("action")),
+                };
+                let tokens = b.strings("allowed")?.unwrap_or_default();
+                if matches!(action, AllowedAction::Add | AllowedAction::Remove) && tokens.is_empty() {
+                    return Err(Error::MissingElement("allowed"));
+                }
+                let allowed = core.allowed(room, secret()?, action, &tokens)?;
+                json!({ "videoroom": "success", "room": room, "allowed": allowed })
+            }
+            "kick" => {
+                let (room, id) = (b.req_u64("room")?, b.req_u64("id")?);
+                core.kick(room, secret()?, id)?;
+                json!({ "videoroom": "success" })
+            }
+            "moderate" => {
+                let (room, id, mid) = (b.req_u64("room")?, b.req_u64("id")?, b.req_str("mid")?);
+                let mute = b.bool("mute")?.ok_or(Error::MissingElement("mute"))?;
+                core.moderate(room, secret()?, id, mid, mute)?;
+                json!({ "videoroom": "success" })
+            }
+            "listforwarders" => {
+                let room = b.req_u64("room")?;
+                let publishers: Vec<Value> = core
+                    .list_forwarders(room, secret()?)?
+                    .into_iter()
+                    .map(|(id, fwds)| json!({ "publisher_id": id, "forwarders": fwds.iter().map(forwarder).collect::<Vec<_>>() }))
+                    .collect();
+                json!({ "videoroom": "forwarders", "room": room, "publishers": publishers })
+            }
+            "rtp_forward" => {
+                let (room, publisher) = (b.req_u64("room")?, b.req_u64("publisher_id")?);
+                let host = b.req_str("host")?;
+                let mut streams = Vec::new();
+                for s in b.objects("streams")? {
+                    let ip: IpAddr = s.str("host")?.unwrap_or(host).parse().map_err(|_| Error::InvalidValue("host"))?;
+                    let port = s.u32("port")?.filter(|p| *p <= 65535).ok_or(Error::MissingElement("port"))? as u16;
+                    streams.push((s.req_str("mid")?.to_string(), SocketAddr::new(ip, port)));
+                }
+                if streams.is_empty() {
+                    return Err(Error::MissingElement("streams"));
+                }
+                let secret = secret()?.map(String::from);
+                let made = core.rtp_forward(ForwardRequest { room, secret, publisher, streams })?;
+                let fwds: Vec<Value> = made.iter().map(forwarder).collect();
+                json!({ "videoroom": "rtp_forward", "room": room, "publisher_id": publisher, "forwarders": fwds })
+            }
+            "stop_rtp_forward" => {
+                let (room, publisher) = (b.req_u64("room")?, b.req_u64("publisher_id")?);
+                let stream_id = b.req_u64("stream_id")? as u32;
+                core.stop_rtp_forward(room, secret()?, publisher, stream_id)?;
+                json!({ "videoroom": "stop_rtp_forward", "room": room, "publisher_id": publisher, "stream_id": stream_id })
+            }
+            _ => unreachable!("only the requests in SYNC come here"),
+        })
+    }
+
+    fn videoroom_async(
+        &self,
+        h: &Handle<R>,
+        request: &str,
+        b: Fields<'_>,
+        jsep: Option<Jsep>,
+        txn: Option<String>,
+    ) -> Result<()> {
+        let core = &self.core;
+        let offer = |jsep: &Option<Jsep>| -> Result<Option<Publish>> {
+            match jsep {
+                Some(j) if j.kind == SdpKind::Offer => {
+                    let offered = sdp::parse_offer(&j.sdp).map_err(Error::InvalidSdp)?;
+                    Ok(Some(Publish {
+                        streams: sdp::publisher_streams(&offered),
+                        display: b.string("display")?,
+                        offer: j.sdp.clone(),
+                    }))
+                }
+                Some(_) => Err(Error::InvalidRequest("Unexpected JSEP type: answer".into())),
+                None => Ok(None),
+            }
+        };
+        match request {
+            "join" | "joinandconfigure" => match b.str("ptype")? {
+                None => Err(Error::MissingElement("ptype")),
+                Some("publisher") => {
+                    let join = JoinPublisher {
+                        room: b.req_u64("room")?,
+                        id: b.u64("id")?,
+                        display: b.string("display")?,
+                        pin: b.string("pin")?,
+                        token: b.string("token")?,
+                    };
+                    match offer(&jsep)? {
+                        Some(publish) if request == "joinandconfigure" => core.join_and_publish(h, join, publish, txn),
+                        _ => core.join_publisher(h, join, txn),
+                    }
+                }
+                Some("subscriber") if request == "join" => {
+                    let room = b.req_u64("room")?;
+                    let streams = feed_selection(b)?;
+                    let private_id = b.u64("private_id")?.map(|p| p as u32);
+                    core.join_subscriber(h, SubscribeJoin { room, pin: b.string("pin")?, private_id, streams }, txn)
+                }
+                Some(_) => Err(Error::InvalidValue("ptype")),
+            },
+            "publish" | "configure" if !core.is_subscriber(h) => match offer(&jsep)? {
+                Some(publish) => core.publish(h, publish, txn),
+                None => {
+                    let mut descriptions = Vec::new();
+                    for d in b.objects("descriptions")? {
+                        descriptions.push((d.req_str("mid")?.to_string(), d.req_str("description")?.to_string()));
+                    }
+                    core.configure_publisher(h, PublisherConfigure { display: b.string("display")?, descriptions }, txn)
+                }
+            },
+            "configure" => {
+                let mut sends = Vec::new();
+                for s in b.objects("streams")? {
+                    sends.push((s.req_str("mid")?.to_string(), s.bool("send")?.unwrap_or(true)));
+                }
+                core.configure_subscriber(h, &sends, txn)
+            }
+            "unpublish" => core.unpublish(h, txn),
+            "leave" => core.leave(h, txn),
+            "start" => match &jsep {
+                Some(j) if j.kind != SdpKind::Answer => {
+                    Err(Error::InvalidRequest("Unexpected JSEP type: offer".into()))
+                }
+                _ => core.start(h, txn),
+            },
+            "pause" => core.pause(h, txn),
+            "switch" => {
+                let mut sels = Vec::new();
+                for s in b.objects("streams")? {
+                    let feed = s.req_u64("feed")?;
+                    sels.push(SwitchSel {
+                        feed,
+                        mid: s.req_str("mid")?.to_string(),
+                        sub_mid: s.req_str("sub_mid")?.to_string(),
+                    });
+                }
+                if sels.is_empty() {
+                    return Err(Error::MissingElement("streams"));
+                }
+                core.switch(h, &sels, txn)
+            }
+            "subscribe" => core.update_subscription(h, &feeds(b, "streams")?, &[], txn),
+            "unsubscribe" => core.update_subscription(h, &[], &unsubscriptions(b, "streams")?, txn),
+            "update" => {
+                let (add, drop) = (feeds(b, "subscribe")?, unsubscriptions(b, "unsubscribe")?);
+                if add.is_empty() && drop.is_empty() {
+                    return Err(Error::MissingElement("subscribe|unsubscribe"));
+                }
+                core.update_subscription(h, &add, &drop, txn)
+            }
+            other => Err(Error::InvalidRequest(format!("Unknown request '{other}'"))),
+        }
+    }
+}
+
+/// A subscriber join's feeds: `streams`, or the legacy single `feed`.
+fn feed_selection(b: Fields<'_>) -> Result<Vec<FeedSel>> {
+    let streams = feeds(b, "streams")?;
+    if !streams.is_empty() {
+        return Ok(streams);
+    }
+    match b.u64("feed")? {
+        Some(feed) => Ok(vec![FeedSel { feed, mid: None }]),
+        None => Err(Error::MissingElement("feed")),
+    }
+}
+
+fn feeds(b: Fields<'_>, name: &str) -> Result<Vec<FeedSel>> {
+    b.objects(name)?.into_iter().map(|s| Ok(FeedSel { feed: s.req_u64("feed")?, mid: s.string("mid")? })).collect()
+}
+
+fn unsubscriptions(b: Fields<'_>, name: &str) -> Result<Vec<UnsubSel>> {
+    b.objects(name)?
+        .into_iter()
+        .map(|s| Ok(UnsubSel { feed: s.u64("feed")?, mid: s.string("mid")?, sub_mid: s.string("sub_mid")? }))
+        .collect()
+}
+
+fn forwarder(f: &crate::core::room::ForwarderInfo) -> Value {
+    json!({
+        "stream_id": f.stream_id, "type": match f.kind { crate::core::event::MediaKind::Audio => "audio", crate::core::event::MediaKind::Video => "video", crate::core::event::MediaKind::Data => "data" },
+        "host": f.target.ip().to_string(), "port": f.target.port(), "local_rtcp_port": f.local.port(), "srtp": false,
+    })
+}
+
+/// The options of a `create` request, over Janus's defaults.
+fn room_config(b: Fields<'_>) -> Result<RoomConfig> {
+    let d = RoomConfig::default();
+    Ok(RoomConfig {
+        description: b.string("description")?,
+        is_private: b.bool("is_private")?.unwrap_or(d.is_private),
+        secret: b.string("secret")?,
+        pin: b.string("pin")?,
+        allowed: b.strings("allowed")?.map(|v| v.into_iter().collect()),
+        require_pvtid: b.bool("require_pvtid")?.unwrap_or(d.require_pvtid),
+        require_e2ee: b.bool("require_e2ee")?.unwrap_or(d.require_e2ee),
+        max_publishers: b.u64("publishers")?.map(|n| n as u32).unwrap_or(d.max_publishers),
+        bitrate: b.u32("bitrate")?.unwrap_or(d.bitrate),
+        bitrate_cap: b.bool("bitrate_cap")?.unwrap_or(d.bitrate_cap),
+        fir_freq: b.u32("fir_freq")?.unwrap_or(d.fir_freq),
+        audiocodec: b.string("audiocodec")?.unwrap_or(d.audiocodec),
+        videocodec: b.string("videocodec")?.unwrap_or(d.videocodec),
+        opus_fec: b.bool("opus_fec")?.unwrap_or(d.opus_fec),
+        opus_dtx: b.bool("opus_dtx")?.unwrap_or(d.opus_dtx),
+        video_svc: b.bool("video_svc")?.unwrap_or(d.video_svc),
+        audiolevel_ext: b.bool("audiolevel_ext")?.unwrap_or(d.audiolevel_ext),
+        audiolevel_event: b.bool("audiolevel_event")?.unwrap_or(d.audiolevel_event),
+        audio_active_packets: b.u32("audio_active_packets")?.unwrap_or(d.audio_active_packets),
+        audio_level_average: b.u32("audio_level_average")?.unwrap_or(d.audio_level_average),
+        videoorient_ext: b.bool("videoorient_ext")?.unwrap_or(d.videoorient_ext),
+        playoutdelay_ext: b.bool("playoutdelay_ext")?.unwrap_or(d.playoutdelay_ext),
+        transport_wide_cc_ext: b.bool("transport_wide_cc_ext")?.unwrap_or(d.transport_wide_cc_ext),
+        record: b.bool("record")?.unwrap_or(d.record),
+        rec_dir: b.string("rec_dir")?,
+        lock_record: b.bool("lock_record")?.unwrap_or(d.lock_record),
+        notify_joining: b.bool("notify_joining")?.unwrap_or(d.notify_joining),
+        dummy_publisher: false,
+    })
+}

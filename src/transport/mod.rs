@@ -1,0 +1,84 @@
+//! The transports: the Janus API over WebSocket and HTTP, and the admin API, on tokio. They
+//! only move JSON between sockets and [`crate::api::Api`]; no room state lives here.
+
+use std::net::SocketAddr;
+use std::sync::atomic::AtomicU64;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::routing::{any, get};
+use axum::Router;
+use tokio::net::TcpListener;
+
+use crate::api::Api;
+use crate::sync::ParkingLot;
+
+mod http;
+mod ws;
+
+/// What every connection task shares.
+pub struct App {
+    pub api: Api<ParkingLot>,
+    pub admin_secret: String,
+    pub max_message_bytes: usize,
+    /// Ids for WebSocket connections (0 is the HTTP transport).
+    pub next_transport: AtomicU64,
+}
+
+/// The addresses the server listens on (useful when the configuration asked for port 0).
+#[derive(Clone, Copy, Debug)]
+pub struct Bound {
+    pub websocket: SocketAddr,
+    pub http: SocketAddr,
+    pub admin: SocketAddr,
+}
+
+/// Where to listen.
+pub struct Listen {
+    pub websocket: SocketAddr,
+    pub http: SocketAddr,
+    pub http_base: String,
+    pub admin: SocketAddr,
+}
+
+/// Binds every listener and starts serving; returns the bound addresses. Also starts the
+/// session-timeout sweep.
+pub async fn start(app: Arc<App>, listen: Listen) -> std::io::Result<Bound> {
+    let base = listen.http_base.trim_end_matches('/').to_string();
+    let http = Router::new()
+        .route(&base, any(http::root))
+        .route(&format!("{base}/info"), any(http::info))
+        .route(&format!("{base}/{{session}}"), any(http::session))
+        .route(&format!("{base}/{{session}}/{{handle}}"), any(http::handle))
+        .layer(axum::middleware::map_response(http::cors))
+        .with_state(app.clone());
+    let websocket = Router::new().route("/", get(ws::janus)).with_state(app.clone());
+    let admin = Router::new().route("/", get(ws::admin)).with_state(app.clone());
+    let bound = Bound {
+        websocket: serve(listen.websocket, websocket).await?,
+        http: serve(listen.http, http).await?,
+        admin: serve(listen.admin, admin).await?,
+    };
+    tokio::spawn(sweep(app));
+    Ok(bound)
+}
+
+async fn serve(addr: SocketAddr, router: Router) -> std::io::Result<SocketAddr> {
+    let listener = TcpListener::bind(addr).await?;
+    let bound = listener.local_addr()?;
+    tokio::spawn(async move {
+        if let Err(e) = axum::serve(listener, router).await {
+            eprintln!("vroom: listener {bound} stopped: {e}");
+        }
+    });
+    Ok(bound)
+}
+
+/// Destroys idle sessions (each gets its `timeout` event first), once a second.
+async fn sweep(app: Arc<App>) {
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    loop {
+        tick.tick().await;
+        app.api.core.sweep_timeouts();
+    }
+}
