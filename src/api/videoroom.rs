@@ -11,7 +11,7 @@ use super::render;
 use super::{Api, PluginReply};
 use crate::core::event::{EventBody, Jsep, SdpKind};
 use crate::core::room::{
-    AllowedAction, FeedSel, ForwardRequest, JoinPublisher, Publish, PublisherConfigure, RoomConfig, RoomEdit,
+    AllowedAction, FeedSel, ForwardRequest, JoinPublisher, JoinedAs, Publish, PublisherConfigure, RoomConfig, RoomEdit,
     SubscribeJoin, SwitchSel, UnsubSel,
 };
 use crate::core::{Error, Handle, Plugin, Result};
@@ -31,6 +31,21 @@ const SYNC: &[&str] = &[
     "listforwarders",
     "rtp_forward",
     "stop_rtp_forward",
+];
+
+const ASYNC: &[&str] = &[
+    "join",
+    "joinandconfigure",
+    "configure",
+    "publish",
+    "unpublish",
+    "start",
+    "pause",
+    "switch",
+    "subscribe",
+    "unsubscribe",
+    "update",
+    "leave",
 ];
 
 impl<R: Runtime> Api<R> {
@@ -180,6 +195,13 @@ impl<R: Runtime> Api<R> {
                 None => Ok(None),
             }
         };
+        if !ASYNC.contains(&request) {
+            return Err(Error::InvalidRequest(format!("Unknown request '{request}'")));
+        }
+        let role = core.joined_as(h);
+        if role == JoinedAs::Nothing && !matches!(request, "join" | "joinandconfigure") {
+            return Err(Error::JoinFirst);
+        }
         match request {
             "join" | "joinandconfigure" => match b.str("ptype")? {
                 None => Err(Error::MissingElement("ptype")),
@@ -204,7 +226,7 @@ impl<R: Runtime> Api<R> {
                 }
                 Some(_) => Err(Error::InvalidValue("ptype")),
             },
-            "publish" | "configure" if !core.is_subscriber(h) => match offer(&jsep)? {
+            "publish" | "configure" if role != JoinedAs::Subscriber => match offer(&jsep)? {
                 Some(publish) => core.publish(h, publish, txn),
                 None => {
                     let mut descriptions = Vec::new();
@@ -254,7 +276,7 @@ impl<R: Runtime> Api<R> {
                 }
                 core.update_subscription(h, &add, &drop, txn)
             }
-            other => Err(Error::InvalidRequest(format!("Unknown request '{other}'"))),
+            _ => unreachable!("only the requests in ASYNC come here"),
         }
     }
 }

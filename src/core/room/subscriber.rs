@@ -40,6 +40,15 @@ pub(crate) struct SubscriberState {
     pub left: bool,
 }
 
+/// What a VideoRoom handle has joined as.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum JoinedAs {
+    Nothing,
+    Publisher,
+    Subscriber,
+    Left,
+}
+
 /// One entry of a subscriber's `streams` in `join` or `subscribe`: a feed, and one of its mids
 /// (all of its streams when `mid` is `None`).
 #[derive(Clone, Debug)]
@@ -360,9 +369,14 @@ impl<R: Runtime> Core<R> {
         })
     }
 
-    /// True if the handle is a VideoRoom subscriber (requests like `configure` mean different
-    /// things for the two roles).
-    pub fn is_subscriber(&self, h: &Handle<R>) -> bool {
-        matches!(h.state.lock(&mut Self::enter()).role, Role::Subscriber { .. })
+    /// What the handle is in the VideoRoom (requests like `configure` mean different things for
+    /// the two roles, and Janus checks the role before the request's fields).
+    pub fn joined_as(&self, h: &Handle<R>) -> JoinedAs {
+        match h.state.lock(&mut Self::enter()).role {
+            Role::Publisher { .. } => JoinedAs::Publisher,
+            Role::Subscriber { .. } => JoinedAs::Subscriber,
+            Role::Spent { .. } => JoinedAs::Left,
+            Role::Idle | Role::Echo { .. } => JoinedAs::Nothing,
+        }
     }
 }

@@ -1,0 +1,241 @@
+//! A vroom server started from its real binary on loopback, and real Janus API clients for it:
+//! WebSocket (tokio-tungstenite) and HTTP (ureq).
+
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader, Write};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use serde_json::{json, Value};
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::Message;
+
+/// A running `vroom` process; killed when dropped.
+pub struct Server {
+    child: Child,
+    pub ws: String,
+    pub http: String,
+    pub admin: String,
+    _config: tempfile::NamedTempFile,
+}
+
+impl Server {
+    /// Starts the server with `extra` TOML appended to a loopback config on free ports.
+    pub fn start(extra: &str) -> Server {
+        let mut config = tempfile::NamedTempFile::new().unwrap();
+        write!(
+            config,
+            "[websocket]\nlisten = \"127.0.0.1:0\"\n[http]\nlisten = \"127.0.0.1:0\"\nbase_path = \"/janus\"\n\
+             [admin]\nlisten = \"127.0.0.1:0\"\nsecret = \"janusoverlord\"\n{extra}\n"
+        )
+        .unwrap();
+        let mut child = Command::new(env!("CARGO_BIN_EXE_vroom"))
+            .arg("--config")
+            .arg(config.path())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("vroom starts");
+        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        let (mut ws, mut http, mut admin) = (String::new(), String::new(), String::new());
+        while admin.is_empty() {
+            let line = lines.next().expect("vroom prints its addresses").unwrap();
+            let url = line.split_whitespace().nth(1).unwrap_or_default().to_string();
+            match line.split_whitespace().next() {
+                Some("websocket") => ws = url,
+                Some("http") => http = url,
+                Some("admin") => admin = url,
+                _ => {}
+            }
+        }
+        std::thread::spawn(move || lines.for_each(drop));
+        Server { child, ws, http, admin, _config: config }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+const WAIT: Duration = Duration::from_secs(5);
+
+/// A Janus API client over one WebSocket.
+pub struct Ws {
+    socket: tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>,
+    events: std::collections::VecDeque<Value>,
+    next: u64,
+}
+
+impl Ws {
+    pub async fn connect(url: &str) -> Ws {
+        Self::connect_with(url, Some("janus-protocol")).await.expect("connects")
+    }
+
+    pub async fn connect_with(url: &str, protocol: Option<&str>) -> Result<Ws, String> {
+        let mut req = url.into_client_request().unwrap();
+        if let Some(p) = protocol {
+            req.headers_mut().insert("Sec-WebSocket-Protocol", p.parse().unwrap());
+        }
+        let (socket, _) = tokio_tungstenite::connect_async(req).await.map_err(|e| e.to_string())?;
+        Ok(Ws { socket, events: Default::default(), next: 0 })
+    }
+
+    pub async fn send_raw(&mut self, text: &str) {
+        self.socket.send(Message::Text(text.into())).await.unwrap();
+    }
+
+    /// The next message from the server, if one comes within the wait.
+    pub async fn recv_within(&mut self, wait: Duration) -> Option<Value> {
+        loop {
+            match tokio::time::timeout(wait, self.socket.next()).await {
+                Ok(Some(Ok(Message::Text(t)))) => return Some(serde_json::from_str(&t).unwrap()),
+                Ok(Some(Ok(_))) => continue,
+                _ => return None,
+            }
+        }
+    }
+
+    pub async fn recv(&mut self) -> Value {
+        self.recv_within(WAIT).await.expect("a message from the server")
+    }
+
+    /// Sends `msg` with a fresh transaction; returns the reply (ack, success, error, ...).
+    /// Events that arrive meanwhile are kept for [`Ws::event`].
+    pub async fn request(&mut self, mut msg: Value) -> Value {
+        self.next += 1;
+        let txn = format!("t{}", self.next);
+        msg["transaction"] = txn.clone().into();
+        self.send_raw(&msg.to_string()).await;
+        loop {
+            let m = self.recv().await;
+            if m["transaction"] == txn.as_str() && m["janus"] != "event" {
+                return m;
+            }
+            self.events.push_back(m);
+        }
+    }
+
+    /// The next event (anything that is not a reply), waiting up to 5 s.
+    pub async fn event(&mut self) -> Value {
+        self.try_event(WAIT).await.expect("an event")
+    }
+
+    pub async fn try_event(&mut self, wait: Duration) -> Option<Value> {
+        match self.events.pop_front() {
+            Some(e) => Some(e),
+            None => self.recv_within(wait).await,
+        }
+    }
+
+    /// Every event that arrives within `wait`.
+    pub async fn events_for(&mut self, wait: Duration) -> Vec<Value> {
+        let mut all: Vec<Value> = self.events.drain(..).collect();
+        while let Some(e) = self.recv_within(wait).await {
+            all.push(e);
+        }
+        all
+    }
+
+    pub async fn create(&mut self) -> u64 {
+        let r = self.request(json!({ "janus": "create" })).await;
+        r["data"]["id"].as_u64().unwrap_or_else(|| panic!("create: {r}"))
+    }
+
+    pub async fn attach(&mut self, session: u64, plugin: &str) -> u64 {
+        let r = self.request(json!({ "janus": "attach", "session_id": session, "plugin": plugin })).await;
+        r["data"]["id"].as_u64().unwrap_or_else(|| panic!("attach: {r}"))
+    }
+
+    /// A plugin message; returns the reply (a `success` with plugindata, or an `ack`).
+    pub async fn message(&mut self, session: u64, handle: u64, body: Value) -> Value {
+        self.request(json!({ "janus": "message", "session_id": session, "handle_id": handle, "body": body })).await
+    }
+
+    /// A plugin message whose result comes as an event: returns that event's plugin data.
+    pub async fn message_async(&mut self, session: u64, handle: u64, body: Value, jsep: Option<Value>) -> Value {
+        let mut msg = json!({ "janus": "message", "session_id": session, "handle_id": handle, "body": body });
+        if let Some(j) = jsep {
+            msg["jsep"] = j;
+        }
+        let ack = self.request(msg).await;
+        assert_eq!(ack["janus"], "ack", "{ack}");
+        let txn = ack["transaction"].clone();
+        for _ in 0..50 {
+            let e = self.event().await;
+            if e["transaction"] == txn {
+                return e;
+            }
+            self.events.push_back(e);
+        }
+        panic!("no event for {txn}")
+    }
+}
+
+/// The plugin data of a reply or event.
+pub fn data(m: &Value) -> &Value {
+    &m["plugindata"]["data"]
+}
+
+/// A Janus API client over HTTP.
+pub struct Http {
+    pub base: String,
+    next: u64,
+}
+
+impl Http {
+    pub fn new(base: &str) -> Http {
+        Http { base: base.trim_end_matches('/').to_string(), next: 0 }
+    }
+
+    fn agent() -> ureq::Agent {
+        ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .timeout_global(Some(Duration::from_secs(40)))
+            .build()
+            .into()
+    }
+
+    /// POSTs `body` (with a fresh transaction) to `path`; returns (status, JSON).
+    pub fn post(&mut self, path: &str, mut body: Value) -> (u16, Value) {
+        self.next += 1;
+        body["transaction"] = format!("h{}", self.next).into();
+        self.post_raw(path, &body.to_string())
+    }
+
+    pub fn post_raw(&mut self, path: &str, body: &str) -> (u16, Value) {
+        let mut r =
+            Self::agent().post(&format!("{}{path}", self.base)).content_type("application/json").send(body).unwrap();
+        let status = r.status().as_u16();
+        let text = r.body_mut().read_to_string().unwrap_or_default();
+        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+    }
+
+    pub fn get(&self, path: &str) -> (u16, Value) {
+        let mut r = Self::agent().get(&format!("{}{path}", self.base)).call().unwrap();
+        let status = r.status().as_u16();
+        let text = r.body_mut().read_to_string().unwrap_or_default();
+        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+    }
+
+    pub fn delete(&self, path: &str) -> (u16, Value) {
+        let mut r = Self::agent().delete(&format!("{}{path}", self.base)).call().unwrap();
+        let status = r.status().as_u16();
+        let text = r.body_mut().read_to_string().unwrap_or_default();
+        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+    }
+}
+
+/// A publisher's SDP offer with an audio and a video m-line.
+pub fn av_offer() -> Value {
+    let sdp = "v=0\r\no=- 4215775240449105457 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\na=group:BUNDLE 0 1\r\n\
+        m=audio 9 UDP/TLS/RTP/SAVPF 111\r\nc=IN IP4 0.0.0.0\r\na=mid:0\r\na=sendonly\r\na=rtcp-mux\r\na=rtpmap:111 opus/48000/2\r\n\
+        a=ice-ufrag:abcd\r\na=ice-pwd:0123456789abcdef0123456789\r\na=fingerprint:sha-256 00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF:00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF\r\na=setup:actpass\r\n\
+        m=video 9 UDP/TLS/RTP/SAVPF 96\r\nc=IN IP4 0.0.0.0\r\na=mid:1\r\na=sendonly\r\na=rtcp-mux\r\na=rtpmap:96 VP8/90000\r\n\
+        a=ice-ufrag:abcd\r\na=ice-pwd:0123456789abcdef0123456789\r\na=fingerprint:sha-256 00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF:00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF\r\na=setup:actpass\r\n";
+    json!({ "type": "offer", "sdp": sdp })
+}

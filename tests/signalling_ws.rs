@@ -1,0 +1,247 @@
+//! The Janus API over a real WebSocket, against the real `vroom` binary on loopback: the core
+//! verbs and their errors, and VideoRoom flows across several sessions (who is told what, in
+//! which order, exactly once).
+
+mod common;
+
+use std::time::Duration;
+
+use common::{av_offer, data, Server, Ws};
+use serde_json::json;
+
+const VR: &str = "janus.plugin.videoroom";
+
+#[tokio::test]
+async fn ws_core_api_and_its_errors() {
+    let server = Server::start("");
+    let mut ws = Ws::connect(&server.ws).await;
+    let info = ws.request(json!({ "janus": "info" })).await;
+    assert_eq!(info["janus"], "server_info");
+    assert!(info["plugins"]["janus.plugin.videoroom"].is_object());
+    assert_eq!(ws.request(json!({ "janus": "ping" })).await["janus"], "pong");
+
+    let s = ws.create().await;
+    assert!(s > 0 && s < 1 << 53);
+    let chosen = ws.request(json!({ "janus": "create", "id": 424242 })).await;
+    assert_eq!(chosen["data"]["id"], 424242);
+    let taken = ws.request(json!({ "janus": "create", "id": 424242 })).await;
+    assert_eq!(taken["error"]["code"], 468);
+    assert_eq!(ws.request(json!({ "janus": "keepalive", "session_id": s })).await["janus"], "ack");
+
+    // Errors, in Janus's words.
+    ws.send_raw("{\"janus\": \"info\", \"transaction\": ").await;
+    let bad = ws.recv().await;
+    assert_eq!(bad["error"]["code"], 454);
+    assert!(bad.get("transaction").is_none());
+    ws.send_raw("[1,2,3]").await;
+    assert_eq!(ws.recv().await["error"]["reason"], "Missing mandatory element (transaction)");
+    ws.send_raw(r#"{"transaction": "x"}"#).await;
+    let no_verb = ws.recv().await;
+    assert_eq!((no_verb["error"]["code"].as_u64(), no_verb.get("transaction")), (Some(456), None));
+    let at_root = ws.request(json!({ "janus": "frobnicate" })).await;
+    assert_eq!(at_root["error"]["reason"], "Unhandled request 'frobnicate' at this path");
+    let in_session = ws.request(json!({ "janus": "frobnicate", "session_id": s })).await;
+    assert_eq!((in_session["error"]["code"].as_u64(), in_session["session_id"].as_u64()), (Some(453), Some(s)));
+    assert_eq!(
+        ws.request(json!({ "janus": "keepalive", "session_id": 1234567 })).await["error"]["reason"],
+        "No such session 1234567"
+    );
+    assert_eq!(ws.request(json!({ "janus": "keepalive", "session_id": "abc" })).await["error"]["code"], 457);
+    assert_eq!(
+        ws.request(json!({ "janus": "attach", "session_id": s })).await["error"]["reason"],
+        "Missing mandatory element (plugin)"
+    );
+    let nope = ws.request(json!({ "janus": "attach", "session_id": s, "plugin": "janus.plugin.nope" })).await;
+    assert_eq!(nope["error"]["reason"], "No such plugin 'janus.plugin.nope'");
+    let h = ws.attach(s, "janus.plugin.echotest").await;
+    let no_handle = ws.request(json!({ "janus": "message", "session_id": s, "handle_id": 99999, "body": {} })).await;
+    assert_eq!(no_handle["error"]["reason"], format!("No such handle 99999 in session {s}"));
+    let no_body = ws.request(json!({ "janus": "message", "session_id": s, "handle_id": h })).await;
+    assert_eq!(no_body["error"]["reason"], "Missing mandatory element (body)");
+    let bad_body = ws.request(json!({ "janus": "message", "session_id": s, "handle_id": h, "body": "x" })).await;
+    assert_eq!(bad_body["error"]["reason"], "Invalid element type (body should be an object)");
+    let short_sdp = json!({ "janus": "message", "session_id": s, "handle_id": h, "body": {}, "jsep": { "type": "answer", "sdp": "v=0" } });
+    assert_eq!(ws.request(short_sdp).await["error"]["reason"], "Missing mandatory lines (o=, s= or m=)");
+    let garbage = json!({ "janus": "message", "session_id": s, "handle_id": h, "body": {}, "jsep": { "type": "offer", "sdp": "garbage" } });
+    assert_eq!(ws.request(garbage).await["error"]["reason"], "Invalid SDP (doesn't start with v=)");
+    let trickle = ws.request(json!({ "janus": "trickle", "session_id": s, "handle_id": h })).await;
+    assert_eq!(trickle["error"]["reason"], "Missing mandatory element (candidate|candidates)");
+    let done = json!({ "janus": "trickle", "session_id": s, "handle_id": h, "candidate": { "completed": true } });
+    assert_eq!(ws.request(done).await["janus"], "ack");
+    let ping_in_handle = ws.request(json!({ "janus": "ping", "session_id": s, "handle_id": h })).await;
+    assert_eq!(ping_in_handle["error"]["reason"], "Unknown request 'ping'");
+
+    // EchoTest: an offer is answered; hangup says done; detach says detached.
+    let echo = ws.message_async(s, h, json!({ "audio": true, "video": true }), Some(av_offer())).await;
+    assert_eq!((data(&echo)["echotest"].as_str(), data(&echo)["result"].as_str()), (Some("event"), Some("ok")));
+    assert_eq!(echo["jsep"]["type"], "answer");
+    assert!(echo["jsep"]["sdp"].as_str().unwrap().contains("a=mid:1"));
+    assert_eq!(ws.request(json!({ "janus": "hangup", "session_id": s, "handle_id": h })).await["janus"], "success");
+    assert_eq!(data(&ws.event().await)["result"], "done");
+    let hangup = ws.event().await;
+    assert_eq!(
+        (hangup["janus"].as_str(), hangup["reason"].as_str()),
+        (Some("hangup"), Some("Janus API")),
+        "the PeerConnection existed"
+    );
+    assert_eq!(ws.request(json!({ "janus": "detach", "session_id": s, "handle_id": h })).await["janus"], "success");
+    let detached = ws.event().await;
+    assert_eq!((detached["janus"].as_str(), detached["sender"].as_u64()), (Some("detached"), Some(h)));
+    assert_eq!(ws.request(json!({ "janus": "detach", "session_id": s, "handle_id": h })).await["error"]["code"], 459);
+    assert_eq!(ws.request(json!({ "janus": "destroy", "session_id": s })).await["janus"], "success");
+    assert_eq!(ws.request(json!({ "janus": "destroy", "session_id": s })).await["error"]["code"], 458);
+}
+
+#[tokio::test]
+async fn ws_claim_and_close() {
+    let server = Server::start("");
+    let mut a = Ws::connect(&server.ws).await;
+    let mut b = Ws::connect(&server.ws).await;
+    let s = a.create().await;
+    assert_eq!(b.request(json!({ "janus": "claim", "session_id": s })).await["janus"], "success");
+    // The session's events now go to B.
+    let h = b.attach(s, "janus.plugin.echotest").await;
+    b.request(json!({ "janus": "hangup", "session_id": s, "handle_id": h })).await;
+    assert_eq!(data(&b.event().await)["result"], "done");
+    assert!(a.try_event(Duration::from_millis(300)).await.is_none(), "the old connection hears nothing");
+    // Closing the owning connection destroys the session.
+    let s2 = b.create().await;
+    drop(b);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    for id in [s, s2] {
+        assert_eq!(a.request(json!({ "janus": "keepalive", "session_id": id })).await["error"]["code"], 458);
+    }
+    // Without the subprotocol the upgrade is refused.
+    assert!(Ws::connect_with(&server.ws, None).await.is_err());
+}
+
+#[tokio::test]
+async fn ws_session_timeout_sends_timeout_then_forgets() {
+    let server = Server::start("[general]\nsession_timeout = 1\n");
+    let mut ws = Ws::connect(&server.ws).await;
+    let s = ws.create().await;
+    let timeout = ws.try_event(Duration::from_secs(4)).await.expect("a timeout event");
+    assert_eq!(timeout, json!({ "janus": "timeout", "session_id": s }));
+    assert_eq!(ws.request(json!({ "janus": "keepalive", "session_id": s })).await["error"]["code"], 458);
+}
+
+/// A VideoRoom with three participants on three connections: joined replies, joining,
+/// display, publish, kick, leave and destroy notifications reach exactly the right handles,
+/// once each, with transactions only on replies.
+#[tokio::test]
+async fn ws_videoroom_publishers_are_told_exactly_once() {
+    let server = Server::start("");
+    let (mut a, mut b, mut c) =
+        (Ws::connect(&server.ws).await, Ws::connect(&server.ws).await, Ws::connect(&server.ws).await);
+    let (sa, sb, sc) = (a.create().await, b.create().await, c.create().await);
+    let (ha, hb, hc) = (a.attach(sa, VR).await, b.attach(sb, VR).await, c.attach(sc, VR).await);
+
+    let created = a
+        .message(
+            sa,
+            ha,
+            json!({ "request": "create", "room": 4242, "secret": "s", "pin": "p", "notify_joining": true }),
+        )
+        .await;
+    assert_eq!(data(&created), &json!({ "videoroom": "created", "room": 4242, "permanent": false }));
+    assert_eq!(data(&a.message(sa, ha, json!({ "request": "create", "room": 4242 })).await)["error_code"], 427);
+    assert_eq!(data(&a.message(sa, ha, json!({ "request": "exists", "room": 4242 })).await)["exists"], true);
+
+    let join = |id: u64, name: &str| json!({ "request": "join", "ptype": "publisher", "room": 4242, "pin": "p", "id": id, "display": name });
+    let no_pin = a.message_async(sa, ha, json!({ "request": "join", "ptype": "publisher", "room": 4242 }), None).await;
+    assert_eq!(data(&no_pin)["error"], "Missing mandatory element (pin)");
+    let joined = a.message_async(sa, ha, join(1, "alice"), None).await;
+    assert_eq!((data(&joined)["videoroom"].as_str(), data(&joined)["id"].as_u64()), (Some("joined"), Some(1)));
+    assert_eq!(data(&a.message_async(sa, ha, join(1, "again"), None).await)["error_code"], 425);
+    assert_eq!(data(&b.message_async(sb, hb, join(1, "dup"), None).await)["error"], "User ID 1 already exists");
+    let joined_b = b.message_async(sb, hb, join(2, "bob"), None).await;
+    assert_eq!(data(&joined_b)["attendees"], json!([{ "id": 1, "display": "alice" }]));
+    let joining = a.event().await;
+    assert_eq!(data(&joining)["joining"], json!({ "id": 2, "display": "bob" }));
+    assert!(joining.get("transaction").is_none(), "notifications carry no transaction");
+
+    // Publishing is answered with the streams and an SDP answer; the feed is announced only
+    // when its media comes up, so the others hear nothing yet and it cannot be subscribed.
+    let published = b.message_async(sb, hb, json!({ "request": "publish" }), Some(av_offer())).await;
+    assert_eq!(data(&published)["configured"], "ok");
+    assert_eq!(data(&published)["streams"][1]["codec"], "vp8");
+    assert_eq!(data(&published)["video_codec"], "vp8");
+    assert_eq!(published["jsep"]["type"], "answer");
+    let listed = a.message(sa, ha, json!({ "request": "listparticipants", "room": 4242 })).await;
+    assert_eq!(
+        data(&listed)["participants"],
+        json!([{ "id": 1, "display": "alice", "publisher": false }, { "id": 2, "display": "bob", "publisher": false }])
+    );
+    let sub = c
+        .message_async(
+            sc,
+            hc,
+            json!({ "request": "join", "ptype": "subscriber", "room": 4242, "pin": "p", "streams": [{ "feed": 2 }] }),
+            None,
+        )
+        .await;
+    assert_eq!(data(&sub)["error"], "No such feed (2)");
+
+    let renamed = b.message_async(sb, hb, json!({ "request": "configure", "display": "robert" }), None).await;
+    assert_eq!(data(&renamed)["configured"], "ok");
+    assert_eq!(data(&a.event().await), &json!({ "videoroom": "event", "id": 2, "display": "robert" }));
+
+    // Kick: everyone hears `kicked` once; the kicked handle is told it left.
+    let kicked = a.message(sa, ha, json!({ "request": "kick", "room": 4242, "secret": "s", "id": 2 })).await;
+    assert_eq!(data(&kicked), &json!({ "videoroom": "success" }));
+    assert_eq!(data(&a.event().await), &json!({ "videoroom": "event", "room": 4242, "kicked": 2 }));
+    assert_eq!(
+        data(&b.event().await),
+        &json!({ "videoroom": "event", "room": 4242, "leaving": "ok", "reason": "kicked" })
+    );
+    assert_eq!(
+        data(&b.message_async(sb, hb, json!({ "request": "configure", "display": "x" }), None).await)["error_code"],
+        433
+    );
+
+    // Destroy: the remaining participant hears it once; the room is gone.
+    let wrong = a.message(sa, ha, json!({ "request": "destroy", "room": 4242, "secret": "nope" })).await;
+    assert_eq!(data(&wrong)["error"], "Unauthorized (wrong secret)");
+    assert_eq!(
+        data(&a.message(sa, ha, json!({ "request": "destroy", "room": 4242, "secret": "s" })).await)["videoroom"],
+        "destroyed"
+    );
+    let heard: Vec<_> = a.events_for(Duration::from_millis(300)).await;
+    assert_eq!(heard.iter().map(data).collect::<Vec<_>>(), vec![&json!({ "videoroom": "destroyed", "room": 4242 })]);
+    assert!(b.events_for(Duration::from_millis(100)).await.is_empty(), "a kicked participant is not told twice");
+    assert_eq!(data(&a.message(sa, ha, json!({ "request": "exists", "room": 4242 })).await)["exists"], false);
+}
+
+/// Malformed input never takes the server down or disturbs another session.
+#[tokio::test]
+async fn ws_bad_input_disturbs_nobody() {
+    let server = Server::start("[general]\nmax_message_bytes = 65536\n");
+    let mut good = Ws::connect(&server.ws).await;
+    let s = good.create().await;
+    let h = good.attach(s, VR).await;
+    let mut bad = Ws::connect(&server.ws).await;
+    let bs = bad.create().await;
+    let bh = bad.attach(bs, VR).await;
+    let junk = [
+        json!({ "request": 5 }),
+        json!({ "request": "join", "ptype": "publisher", "room": "1234" }),
+        json!({ "request": "join", "ptype": "listener", "room": 1234 }),
+        json!({ "request": "join", "ptype": "subscriber", "room": 1234 }),
+        json!({ "request": "create", "room": -1 }),
+        json!({ "request": "rtp_forward", "room": 1234, "publisher_id": 1, "host": "nowhere", "streams": [{ "mid": "0", "port": 5000 }] }),
+        json!({ "request": "switch", "streams": [{ "feed": 1 }] }),
+        json!({ "request": "frobnicate" }),
+    ];
+    let expected = [430, 430, 430, 429, 430, 430, 424, 423];
+    for (body, code) in junk.iter().zip(expected) {
+        let reply = bad.request(json!({ "janus": "message", "session_id": bs, "handle_id": bh, "body": body })).await;
+        let plugin_reply = if reply["janus"] == "ack" { bad.event().await } else { reply };
+        assert_eq!(data(&plugin_reply)["error_code"], code, "{body} -> {plugin_reply}");
+    }
+    bad.send_raw(&"x".repeat(70_000)).await;
+    assert!(bad.try_event(Duration::from_millis(500)).await.is_none(), "an oversized frame closes that connection");
+    let joined = good
+        .message_async(s, h, json!({ "request": "join", "ptype": "publisher", "room": 1234, "display": "ok" }), None)
+        .await;
+    assert_eq!(data(&joined)["videoroom"], "joined");
+}
