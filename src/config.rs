@@ -92,6 +92,8 @@ pub struct StaticRoom {
     pub require_pvtid: bool,
     pub audiocodec: Option<String>,
     pub videocodec: Option<String>,
+    #[serde(default)]
+    pub video_svc: bool,
 }
 
 fn three() -> u32 {
@@ -130,25 +132,32 @@ impl Default for Media {
 }
 
 impl Default for VideoRoom {
-    /// Janus's sample configuration: the demo room 1234.
+    /// Janus's sample configuration: the demo rooms 1234 and 5678 (VP9 SVC).
     fn default() -> Self {
-        VideoRoom {
-            admin_key: None,
-            rooms: vec![StaticRoom {
-                id: 1234,
-                description: Some("Demo Room".into()),
-                secret: Some("adminpwd".into()),
-                pin: None,
-                is_private: false,
-                publishers: 6,
-                bitrate: 128_000,
-                fir_freq: 10,
-                notify_joining: false,
-                require_pvtid: false,
-                audiocodec: None,
-                videocodec: None,
-            }],
-        }
+        let demo = StaticRoom {
+            id: 1234,
+            description: Some("Demo Room".into()),
+            secret: Some("adminpwd".into()),
+            pin: None,
+            is_private: false,
+            publishers: 6,
+            bitrate: 128_000,
+            fir_freq: 10,
+            notify_joining: false,
+            require_pvtid: false,
+            audiocodec: None,
+            videocodec: None,
+            video_svc: false,
+        };
+        let svc = StaticRoom {
+            id: 5678,
+            description: Some("VP9-SVC Demo Room".into()),
+            bitrate: 512_000,
+            videocodec: Some("vp9".into()),
+            video_svc: true,
+            ..demo.clone()
+        };
+        VideoRoom { admin_key: None, rooms: vec![demo, svc] }
     }
 }
 
@@ -187,6 +196,7 @@ impl StaticRoom {
             require_pvtid: self.require_pvtid,
             audiocodec: self.audiocodec.clone().unwrap_or(d.audiocodec.clone()),
             videocodec: self.videocodec.clone().unwrap_or(d.videocodec.clone()),
+            video_svc: self.video_svc,
             ..d
         }
     }

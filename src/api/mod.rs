@@ -172,7 +172,11 @@ impl<R: Runtime> Api<R> {
                             ApiError::new(467, "Invalid element type (id should be a positive integer)")
                         })?),
                     };
-                let session = self.core.create_session(id, transport)?;
+                let session = self.core.create_session(id, transport).map_err(|e| {
+                    let mut e = ApiError::from(e);
+                    e.session = id; // Janus echoes the id it could not give
+                    e
+                })?;
                 let reply = json!({ "janus": "success", "transaction": req.transaction, "data": { "id": session.id } });
                 *change = Some(SessionChange::Owned(session));
                 Ok(reply)

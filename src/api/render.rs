@@ -77,7 +77,7 @@ pub fn participant(p: &ParticipantInfo) -> Value {
 /// An entry of `list`.
 pub fn room(r: &RoomInfo) -> Value {
     let c = &r.config;
-    json!({
+    let mut m = json!({
         "room": r.room,
         "description": c.description_or_default(r.room),
         "pin_required": c.pin.is_some(),
@@ -100,14 +100,31 @@ pub fn room(r: &RoomInfo) -> Value {
         "videoorient_ext": c.videoorient_ext,
         "playoutdelay_ext": c.playoutdelay_ext,
         "transport_wide_cc_ext": c.transport_wide_cc_ext,
-    })
+    });
+    if c.videocodec.contains("vp9") {
+        m["video_svc"] = c.video_svc.into();
+    }
+    m
+}
+
+/// Adds a publisher's own streams, and its audio and video codecs, to a reply.
+fn with_streams(mut m: Value, streams: Option<&[StreamInfo]>) -> Value {
+    if let Some(streams) = streams {
+        m["streams"] = streams.iter().map(stream).collect();
+        for (field, k) in [("audio_codec", MediaKind::Audio), ("video_codec", MediaKind::Video)] {
+            if let Some(c) = streams.iter().find(|s| s.kind == k).and_then(|s| s.codec.clone()) {
+                m[field] = c.into();
+            }
+        }
+    }
+    m
 }
 
 /// The `data` of a VideoRoom event.
 pub fn room_event(e: &RoomEvent) -> Value {
     use RoomEvent::*;
     match e {
-        Joined { room, description, id, private_id, publishers, attendees } => {
+        Joined { room, description, id, private_id, publishers, attendees, streams } => {
             let mut m = json!({
                 "videoroom": "joined", "room": room, "description": description, "id": id,
                 "private_id": private_id, "publishers": publishers.iter().map(publisher).collect::<Vec<_>>(),
@@ -115,19 +132,10 @@ pub fn room_event(e: &RoomEvent) -> Value {
             if let Some(a) = attendees {
                 m["attendees"] = a.iter().map(attendee).collect();
             }
-            m
+            with_streams(m, streams.as_deref())
         }
         Configured { room, streams } => {
-            let mut m = json!({ "videoroom": "event", "room": room, "configured": "ok" });
-            if let Some(streams) = streams {
-                m["streams"] = streams.iter().map(stream).collect();
-                for (field, k) in [("audio_codec", MediaKind::Audio), ("video_codec", MediaKind::Video)] {
-                    if let Some(c) = streams.iter().find(|s| s.kind == k).and_then(|s| s.codec.clone()) {
-                        m[field] = c.into();
-                    }
-                }
-            }
-            m
+            with_streams(json!({ "videoroom": "event", "room": room, "configured": "ok" }), streams.as_deref())
         }
         UnpublishedOk { room } => json!({ "videoroom": "event", "room": room, "unpublished": "ok" }),
         LeavingOk { room, kicked: false } => json!({ "videoroom": "event", "room": room, "leaving": "ok" }),

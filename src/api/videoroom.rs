@@ -54,6 +54,10 @@ impl<R: Runtime> Api<R> {
             Ok(r) => r,
             Err(e) => return PluginReply::Sync(render::plugin_error(Plugin::VideoRoom, &e)),
         };
+        if !ASYNC.contains(&request) && !SYNC.contains(&request) {
+            let e = Error::InvalidRequest(format!("Unknown request '{request}'"));
+            return PluginReply::Sync(render::plugin_error(Plugin::VideoRoom, &e));
+        }
         if SYNC.contains(&request) {
             let data =
                 self.videoroom_sync(request, body).unwrap_or_else(|e| render::plugin_error(Plugin::VideoRoom, &e));
@@ -122,8 +126,10 @@ impl<R: Runtime> Api<R> {
                 if matches!(action, AllowedAction::Add | AllowedAction::Remove) && tokens.is_empty() {
                     return Err(Error::MissingElement("allowed"));
                 }
-                let allowed = core.allowed(room, secret()?, action, &tokens)?;
-                json!({ "videoroom": "success", "room": room, "allowed": allowed })
+                match core.allowed(room, secret()?, action, &tokens)? {
+                    Some(allowed) => json!({ "videoroom": "success", "room": room, "allowed": allowed }),
+                    None => json!({ "videoroom": "success", "room": room }),
+                }
             }
             "kick" => {
                 let (room, id) = (b.req_u64("room")?, b.req_u64("id")?);
@@ -195,9 +201,6 @@ impl<R: Runtime> Api<R> {
                 None => Ok(None),
             }
         };
-        if !ASYNC.contains(&request) {
-            return Err(Error::InvalidRequest(format!("Unknown request '{request}'")));
-        }
         let role = core.joined_as(h);
         if role == JoinedAs::Nothing && !matches!(request, "join" | "joinandconfigure") {
             return Err(Error::JoinFirst);

@@ -129,6 +129,8 @@ pub enum RoomEvent {
         private_id: u32,
         publishers: Vec<PublisherInfo>,
         attendees: Option<Vec<Attendee>>,
+        /// The joiner's own streams, when it published as it joined (`joinandconfigure`).
+        streams: Option<Vec<StreamInfo>>,
     },
     /// Reply to publish and configure; `streams` is set when the publisher's streams changed.
     Configured {

@@ -3,6 +3,8 @@
 
 #![allow(dead_code)]
 
+pub mod janus;
+
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;

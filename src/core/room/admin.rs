@@ -134,14 +134,14 @@ impl<R: Runtime> Core<R> {
         Ok(list)
     }
 
-    /// `allowed`: edits the token list; returns it.
+    /// `allowed`: edits the token list; returns it (`None` when the room checks no tokens).
     pub fn allowed(
         &self,
         id: RoomId,
         secret: Option<&str>,
         action: AllowedAction,
         tokens: &[String],
-    ) -> Result<Vec<String>> {
+    ) -> Result<Option<Vec<String>>> {
         self.as_room_admin(id, secret, |st, _, _| {
             let acl = &mut st.config.allowed;
             match action {
@@ -158,7 +158,7 @@ impl<R: Runtime> Core<R> {
                     }
                 }
             }
-            Ok(acl.iter().flatten().cloned().collect())
+            Ok(acl.as_ref().map(|list| list.iter().cloned().collect()))
         })
     }
 

@@ -272,6 +272,7 @@ impl<R: Runtime> RoomState<R> {
             private_id,
             publishers: active,
             attendees: self.config.notify_joining.then_some(attendees),
+            streams: None,
         };
         Ok((me, joined))
     }
@@ -342,13 +343,16 @@ impl<R: Runtime> Core<R> {
                 st.live(room.id)?;
                 st.check_room_for_publisher()?;
             }
-            let (me, joined) = st.admit_publisher(room.id, h, req, rt, &mut out)?;
+            let (me, mut joined) = st.admit_publisher(room.id, h, req, rt, &mut out)?;
             if let (Some(publish), Some(port)) = (publish, port) {
                 st.publishing.insert(me.id);
                 let mut pg = me.state.lock(rt);
                 pg.streams = publish.streams.into_iter().enumerate().map(|(i, s)| new_stream(i, s)).collect();
                 pg.media = Media::Negotiated;
                 pg.port = Some(port);
+                if let RoomEvent::Joined { streams, .. } = &mut joined {
+                    *streams = Some(pg.streams.iter().map(|s| s.info.clone()).collect());
+                }
             }
             out.push(&h.queue, reply(h.id, txn, joined).with_jsep(answer));
             hs.role = Role::Publisher { room: room.clone(), me };

@@ -86,12 +86,12 @@ fn pin_and_allowed_tokens() {
     assert_eq!(fail(c.join_publisher(&h, join(1, 7), None)), (429, "Missing mandatory element (pin)".into()));
     let wrong = JoinPublisher { pin: Some("0".into()), ..join(1, 7) };
     assert_eq!(fail(c.join_publisher(&h, wrong, None)), (433, "Unauthorized (wrong pin)".into()));
-    assert_eq!(c.allowed(1, Some("s"), AllowedAction::Add, &["tok".into()]).unwrap(), vec!["tok".to_string()]);
+    assert_eq!(c.allowed(1, Some("s"), AllowedAction::Add, &["tok".into()]).unwrap(), Some(vec!["tok".to_string()]));
     let no_token = JoinPublisher { pin: Some("1234".into()), ..join(1, 7) };
     assert_eq!(fail(c.join_publisher(&h, no_token.clone(), None)).0, 433);
     let with_token = JoinPublisher { token: Some("tok".into()), ..no_token.clone() };
     c.join_publisher(&h, with_token, None).unwrap();
-    assert_eq!(c.allowed(1, Some("s"), AllowedAction::Disable, &[]).unwrap(), Vec::<String>::new());
+    assert_eq!(c.allowed(1, Some("s"), AllowedAction::Disable, &[]).unwrap(), None);
     let (_, h2) = handle(&c);
     c.join_publisher(&h2, JoinPublisher { id: Some(8), ..no_token }, None).unwrap();
 }

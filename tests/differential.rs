@@ -1,0 +1,377 @@
+//! The same request script against vroom and against the real Janus 1.1.2 (Debian's `janus`),
+//! over real WebSocket and HTTP clients: every reply and every event, normalized (random ids
+//! replaced by their order of appearance, SDP bodies dropped), must be the same, except for
+//! the differences listed in `DELIBERATE`, each with its reason.
+
+mod common;
+
+use std::time::Duration;
+
+use common::janus::Janus;
+use common::{av_offer, Http, Server, Ws};
+use serde_json::{json, Value};
+
+/// Where vroom answers differently on purpose: (step, JSON pointer in the normalized record).
+const DELIBERATE: &[(&str, &str, &str)] = &[
+    ("info", "/reply", "server_info names vroom and its own plugins' descriptions, not Janus's build"),
+    (
+        "invalid json",
+        "/reply/error/reason",
+        "the parser's message text differs (serde_json vs jansson); the code 454 is the same",
+    ),
+];
+
+struct Recorder {
+    steps: Vec<(String, Value)>,
+}
+
+impl Recorder {
+    fn record(&mut self, step: &str, reply: Value, events: Vec<(&str, Vec<Value>)>) {
+        let mut rec = json!({ "reply": reply });
+        for (who, evs) in events {
+            if !evs.is_empty() {
+                rec[who] = Value::Array(evs);
+            }
+        }
+        self.steps.push((step.to_string(), rec));
+    }
+}
+
+const QUIET: Duration = Duration::from_millis(150);
+
+async fn settle(ws: &mut Ws) -> Vec<Value> {
+    ws.events_for(QUIET).await
+}
+
+/// The script: the requests of `../shared/reference/janus-wire/*.jsonl`, on three WebSockets
+/// and an HTTP client.
+async fn script(ws_url: &str, http_url: &str) -> Vec<(String, Value)> {
+    let mut r = Recorder { steps: Vec::new() };
+    let (mut a, mut b, mut c) = (Ws::connect(ws_url).await, Ws::connect(ws_url).await, Ws::connect(ws_url).await);
+    macro_rules! step {
+        ($name:expr, $ws:expr, $msg:expr) => {{
+            let reply = $ws.request($msg).await;
+            let (ea, eb, ec) = tokio::join!(settle(&mut a), settle(&mut b), settle(&mut c));
+            r.record($name, reply.clone(), vec![("a", ea), ("b", eb), ("c", ec)]);
+            reply
+        }};
+    }
+    macro_rules! raw {
+        ($name:expr, $text:expr) => {{
+            a.send_raw($text).await;
+            let reply = a.recv().await;
+            r.record($name, reply, vec![]);
+        }};
+    }
+    // Core API.
+    step!("info", a, json!({ "janus": "info" }));
+    step!("ping", a, json!({ "janus": "ping" }));
+    let s = step!("create", a, json!({ "janus": "create" }))["data"]["id"].as_u64().unwrap();
+    step!("create with id", a, json!({ "janus": "create", "id": 424242 }));
+    step!("create taken id", a, json!({ "janus": "create", "id": 424242 }));
+    step!("destroy chosen", a, json!({ "janus": "destroy", "session_id": 424242 }));
+    step!("keepalive", a, json!({ "janus": "keepalive", "session_id": s }));
+    let e = step!(
+        "attach echotest",
+        a,
+        json!({ "janus": "attach", "session_id": s, "plugin": "janus.plugin.echotest", "opaque_id": "x" })
+    )["data"]["id"]
+        .as_u64()
+        .unwrap();
+    raw!("invalid json", "{\"janus\": \"info\", \"transaction\": ");
+    raw!("array", "[1,2,3]");
+    raw!("no janus", r#"{"transaction": "t"}"#);
+    raw!("no transaction", r#"{"janus": "info"}"#);
+    step!("unknown at root", a, json!({ "janus": "frobnicate" }));
+    step!("unknown in session", a, json!({ "janus": "frobnicate", "session_id": s }));
+    step!("unknown session", a, json!({ "janus": "keepalive", "session_id": 1234567 }));
+    step!("string session", a, json!({ "janus": "keepalive", "session_id": "abc" }));
+    step!("attach no plugin", a, json!({ "janus": "attach", "session_id": s }));
+    step!("attach unknown plugin", a, json!({ "janus": "attach", "session_id": s, "plugin": "janus.plugin.nope" }));
+    step!("unknown handle", a, json!({ "janus": "message", "session_id": s, "handle_id": 99999 }));
+    step!("no body", a, json!({ "janus": "message", "session_id": s, "handle_id": e }));
+    step!("body not object", a, json!({ "janus": "message", "session_id": s, "handle_id": e, "body": "x" }));
+    step!(
+        "short sdp",
+        a,
+        json!({ "janus": "message", "session_id": s, "handle_id": e, "body": {}, "jsep": { "type": "answer", "sdp": "v=0" } })
+    );
+    step!(
+        "garbage sdp",
+        a,
+        json!({ "janus": "message", "session_id": s, "handle_id": e, "body": {}, "jsep": { "type": "offer", "sdp": "garbage" } })
+    );
+    step!("trickle nothing", a, json!({ "janus": "trickle", "session_id": s, "handle_id": e }));
+    step!(
+        "trickle completed",
+        a,
+        json!({ "janus": "trickle", "session_id": s, "handle_id": e, "candidate": { "completed": true } })
+    );
+    step!("hangup idle echotest", a, json!({ "janus": "hangup", "session_id": s, "handle_id": e }));
+    step!("ping in handle", a, json!({ "janus": "ping", "session_id": s, "handle_id": e }));
+    step!("create in session", a, json!({ "janus": "create", "session_id": s }));
+    step!("claim", a, json!({ "janus": "claim", "session_id": s }));
+    step!("detach", a, json!({ "janus": "detach", "session_id": s, "handle_id": e }));
+    step!("detach again", a, json!({ "janus": "detach", "session_id": s, "handle_id": e }));
+
+    // VideoRoom on three sessions.
+    let sb = b.create().await;
+    let sc = c.create().await;
+    let attach = |sid| json!({ "janus": "attach", "session_id": sid, "plugin": "janus.plugin.videoroom" });
+    let ha = step!("attach a", a, attach(s))["data"]["id"].as_u64().unwrap();
+    let hb = step!("attach b", b, attach(sb))["data"]["id"].as_u64().unwrap();
+    let hc = step!("attach c", c, attach(sc))["data"]["id"].as_u64().unwrap();
+    let msg =
+        |sid: u64, h: u64, body: Value| json!({ "janus": "message", "session_id": sid, "handle_id": h, "body": body });
+    step!(
+        "create room",
+        a,
+        msg(
+            s,
+            ha,
+            json!({ "request": "create", "room": 4242, "pin": "1234", "secret": "s3", "notify_joining": true, "publishers": 2 })
+        )
+    );
+    step!("create room again", a, msg(s, ha, json!({ "request": "create", "room": 4242 })));
+    step!("exists", a, msg(s, ha, json!({ "request": "exists", "room": 4242 })));
+    step!("exists not", a, msg(s, ha, json!({ "request": "exists", "room": 999 })));
+    step!("join without pin", a, msg(s, ha, json!({ "request": "join", "ptype": "publisher", "room": 4242 })));
+    step!(
+        "join a",
+        a,
+        msg(
+            s,
+            ha,
+            json!({ "request": "join", "ptype": "publisher", "room": 4242, "pin": "1234", "id": 1, "display": "alice" })
+        )
+    );
+    step!(
+        "join a twice",
+        a,
+        msg(s, ha, json!({ "request": "join", "ptype": "publisher", "room": 4242, "pin": "1234", "id": 3 }))
+    );
+    step!("listparticipants", a, msg(s, ha, json!({ "request": "listparticipants", "room": 4242 })));
+    step!(
+        "join b duplicate id",
+        b,
+        msg(sb, hb, json!({ "request": "join", "ptype": "publisher", "room": 4242, "pin": "1234", "id": 1 }))
+    );
+    let hb = step!("attach b2", b, attach(sb))["data"]["id"].as_u64().unwrap();
+    step!(
+        "join b",
+        b,
+        msg(
+            sb,
+            hb,
+            json!({ "request": "join", "ptype": "publisher", "room": 4242, "pin": "1234", "id": 2, "display": "bob" })
+        )
+    );
+    step!("configure b display", b, msg(sb, hb, json!({ "request": "configure", "display": "robert" })));
+    step!(
+        "subscribe to idle feed",
+        c,
+        msg(
+            sc,
+            hc,
+            json!({ "request": "join", "ptype": "subscriber", "room": 4242, "pin": "1234", "streams": [{ "feed": 2 }] })
+        )
+    );
+    let hc = step!("attach c2", c, attach(sc))["data"]["id"].as_u64().unwrap();
+    step!("start unconfigured", c, msg(sc, hc, json!({ "request": "start" })));
+    step!("unpublish unpublished", b, msg(sb, hb, json!({ "request": "unpublish" })));
+    step!("publish without sdp", b, msg(sb, hb, json!({ "request": "publish" })));
+    step!(
+        "edit wrong secret",
+        a,
+        msg(s, ha, json!({ "request": "edit", "room": 4242, "secret": "x", "new_description": "d" }))
+    );
+    step!(
+        "edit",
+        a,
+        msg(s, ha, json!({ "request": "edit", "room": 4242, "secret": "s3", "new_description": "Renamed" }))
+    );
+    step!(
+        "allowed add",
+        a,
+        msg(s, ha, json!({ "request": "allowed", "room": 4242, "secret": "s3", "action": "add", "allowed": ["tok"] }))
+    );
+    step!(
+        "allowed disable",
+        a,
+        msg(s, ha, json!({ "request": "allowed", "room": 4242, "secret": "s3", "action": "disable" }))
+    );
+    step!("listforwarders", a, msg(s, ha, json!({ "request": "listforwarders", "room": 4242, "secret": "s3" })));
+    step!(
+        "moderate unknown",
+        a,
+        msg(s, ha, json!({ "request": "moderate", "room": 4242, "secret": "s3", "id": 777, "mid": "0", "mute": true }))
+    );
+    step!("kick unknown", a, msg(s, ha, json!({ "request": "kick", "room": 4242, "secret": "s3", "id": 777 })));
+    step!("kick b", a, msg(s, ha, json!({ "request": "kick", "room": 4242, "secret": "s3", "id": 2 })));
+    step!("leave a", a, msg(s, ha, json!({ "request": "leave" })));
+    step!(
+        "join after leave",
+        a,
+        msg(s, ha, json!({ "request": "join", "ptype": "publisher", "room": 4242, "pin": "1234" }))
+    );
+    step!("destroy no secret", a, msg(s, ha, json!({ "request": "destroy", "room": 4242 })));
+    step!("destroy", a, msg(s, ha, json!({ "request": "destroy", "room": 4242, "secret": "s3" })));
+
+    // Bad input, each on a fresh handle.
+    let bad = [
+        ("string room", json!({ "request": "join", "ptype": "publisher", "room": "1234" })),
+        ("display not string", json!({ "request": "join", "ptype": "publisher", "room": 1234, "display": 5 })),
+        ("join no room", json!({ "request": "join", "ptype": "publisher" })),
+        ("join unknown room", json!({ "request": "join", "ptype": "publisher", "room": 999999 })),
+        ("bad ptype", json!({ "request": "join", "ptype": "listener", "room": 1234 })),
+        ("no ptype", json!({ "request": "join", "room": 1234 })),
+        (
+            "subscriber unknown feed",
+            json!({ "request": "join", "ptype": "subscriber", "room": 1234, "streams": [{ "feed": 42 }] }),
+        ),
+        ("subscriber no feed", json!({ "request": "join", "ptype": "subscriber", "room": 1234 })),
+        ("configure first", json!({ "request": "configure", "bitrate": 1000 })),
+        ("leave first", json!({ "request": "leave" })),
+        ("listparticipants no room", json!({ "request": "listparticipants" })),
+        ("unknown request", json!({ "request": "frobnicate" })),
+        ("no request", json!({ "foo": 1 })),
+    ];
+    for (name, body) in bad {
+        let h = b.attach(sb, "janus.plugin.videoroom").await;
+        step!(name, b, msg(sb, h, body));
+    }
+    let h = b.attach(sb, "janus.plugin.videoroom").await;
+    step!(
+        "publish with offer",
+        b,
+        json!({ "janus": "message", "session_id": sb, "handle_id": h, "body": { "request": "joinandconfigure", "ptype": "publisher", "room": 1234, "id": 9 }, "jsep": av_offer() })
+    );
+    step!("list", a, msg(s, ha, json!({ "request": "list" })));
+    step!("destroy session", a, json!({ "janus": "destroy", "session_id": s }));
+    step!("destroy session again", a, json!({ "janus": "destroy", "session_id": s }));
+
+    // HTTP: REST, long-poll, and the transport's own errors.
+    let http_steps = tokio::task::spawn_blocking({
+        let http_url = http_url.to_string();
+        move || {
+            let mut h = Http::new(&http_url);
+            let mut out = Vec::new();
+            let (st, v) = h.post("", json!({ "janus": "create" }));
+            let sid = v["data"]["id"].as_u64().unwrap();
+            out.push(("http create".to_string(), json!({ "status": st, "reply": v })));
+            let (st, v) = h.post(&format!("/{sid}"), json!({ "janus": "attach", "plugin": "janus.plugin.videoroom" }));
+            let hid = v["data"]["id"].as_u64().unwrap();
+            out.push(("http attach".into(), json!({ "status": st, "reply": v })));
+            let (st, v) = h.post(&format!("/{sid}/{hid}"), json!({ "janus": "message", "body": { "request": "exists", "room": 1234 } }));
+            out.push(("http sync".into(), json!({ "status": st, "reply": v })));
+            let (st, v) = h.post(&format!("/{sid}/{hid}"), json!({ "janus": "message", "body": { "request": "join", "ptype": "publisher", "room": 1234, "id": 55 } }));
+            out.push(("http async".into(), json!({ "status": st, "reply": v })));
+            let (st, v) = h.get(&format!("/{sid}?maxev=2"));
+            out.push(("http long-poll".into(), json!({ "status": st, "reply": v })));
+            out.push(("http get base".into(), json!({ "status": h.get("").0 })));
+            out.push(("http post info".into(), json!({ "status": h.post_raw("/info", "{}").0 })));
+            let (st, v) = h.delete("");
+            out.push(("http delete".into(), json!({ "status": st, "reply": v })));
+            out.push(("http unknown session poll".into(), json!({ "status": h.get("/12345").0 })));
+            let (st, v) = h.post_raw("", "[1]");
+            out.push(("http array".into(), json!({ "status": st, "reply": v })));
+            out
+        }
+    })
+    .await
+    .unwrap();
+    r.steps.extend(http_steps);
+    r.steps
+}
+
+/// Replaces random ids (sessions, handles, private ids: integers from 10^5 up) by their order
+/// of first appearance, wherever they appear (also inside error texts), and drops SDP bodies.
+fn normalize(steps: Vec<(String, Value)>) -> Vec<(String, Value)> {
+    fn collect(v: &Value, ids: &mut Vec<u64>) {
+        match v {
+            Value::Number(n) => {
+                if let Some(n) = n.as_u64().filter(|n| *n >= 100_000 && !ids.contains(n)) {
+                    ids.push(n);
+                }
+            }
+            Value::Object(m) => m.iter().filter(|(k, _)| *k != "bitrate").for_each(|(_, x)| collect(x, ids)),
+            Value::Array(a) => a.iter().for_each(|x| collect(x, ids)),
+            _ => {}
+        }
+    }
+    fn rewrite(v: &mut Value, ids: &[u64], key: &str) {
+        match v {
+            Value::Number(n) if key != "bitrate" => {
+                if let Some(i) = n.as_u64().and_then(|n| ids.iter().position(|x| *x == n)) {
+                    *v = format!("#{i}").into();
+                }
+            }
+            Value::String(s) if key == "sdp" => *s = "<sdp>".into(),
+            Value::String(s) => {
+                for (i, id) in ids.iter().enumerate() {
+                    *s = s.replace(&id.to_string(), &format!("#{i}"));
+                }
+            }
+            Value::Object(m) => m.iter_mut().for_each(|(k, x)| rewrite(x, ids, k)),
+            Value::Array(a) => a.iter_mut().for_each(|x| rewrite(x, ids, key)),
+            _ => {}
+        }
+    }
+    let mut ids = Vec::new();
+    steps.iter().for_each(|(_, v)| collect(v, &mut ids));
+    steps
+        .into_iter()
+        .map(|(name, mut v)| {
+            rewrite(&mut v, &ids, "");
+            (name, v)
+        })
+        .collect()
+}
+
+/// Every place two JSON values differ, as (pointer, left, right).
+fn diff(path: &str, a: &Value, b: &Value, out: &mut Vec<(String, Value, Value)>) {
+    match (a, b) {
+        (Value::Object(x), Value::Object(y)) => {
+            let keys: std::collections::BTreeSet<_> = x.keys().chain(y.keys()).collect();
+            for k in keys {
+                diff(&format!("{path}/{k}"), x.get(k).unwrap_or(&Value::Null), y.get(k).unwrap_or(&Value::Null), out);
+            }
+        }
+        (Value::Array(x), Value::Array(y)) if x.len() == y.len() => {
+            for (i, (p, q)) in x.iter().zip(y).enumerate() {
+                diff(&format!("{path}/{i}"), p, q, out);
+            }
+        }
+        _ if a != b => out.push((path.to_string(), a.clone(), b.clone())),
+        _ => {}
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn differential_vroom_matches_janus() {
+    let janus = tokio::task::spawn_blocking(Janus::start).await.unwrap();
+    let vroom = Server::start("");
+    let (theirs, ours) = tokio::join!(script(&janus.ws, &janus.http), script(&vroom.ws, &vroom.http));
+    let (theirs, ours) = (normalize(theirs), normalize(ours));
+    assert_eq!(theirs.len(), ours.len());
+    let mut unexpected = Vec::new();
+    let mut deliberate = 0;
+    for ((step, t), (_, o)) in theirs.iter().zip(&ours) {
+        let mut d = Vec::new();
+        diff("", t, o, &mut d);
+        for (path, janus_says, vroom_says) in d {
+            if DELIBERATE.iter().any(|(s, p, _)| s == step && path.starts_with(p)) {
+                deliberate += 1;
+            } else {
+                unexpected.push(format!("{step} {path}:\n  janus: {janus_says}\n  vroom: {vroom_says}"));
+            }
+        }
+    }
+    println!("differential: {} steps compared, {deliberate} deliberate differences", theirs.len());
+    for ((step, t), (_, o)) in theirs.iter().zip(&ours) {
+        if std::env::var("DIFF_SHOW").is_ok_and(|v| v == *step) {
+            println!("janus {step}: {t}\nvroom {step}: {o}");
+        }
+    }
+    assert!(unexpected.is_empty(), "{} differences from Janus 1.1.2:\n{}", unexpected.len(), unexpected.join("\n"));
+}
