@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::routing::{any, get};
+use axum::serve::ListenerExt;
 use axum::Router;
 use tokio::net::TcpListener;
 
@@ -66,6 +67,10 @@ pub async fn start(app: Arc<App>, listen: Listen) -> std::io::Result<Bound> {
 async fn serve(addr: SocketAddr, router: Router) -> std::io::Result<SocketAddr> {
     let listener = TcpListener::bind(addr).await?;
     let bound = listener.local_addr()?;
+    // Replies are small and latency-bound: never wait for Nagle.
+    let listener = listener.tap_io(|tcp| {
+        let _ = tcp.set_nodelay(true);
+    });
     tokio::spawn(async move {
         if let Err(e) = axum::serve(listener, router).await {
             eprintln!("vroom: listener {bound} stopped: {e}");

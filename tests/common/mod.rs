@@ -83,7 +83,8 @@ impl Ws {
         if let Some(p) = protocol {
             req.headers_mut().insert("Sec-WebSocket-Protocol", p.parse().unwrap());
         }
-        let (socket, _) = tokio_tungstenite::connect_async(req).await.map_err(|e| e.to_string())?;
+        let (socket, _) =
+            tokio_tungstenite::connect_async_with_config(req, None, true).await.map_err(|e| e.to_string())?;
         Ok(Ws { socket, events: Default::default(), next: 0 })
     }
 
@@ -167,14 +168,16 @@ impl Ws {
         let ack = self.request(msg).await;
         assert_eq!(ack["janus"], "ack", "{ack}");
         let txn = ack["transaction"].clone();
-        for _ in 0..50 {
-            let e = self.event().await;
+        if let Some(i) = self.events.iter().position(|e| e["transaction"] == txn) {
+            return self.events.remove(i).expect("found");
+        }
+        loop {
+            let e = self.recv().await;
             if e["transaction"] == txn {
                 return e;
             }
             self.events.push_back(e);
         }
-        panic!("no event for {txn}")
     }
 }
 
