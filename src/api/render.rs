@@ -40,6 +40,10 @@ pub fn publisher(p: &PublisherInfo) -> Value {
     let mut m = Map::new();
     m.insert("id".into(), p.id.into());
     put(&mut m, "display", p.display.clone().map(Value::from));
+    put(&mut m, "dummy", p.dummy.then_some(true.into()));
+    for (field, kind) in [("audio_codec", MediaKind::Audio), ("video_codec", MediaKind::Video)] {
+        put(&mut m, field, p.streams.iter().find(|s| s.kind == kind).and_then(|s| s.codec.clone()).map(Value::from));
+    }
     m.insert("streams".into(), p.streams.iter().map(stream).collect());
     Value::Object(m)
 }
@@ -60,9 +64,9 @@ fn sub_stream(s: &SubStreamInfo) -> Value {
     m.insert("feed_mid".into(), s.feed_mid.clone().into());
     put(&mut m, "feed_display", s.feed_display.clone().map(Value::from));
     put(&mut m, "codec", s.codec.clone().map(Value::from));
+    m.insert("active".into(), s.active.into());
     m.insert("send".into(), s.send.into());
-    m.insert("ready".into(), false.into());
-    put(&mut m, "active", (!s.active).then_some(false.into()));
+    m.insert("ready".into(), s.ready.into());
     Value::Object(m)
 }
 
@@ -70,6 +74,7 @@ pub fn participant(p: &ParticipantInfo) -> Value {
     let mut m = Map::new();
     m.insert("id".into(), p.id.into());
     put(&mut m, "display", p.display.clone().map(Value::from));
+    put(&mut m, "dummy", p.dummy.then_some(true.into()));
     m.insert("publisher".into(), p.publisher.into());
     Value::Object(m)
 }

@@ -345,6 +345,6 @@ fn room_config(b: Fields<'_>) -> Result<RoomConfig> {
         rec_dir: b.string("rec_dir")?,
         lock_record: b.bool("lock_record")?.unwrap_or(d.lock_record),
         notify_joining: b.bool("notify_joining")?.unwrap_or(d.notify_joining),
-        dummy_publisher: false,
+        dummy_publisher: b.bool("dummy_publisher")?.unwrap_or(d.dummy_publisher),
     })
 }

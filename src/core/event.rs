@@ -93,6 +93,8 @@ pub struct StreamInfo {
 pub struct PublisherInfo {
     pub id: ParticipantId,
     pub display: Option<String>,
+    /// The room's placeholder publisher (`dummy_publisher`).
+    pub dummy: bool,
     pub streams: Vec<StreamInfo>,
 }
 
@@ -117,6 +119,8 @@ pub struct SubStreamInfo {
     /// renegotiates.
     pub active: bool,
     pub send: bool,
+    /// Negotiated: the subscriber answered an offer that had this stream.
+    pub ready: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]

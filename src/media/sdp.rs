@@ -207,6 +207,7 @@ mod tests {
             codec: Some("vp8".into()),
             active: false,
             send: true,
+            ready: false,
         };
         let o = offer(&[sub], &transport());
         assert!(o.contains("a=inactive") && o.contains("a=rtpmap:96 VP8/90000"), "{o}");

@@ -129,7 +129,8 @@ impl<R: Runtime> Core<R> {
         let mut list = Vec::with_capacity(st.publishers.len());
         for p in st.publishers.values() {
             let pg = p.state.lock(rt);
-            list.push(ParticipantInfo { id: p.id, display: pg.display.clone(), publisher: pg.media == Media::Active });
+            let publisher = pg.media == Media::Active;
+            list.push(ParticipantInfo { id: p.id, display: pg.display.clone(), publisher, dummy: pg.dummy });
         }
         Ok(list)
     }

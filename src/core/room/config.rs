@@ -181,4 +181,6 @@ pub struct ParticipantInfo {
     pub display: Option<String>,
     /// True once the participant's media is up (Janus: a feed others can subscribe to).
     pub publisher: bool,
+    /// The room's placeholder publisher.
+    pub dummy: bool,
 }

@@ -93,13 +93,19 @@ pub(crate) enum Role<R: Runtime> {
 }
 
 impl<R: Runtime> Room<R> {
-    fn new(id: RoomId, config: RoomConfig, ids: IdGen) -> Self {
+    fn new(id: RoomId, config: RoomConfig, mut ids: IdGen) -> Self {
+        let mut publishers = BTreeMap::new();
+        if config.dummy_publisher {
+            let dummy =
+                Publisher::dummy(ids.id(|_| false), ids.private_id(|_| false), &config.audiocodec, &config.videocodec);
+            publishers.insert(dummy.id, Arc::new(dummy));
+        }
         Room {
             id,
             state: RwLock::new(RoomState {
                 config,
                 destroyed: false,
-                publishers: BTreeMap::new(),
+                publishers,
                 subscribers: BTreeMap::new(),
                 private_ids: BTreeMap::new(),
                 publishing: BTreeSet::new(),

@@ -12,7 +12,9 @@ use super::access::Request;
 use super::forwarder::Forwarder;
 use super::{notification, reply, Role, RoomState, Seat};
 use crate::core::error::{Error, Result};
-use crate::core::event::{Attendee, Jsep, MediaKind, PublisherInfo, RoomEvent, SdpKind, StreamInfo, Transaction};
+use crate::core::event::{
+    Attendee, EventBody, Jsep, MediaKind, PublisherInfo, RoomEvent, SdpKind, StreamInfo, Transaction,
+};
 use crate::core::ids::{HandleId, ParticipantId, PrivateId, RoomId};
 use crate::core::outbox::{Outbox, SessionQueue};
 use crate::core::seams::MediaPort;
@@ -55,6 +57,8 @@ pub(crate) struct PublisherState {
     pub forwarders: Vec<Forwarder>,
     pub next_forwarder_id: u32,
     pub departed: Option<Departure>,
+    /// The room's placeholder publisher: always a feed, never sends anything, hears nothing.
+    pub dummy: bool,
 }
 
 pub(crate) struct PubStream {
@@ -74,7 +78,21 @@ impl PublisherState {
         PublisherInfo {
             id,
             display: self.display.clone(),
+            dummy: self.dummy,
             streams: self.streams.iter().map(|s| s.info.clone()).collect(),
+        }
+    }
+
+    fn new(display: Option<String>) -> Self {
+        PublisherState {
+            display,
+            media: Media::Idle,
+            streams: Vec::new(),
+            port: None,
+            forwarders: Vec::new(),
+            next_forwarder_id: 1,
+            departed: None,
+            dummy: false,
         }
     }
 
@@ -118,6 +136,38 @@ pub struct PublisherConfigure {
     pub display: Option<String>,
     /// (mid, description) pairs.
     pub descriptions: Vec<(String, String)>,
+}
+
+impl<R: Runtime> Publisher<R> {
+    /// A room's placeholder publisher (Janus's `dummy_publisher`): a feed with one stream per
+    /// codec the room allows, which subscribers can take as placeholders and later `switch`.
+    /// Its queue is closed, so whatever the room tells it is dropped.
+    pub(crate) fn dummy(id: ParticipantId, private_id: PrivateId, audiocodec: &str, videocodec: &str) -> Self {
+        let queue = Arc::new(SessionQueue::new(0));
+        queue.close();
+        let mut state = PublisherState::new(Some("Dummy publisher".into()));
+        state.dummy = true;
+        state.media = Media::Active;
+        let codecs = audiocodec
+            .split(',')
+            .map(|c| (MediaKind::Audio, c))
+            .chain(videocodec.split(',').map(|c| (MediaKind::Video, c)));
+        state.streams = codecs
+            .filter(|(_, c)| !c.trim().is_empty())
+            .enumerate()
+            .map(|(i, (kind, codec))| {
+                let spec = StreamSpec {
+                    kind,
+                    mid: i.to_string(),
+                    codec: Some(codec.trim().to_string()),
+                    description: None,
+                    disabled: false,
+                };
+                new_stream(i, spec)
+            })
+            .collect();
+        Publisher { id, private_id, handle: 0, queue, state: Mutex::new(state) }
+    }
 }
 
 impl<R: Runtime> HandleState<R> {
@@ -253,15 +303,7 @@ impl<R: Runtime> RoomState<R> {
             private_id,
             handle: h.id,
             queue: h.queue.clone(),
-            state: Mutex::new(PublisherState {
-                display: req.display,
-                media: Media::Idle,
-                streams: Vec::new(),
-                port: None,
-                forwarders: Vec::new(),
-                next_forwarder_id: 1,
-                departed: None,
-            }),
+            state: Mutex::new(PublisherState::new(req.display)),
         });
         self.publishers.insert(id, me.clone());
         self.private_ids.insert(private_id, id);
@@ -456,8 +498,13 @@ impl<R: Runtime> Core<R> {
                     let mut rg = room.state.write(ht);
                     let (st, rt) = rg.split();
                     st.check_subscriber(room.id, &me)?;
+                    let had_pc = me.state.lock(rt).started;
                     st.retire_subscriber(&me, rt, &mut out);
                     out.push(&h.queue, reply(h.id, txn, RoomEvent::Left { room: room.id }));
+                    if had_pc {
+                        let hangup = EventBody::Hangup { reason: "Close PC".into() };
+                        out.push(&h.queue, crate::core::Event::new(Some(h.id), None, hangup));
+                    }
                     room.id
                 }
                 _ => {

@@ -188,6 +188,7 @@ impl<R: Runtime> RoomState<R> {
                     codec: s.info.codec.clone(),
                     active: true,
                     send: true,
+                    ready: false,
                 });
             }
         }
@@ -332,7 +333,9 @@ impl<R: Runtime> Core<R> {
             let mut sg = me.state.lock(rt);
             sg.paused = false;
             sg.started = true;
-            sg.offer_pending = false;
+            if std::mem::take(&mut sg.offer_pending) {
+                sg.streams.iter_mut().for_each(|s| s.ready = true);
+            }
             out.push(&h.queue, reply(h.id, txn, RoomEvent::Started { room }));
             if std::mem::take(&mut sg.update_pending) {
                 me.offer_update(&mut sg, room, None, out);
