@@ -245,3 +245,87 @@ async fn ws_bad_input_disturbs_nobody() {
         .await;
     assert_eq!(data(&joined)["videoroom"], "joined");
 }
+
+/// The subscriber's whole signalling flow over the wire, on a room's placeholder publisher:
+/// attach with an offer, start with the answer, pause, subscribe / unsubscribe / update with
+/// renegotiation (`updated` + offer, or `updating` while an answer is owed), switch, leave.
+#[tokio::test]
+async fn ws_subscriber_flow_on_a_dummy_publisher() {
+    let server = Server::start("");
+    let mut admin = Ws::connect(&server.ws).await;
+    let sa = admin.create().await;
+    let ha = admin.attach(sa, VR).await;
+    admin
+        .message(sa, ha, json!({ "request": "create", "room": 7, "dummy_publisher": true, "videocodec": "vp8,vp9" }))
+        .await;
+    let listed = admin.message(sa, ha, json!({ "request": "listparticipants", "room": 7 })).await;
+    let dummy = data(&listed)["participants"][0].clone();
+    assert_eq!((dummy["dummy"].as_bool(), dummy["publisher"].as_bool()), (Some(true), Some(true)), "{dummy}");
+    let feed = dummy["id"].as_u64().unwrap();
+
+    let mut sub = Ws::connect(&server.ws).await;
+    let ss = sub.create().await;
+    let hs = sub.attach(ss, VR).await;
+    let attached = sub
+        .message_async(
+            ss,
+            hs,
+            json!({ "request": "join", "ptype": "subscriber", "room": 7, "streams": [{ "feed": feed, "mid": "1" }] }),
+            None,
+        )
+        .await;
+    assert_eq!(data(&attached)["videoroom"], "attached");
+    assert_eq!(data(&attached)["streams"][0]["feed_mid"], "1");
+    assert_eq!(attached["jsep"]["type"], "offer");
+    // While the offer is unanswered, a change is accepted but only announced (`updating`).
+    let updating = sub
+        .message_async(ss, hs, json!({ "request": "subscribe", "streams": [{ "feed": feed, "mid": "2" }] }), None)
+        .await;
+    assert_eq!(data(&updating)["videoroom"], "updating");
+    let answer = json!({ "type": "answer", "sdp": attached["jsep"]["sdp"].as_str().unwrap().replace("a=sendonly", "a=recvonly") });
+    let started = sub.message_async(ss, hs, json!({ "request": "start" }), Some(answer)).await;
+    assert_eq!(data(&started)["started"], "ok");
+    let updated = sub.event().await;
+    assert_eq!(
+        (data(&updated)["videoroom"].as_str(), updated["jsep"]["type"].as_str()),
+        (Some("updated"), Some("offer"))
+    );
+    assert_eq!(data(&updated)["streams"].as_array().unwrap().len(), 2, "the deferred subscribe is offered after start");
+    sub.message_async(ss, hs, json!({ "request": "start" }), None).await;
+    assert_eq!(data(&sub.message_async(ss, hs, json!({ "request": "pause" }), None).await)["paused"], "ok");
+    let configured = sub
+        .message_async(ss, hs, json!({ "request": "configure", "streams": [{ "mid": "0", "send": false }] }), None)
+        .await;
+    assert_eq!(data(&configured)["configured"], "ok");
+    let switched = sub
+        .message_async(
+            ss,
+            hs,
+            json!({ "request": "switch", "streams": [{ "feed": feed, "mid": "2", "sub_mid": "0" }] }),
+            None,
+        )
+        .await;
+    assert_eq!((data(&switched)["switched"].as_str(), data(&switched)["changes"].as_u64()), (Some("ok"), Some(1)));
+    assert_eq!(data(&switched)["streams"][0]["feed_mid"], "2");
+    let unsubscribed =
+        sub.message_async(ss, hs, json!({ "request": "unsubscribe", "streams": [{ "sub_mid": "1" }] }), None).await;
+    assert_eq!(data(&unsubscribed)["streams"][1]["active"], false);
+    let nothing = sub.message_async(ss, hs, json!({ "request": "update" }), None).await;
+    assert_eq!(data(&nothing)["error_code"], 429);
+    let bad_switch = sub
+        .message_async(
+            ss,
+            hs,
+            json!({ "request": "switch", "streams": [{ "feed": feed, "mid": "0", "sub_mid": "0" }] }),
+            None,
+        )
+        .await;
+    assert_eq!(data(&bad_switch)["error_code"], 430, "audio onto a video m-line: {bad_switch}");
+    assert_eq!(data(&sub.message_async(ss, hs, json!({ "request": "leave" }), None).await)["left"], "ok");
+    let hangup = sub.event().await;
+    assert_eq!((hangup["janus"].as_str(), hangup["reason"].as_str()), (Some("hangup"), Some("Close PC")));
+    // A publisher joining the room sees the placeholder as a feed.
+    let hp = admin.attach(sa, VR).await;
+    let joined = admin.message_async(sa, hp, json!({ "request": "join", "ptype": "publisher", "room": 7 }), None).await;
+    assert_eq!(data(&joined)["publishers"][0]["dummy"], true);
+}
