@@ -30,6 +30,8 @@ pub struct General {
     pub event_queue_capacity: usize,
     /// Requests must carry this `apisecret` (all but info and ping).
     pub api_secret: Option<String>,
+    /// Requests must carry a `token` stored with the admin API's `add_token` (or the apisecret).
+    pub token_auth: bool,
     /// Largest WebSocket message or HTTP body accepted, in bytes.
     pub max_message_bytes: usize,
     /// `server-name` in `info`.
@@ -119,6 +121,7 @@ impl Default for General {
             session_timeout: 60,
             event_queue_capacity: 1024,
             api_secret: None,
+            token_auth: false,
             max_message_bytes: 1 << 20,
             server_name: "vroom".into(),
         }

@@ -50,6 +50,7 @@ async fn main() {
         core,
         ApiConfig {
             api_secret: config.general.api_secret.clone(),
+            token_auth: config.general.token_auth,
             server_name: config.general.server_name.clone(),
             session_timeout_s: config.general.session_timeout,
             local_ip: config.media.ip.to_string(),

@@ -329,3 +329,62 @@ async fn ws_subscriber_flow_on_a_dummy_publisher() {
     let joined = admin.message_async(sa, hp, json!({ "request": "join", "ptype": "publisher", "room": 7 }), None).await;
     assert_eq!(data(&joined)["publishers"][0]["dummy"], true);
 }
+
+/// api_secret and stored tokens: either lets a request in; a token limited to one plugin
+/// cannot attach another (405); the admin API manages the tokens.
+#[tokio::test]
+async fn ws_api_secret_and_tokens() {
+    let server = Server::start("[general]\napi_secret = \"sec\"\ntoken_auth = true\n");
+    let mut ws = Ws::connect(&server.ws).await;
+    let mut admin = Ws::connect_with(&server.admin, Some("janus-admin-protocol")).await.unwrap();
+    assert_eq!(ws.request(json!({ "janus": "info" })).await["janus"], "server_info", "info needs no secret");
+    assert_eq!(ws.request(json!({ "janus": "create" })).await["error"]["code"], 403);
+    assert_eq!(
+        admin.request(json!({ "janus": "add_token", "token": "tok" })).await["error"]["code"],
+        403,
+        "admin needs its secret"
+    );
+    let added = admin.request(json!({ "janus": "add_token", "token": "tok", "plugins": ["janus.plugin.echotest"], "admin_secret": "janusoverlord" })).await;
+    assert_eq!(added["data"]["plugins"], json!(["janus.plugin.echotest"]));
+    let s = ws.request(json!({ "janus": "create", "token": "tok" })).await["data"]["id"].as_u64().unwrap();
+    let vr = ws
+        .request(json!({ "janus": "attach", "session_id": s, "plugin": "janus.plugin.videoroom", "token": "tok" }))
+        .await;
+    assert_eq!(vr["error"]["reason"], "Provided token can't access plugin 'janus.plugin.videoroom'");
+    let echo = ws
+        .request(json!({ "janus": "attach", "session_id": s, "plugin": "janus.plugin.echotest", "token": "tok" }))
+        .await;
+    assert_eq!(echo["janus"], "success");
+    let with_secret = ws
+        .request(json!({ "janus": "attach", "session_id": s, "plugin": "janus.plugin.videoroom", "apisecret": "sec" }))
+        .await;
+    assert_eq!(with_secret["janus"], "success");
+    let listed = admin.request(json!({ "janus": "list_tokens", "admin_secret": "janusoverlord" })).await;
+    assert_eq!(listed["data"]["tokens"], json!([{ "token": "tok", "allowed_plugins": ["janus.plugin.echotest"] }]));
+    admin.request(json!({ "janus": "remove_token", "token": "tok", "admin_secret": "janusoverlord" })).await;
+    assert_eq!(
+        ws.request(json!({ "janus": "keepalive", "session_id": s, "token": "tok" })).await["error"]["code"],
+        403
+    );
+    let sessions = admin.request(json!({ "janus": "list_sessions", "admin_secret": "janusoverlord" })).await;
+    assert_eq!(sessions["sessions"], json!([s]));
+}
+
+/// A bad configuration stops the server at start, naming the key; `--help` documents the flag.
+#[test]
+fn bad_config_names_the_key() {
+    let mut config = tempfile::NamedTempFile::new().unwrap();
+    std::io::Write::write_all(&mut config, b"[general]\nsesion_timeout = 5\n").unwrap();
+    let out =
+        std::process::Command::new(env!("CARGO_BIN_EXE_vroom")).arg("--config").arg(config.path()).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("sesion_timeout"), "{err}");
+    let mut config = tempfile::NamedTempFile::new().unwrap();
+    std::io::Write::write_all(&mut config, b"[websocket]\nlisten = \"not an address\"\n").unwrap();
+    let out =
+        std::process::Command::new(env!("CARGO_BIN_EXE_vroom")).arg("--config").arg(config.path()).output().unwrap();
+    assert!(String::from_utf8_lossy(&out.stderr).contains("listen"), "{}", String::from_utf8_lossy(&out.stderr));
+    let help = std::process::Command::new(env!("CARGO_BIN_EXE_vroom")).arg("--help").output().unwrap();
+    assert!(String::from_utf8_lossy(&help.stdout).contains("--config"));
+}

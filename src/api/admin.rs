@@ -58,8 +58,42 @@ impl<R: Runtime> Api<R> {
                 Ok(()) => success(json!({})),
                 Err(e) => e,
             },
+            "add_token" | "remove_token" | "allow_token" | "disallow_token" | "list_tokens" if !self.tokens.enabled => {
+                error(Some(txn), 490, "Stored-Token based authentication disabled")
+            }
+            "add_token" | "remove_token" | "allow_token" | "disallow_token" => {
+                let f = super::fields::Fields(obj);
+                let token = match f.req_str("token") {
+                    Ok(t) => t,
+                    Err(_) => return error(Some(txn), 456, "Missing mandatory element (token)"),
+                };
+                let plugins = match f.strings("plugins") {
+                    Ok(p) => p,
+                    Err(_) => {
+                        return error(Some(txn), 467, "Invalid element type (plugins should be an array of strings)")
+                    }
+                };
+                let result = match verb {
+                    "add_token" => self.tokens.add(token, plugins.as_deref()).map(Some),
+                    "remove_token" => self.tokens.remove(token).map(|()| None),
+                    _ => match plugins {
+                        None => return error(Some(txn), 456, "Missing mandatory element (plugins)"),
+                        Some(p) => self.tokens.change(token, &p, verb == "allow_token").map(Some),
+                    },
+                };
+                match result {
+                    Ok(Some(plugins)) => success(json!({ "data": { "plugins": plugins } })),
+                    Ok(None) => success(json!({})),
+                    Err(e) => error(Some(txn), e.code(), &e.to_string()),
+                }
+            }
+            "list_tokens" => {
+                let tokens: Vec<Value> =
+                    self.tokens.list().into_iter().map(|(t, p)| json!({ "token": t, "allowed_plugins": p })).collect();
+                success(json!({ "data": { "tokens": tokens } }))
+            }
             "get_status" => success(json!({ "status": {
-                "token_auth": false, "api_secret": self.config.api_secret.is_some(), "session_timeout": self.config.session_timeout_s,
+                "token_auth": self.tokens.enabled, "api_secret": self.config.api_secret.is_some(), "session_timeout": self.config.session_timeout_s,
                 "reclaim_session_timeout": 0, "log_level": 4, "accepting_new_sessions": true,
             } })),
             other => error(Some(txn), 453, &format!("Unknown request '{other}'")),

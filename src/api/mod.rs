@@ -19,6 +19,7 @@ mod admin;
 mod echotest;
 pub mod fields;
 pub mod render;
+pub mod tokens;
 mod videoroom;
 
 use fields::Fields;
@@ -27,6 +28,8 @@ use fields::Fields;
 #[derive(Clone, Debug)]
 pub struct ApiConfig {
     pub api_secret: Option<String>,
+    /// Requests must carry a token stored with the admin API's `add_token`.
+    pub token_auth: bool,
     pub server_name: String,
     pub session_timeout_s: u64,
     pub local_ip: String,
@@ -87,6 +90,7 @@ struct Request<'a> {
 pub struct Api<R: Runtime> {
     pub core: Arc<Core<R>>,
     pub config: ApiConfig,
+    pub tokens: tokens::Tokens<R>,
 }
 
 /// Parses a request's text. Invalid JSON is Janus's 454, with the parser's message.
@@ -102,7 +106,8 @@ pub fn not_an_object() -> Value {
 
 impl<R: Runtime> Api<R> {
     pub fn new(core: Arc<Core<R>>, config: ApiConfig) -> Self {
-        Api { core, config }
+        let tokens = tokens::Tokens::new(config.token_auth);
+        Api { core, config, tokens }
     }
 
     /// Handles one request from `transport`.
@@ -133,10 +138,8 @@ impl<R: Runtime> Api<R> {
             e.transaction = Some(transaction.to_string());
             e
         };
-        if let Some(secret) = &self.config.api_secret {
-            if !matches!(verb, "info" | "ping") && obj.get("apisecret").and_then(Value::as_str) != Some(secret) {
-                return Err(with_txn(Error::Unauthorized.into()));
-            }
+        if !matches!(verb, "info" | "ping") && !self.authorized(obj) {
+            return Err(with_txn(Error::Unauthorized.into()));
         }
         let session = obj.get("session_id").and_then(Value::as_u64);
         let handle = obj.get("handle_id").and_then(Value::as_u64);
@@ -153,6 +156,18 @@ impl<R: Runtime> Api<R> {
                 }
             }
         }
+    }
+
+    /// With an `api_secret` or `token_auth` configured, a request needs the right `apisecret`
+    /// or a stored `token` (either will do, as in Janus).
+    fn authorized(&self, obj: &Map<String, Value>) -> bool {
+        let secret = self.config.api_secret.as_deref();
+        if secret.is_none() && !self.tokens.enabled {
+            return true;
+        }
+        let given = |k: &str| obj.get(k).and_then(Value::as_str);
+        secret.is_some_and(|s| given("apisecret") == Some(s))
+            || (self.tokens.enabled && given("token").is_some_and(|t| self.tokens.is_valid(t)))
     }
 
     fn root(
@@ -203,6 +218,7 @@ impl<R: Runtime> Api<R> {
                     .as_str()
                     .ok_or_else(|| ApiError::new(467, "Invalid element type (plugin should be a string)"))?;
                 let plugin = Plugin::from_package(name)?;
+                self.tokens.check_plugin(req.fields.str("token").ok().flatten(), plugin)?;
                 let opaque = req.fields.str("opaque_id").ok().flatten().map(String::from);
                 let handle = self.core.attach(sid, plugin, opaque)?;
                 Ok(
@@ -282,7 +298,7 @@ impl<R: Runtime> Api<R> {
             "reclaim-session-timeout": 0, "candidates-timeout": 45, "server-name": self.config.server_name,
             "local-ip": self.config.local_ip, "ipv6": false, "ice-lite": false, "ice-tcp": false,
             "full-trickle": false, "mdns-enabled": false, "api_secret": self.config.api_secret.is_some(),
-            "auth_token": false, "event_handlers": false, "opaqueid_in_api": false,
+            "auth_token": self.tokens.enabled, "event_handlers": false, "opaqueid_in_api": false,
             "dependencies": {}, "events": {}, "loggers": {},
             "transports": {
                 "janus.transport.http": plugin("JANUS REST (HTTP/HTTPS) transport plugin", "REST over HTTP with long polling", 2),

@@ -10,6 +10,10 @@ pub enum Error {
     // Core API errors (`"janus":"error"`).
     /// 403
     Unauthorized,
+    /// 405: the request's token may not use this plugin.
+    UnauthorizedPlugin(String),
+    /// 470
+    NoSuchToken,
     /// 458
     NoSuchSession(SessionId),
     /// 459
@@ -74,6 +78,8 @@ impl Error {
         use Error::*;
         match self {
             Unauthorized => 403,
+            UnauthorizedPlugin(_) => 405,
+            NoSuchToken => 470,
             NoSuchSession(_) => 458,
             NoSuchHandle { .. } => 459,
             NoSuchPlugin(_) => 460,
@@ -100,7 +106,7 @@ impl Error {
     /// True for errors of the core API (sent as `"janus":"error"`), false for plugin errors
     /// (sent inside `plugindata`).
     pub fn is_core(&self) -> bool {
-        self.code() >= 450 && self.code() != 499 || self.code() == 403
+        self.code() >= 450 && self.code() != 499 || matches!(self.code(), 403 | 405)
     }
 }
 
@@ -109,6 +115,8 @@ impl fmt::Display for Error {
         use Error::*;
         match self {
             Unauthorized => write!(f, "Unauthorized request (wrong or missing secret/token)"),
+            UnauthorizedPlugin(p) => write!(f, "Provided token can't access plugin '{p}'"),
+            NoSuchToken => write!(f, "Token not found"),
             NoSuchSession(s) => write!(f, "No such session {s}"),
             NoSuchHandle { session, handle } => write!(f, "No such handle {handle} in session {session}"),
             NoSuchPlugin(p) => write!(f, "No such plugin '{p}'"),

@@ -8,6 +8,8 @@
 //! with no ordered lock held (`core::outbox::Outbox::deliver` needs the root token).
 
 crate::lock_order! {
+    /// The API's stored tokens (`token_auth`): token to the plugins it may use.
+    Tokens,
     /// The session registry: session id to session.
     Sessions,
     /// One Janus session: its handles, liveness and owning transport.
