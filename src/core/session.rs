@@ -223,27 +223,30 @@ impl<R: Runtime> Core<R> {
     }
 
     /// Destroys every session idle for longer than the session timeout, each with a final
-    /// `timeout` event. Returns their ids.
+    /// `timeout` event, and every session whose client fell a whole queue behind (a slow
+    /// client is dropped; it never holds a room back). Returns their ids.
     pub fn sweep_timeouts(&self) -> Vec<SessionId> {
         let timeout = self.config.session_timeout_ms;
-        if timeout == 0 {
-            return Vec::new();
-        }
         let now = self.clock.now_ms();
-        self.kill_where(|st| now.saturating_sub(st.last_activity_ms) >= timeout, Some(EventBody::Timeout))
+        let idle = |st: &SessionState<R>| timeout > 0 && now.saturating_sub(st.last_activity_ms) >= timeout;
+        self.kill_where(|s, st| idle(st) || s.queue.overflowed(), Some(EventBody::Timeout))
     }
 
     /// The transport connection went away (e.g. a WebSocket closed): its sessions are destroyed.
     pub fn transport_gone(&self, transport: TransportId) -> Vec<SessionId> {
-        self.kill_where(|st| st.transport == transport, None)
+        self.kill_where(|_, st| st.transport == transport, None)
     }
 
-    fn kill_where(&self, pred: impl Fn(&SessionState<R>) -> bool, last: Option<EventBody>) -> Vec<SessionId> {
+    fn kill_where(
+        &self,
+        pred: impl Fn(&Session<R>, &SessionState<R>) -> bool,
+        last: Option<EventBody>,
+    ) -> Vec<SessionId> {
         let mut t = Self::enter();
         let all: Vec<_> = self.sessions.read(&mut t).sessions.values().cloned().collect();
         let mut killed = Vec::new();
         for s in all {
-            if let Some(dying) = s.kill_if(&mut t, &pred) {
+            if let Some(dying) = s.kill_if(&mut t, |st| pred(&s, st)) {
                 let last = last.clone().map(|body| Event::new(None, None, body));
                 self.bury(&mut t, &s, dying, last);
                 killed.push(s.id);
@@ -385,5 +388,22 @@ mod tests {
         assert_eq!(c.destroy_session(s.id).unwrap_err().code(), 458);
         assert_eq!(Plugin::from_package("janus.plugin.nope").unwrap_err().code(), 460);
         assert!(c.is_quiescent());
+    }
+
+    #[test]
+    fn queue_overflow_drops_only_the_slow_session() {
+        let sockets = Arc::new(UdpSockets::new([127, 0, 0, 1].into()));
+        let config = CoreConfig { event_queue_capacity: 2, ..CoreConfig::default() };
+        let c: Core<ParkingLot> = Core::new(config, Arc::new(SystemClock::default()), sockets);
+        let slow = c.create_session(None, 1).unwrap();
+        let fine = c.create_session(None, 1).unwrap();
+        for _ in 0..3 {
+            let h = c.attach(slow.id, Plugin::EchoTest, None).unwrap();
+            c.detach(slow.id, h.id).unwrap();
+        }
+        assert!(slow.events().overflowed());
+        assert_eq!(c.sweep_timeouts(), vec![slow.id], "only the slow session goes");
+        assert_eq!(c.keepalive(slow.id).unwrap_err().code(), 458);
+        c.keepalive(fine.id).unwrap();
     }
 }

@@ -113,6 +113,11 @@ async fn deliver(
         for event in s.events().drain() {
             send(tx, &render::event(*id, &event)).await?;
         }
+        if s.events().overflowed() {
+            // The client fell a whole queue behind and lost events: drop it (its sessions go
+            // with the connection) rather than let it fall further.
+            return Err(axum::Error::new("event queue overflowed"));
+        }
         if s.owner() != Some(transport) {
             gone.push(*id);
         }
