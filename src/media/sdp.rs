@@ -189,6 +189,16 @@ mod tests {
         assert_eq!(streams[1].codec, Some(("vp8".into(), 96)), "the unknown codec is skipped");
     }
 
+    proptest::proptest! {
+        /// A client's SDP is untrusted: whatever follows the mandatory lines, checking and
+        /// answering it returns a result, never a panic.
+        #[test]
+        fn prop_any_offer_is_answered_or_refused(tail in "[ -~\r\n]{0,300}", lines in proptest::collection::vec("[a-z]=[ -~]{0,40}", 0..12)) {
+            let sdp = format!("v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\nm=video 9 UDP/TLS/RTP/SAVPF 96\r\n{}\r\n{tail}", lines.join("\r\n"));
+            let _ = answer(&sdp, &transport());
+        }
+    }
+
     #[test]
     fn answers_and_offers_parse_back() {
         let answer = answer(OFFER, &transport()).unwrap();
