@@ -69,8 +69,20 @@ fn no_guard_can_be_leaked_in_src() {
 #[test]
 fn specs_name_only_existing_tests() {
     let spec = std::fs::read_to_string(root().join("specs/invariants.md")).unwrap();
-    let prefixes =
-        ["loom_", "shuttle_", "prop_", "spin_", "compile_fail_", "lockdep_", "queue_", "no_guard_", "specs_"];
+    let prefixes = [
+        "loom_",
+        "shuttle_",
+        "prop_",
+        "spin_",
+        "compile_fail_",
+        "lockdep_",
+        "queue_",
+        "no_guard_",
+        "specs_",
+        "ws_",
+        "http_",
+        "differential_",
+    ];
     let named: Vec<&str> = spec
         .split('`')
         .skip(1)
@@ -81,7 +93,7 @@ fn specs_name_only_existing_tests() {
         .collect();
     assert!(named.len() > 40, "expected the spec to name the tests, found {named:?}");
     let mut sources = String::new();
-    for dir in ["src", "model-tests", "proptests"] {
+    for dir in ["src", "model-tests", "proptests", "tests"] {
         for file in rust_files(&root().join(dir)) {
             sources.push_str(&std::fs::read_to_string(file).unwrap());
         }

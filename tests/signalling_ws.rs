@@ -372,7 +372,7 @@ async fn ws_api_secret_and_tokens() {
 
 /// A bad configuration stops the server at start, naming the key; `--help` documents the flag.
 #[test]
-fn bad_config_names_the_key() {
+fn ws_bad_config_names_the_key() {
     let mut config = tempfile::NamedTempFile::new().unwrap();
     std::io::Write::write_all(&mut config, b"[general]\nsesion_timeout = 5\n").unwrap();
     let out =
