@@ -179,6 +179,11 @@ impl<R: Runtime> Core<R> {
 
     /// Looks a live session up and counts the request as activity.
     pub fn session(&self, id: SessionId) -> Result<Arc<Session<R>>> {
+        self.in_session(id, |s, _| s.clone())
+    }
+
+    /// Runs `f` on a live session's state, under its lock, counting the request as activity.
+    fn in_session<T>(&self, id: SessionId, f: impl FnOnce(&Arc<Session<R>>, &mut SessionState<R>) -> T) -> Result<T> {
         let mut t = Self::enter();
         let s = self.find_session(&mut t, id)?;
         let mut st = s.state.lock(&mut t);
@@ -186,8 +191,7 @@ impl<R: Runtime> Core<R> {
             return Err(Error::NoSuchSession(id));
         }
         st.last_activity_ms = self.clock.now_ms();
-        drop(st);
-        Ok(s)
+        Ok(f(&s, &mut st))
     }
 
     /// Every live session's id (the admin API's `list_sessions`).
@@ -202,15 +206,7 @@ impl<R: Runtime> Core<R> {
 
     /// `claim`: moves the session to another transport connection.
     pub fn claim(&self, id: SessionId, transport: TransportId) -> Result<()> {
-        let mut t = Self::enter();
-        let s = self.find_session(&mut t, id)?;
-        let mut st = s.state.lock(&mut t);
-        if !st.alive {
-            return Err(Error::NoSuchSession(id));
-        }
-        st.transport = transport;
-        st.last_activity_ms = self.clock.now_ms();
-        Ok(())
+        self.in_session(id, |_, st| st.transport = transport)
     }
 
     /// `destroy`: detaches every handle and closes the session's queue.
@@ -273,43 +269,33 @@ impl<R: Runtime> Core<R> {
 
     /// `attach`: a new handle on `plugin`.
     pub fn attach(&self, session: SessionId, plugin: Plugin, opaque_id: Option<String>) -> Result<Arc<Handle<R>>> {
-        let mut t = Self::enter();
-        let s = self.find_session(&mut t, session)?;
-        let mut st = s.state.lock(&mut t);
-        if !st.alive {
-            return Err(Error::NoSuchSession(session));
-        }
-        st.last_activity_ms = self.clock.now_ms();
-        let SessionState { handles, ids, .. } = &mut *st;
-        let id = ids.id(|v| handles.contains_key(&v));
-        let handle = Arc::new(Handle {
-            id,
-            session,
-            plugin,
-            opaque_id,
-            queue: s.queue.clone(),
-            state: Mutex::new(HandleState { detached: false, role: Role::Idle }),
-        });
-        handles.insert(id, handle.clone());
-        Ok(handle)
+        self.in_session(session, |s, st| {
+            let SessionState { handles, ids, .. } = st;
+            let id = ids.id(|v| handles.contains_key(&v));
+            let handle = Arc::new(Handle {
+                id,
+                session,
+                plugin,
+                opaque_id,
+                queue: s.queue.clone(),
+                state: Mutex::new(HandleState { detached: false, role: Role::Idle }),
+            });
+            handles.insert(id, handle.clone());
+            handle
+        })
     }
 
     /// Looks a handle up (the request counts as session activity).
     pub fn handle(&self, session: SessionId, handle: HandleId) -> Result<Arc<Handle<R>>> {
-        let s = self.session(session)?;
-        let mut t = Self::enter();
-        let st = s.state.lock(&mut t);
-        st.handles.get(&handle).cloned().ok_or(Error::NoSuchHandle { session, handle })
+        self.in_session(session, |_, st| st.handles.get(&handle).cloned())?
+            .ok_or(Error::NoSuchHandle { session, handle })
     }
 
     /// `detach`: ends the handle (leaving its room) and sends `detached`.
     pub fn detach(&self, session: SessionId, handle: HandleId) -> Result<()> {
-        let s = self.session(session)?;
+        let h = self.in_session(session, |_, st| st.handles.remove(&handle))?;
+        let h = h.ok_or(Error::NoSuchHandle { session, handle })?;
         let mut t = Self::enter();
-        let h = {
-            let mut st = s.state.lock(&mut t);
-            st.handles.remove(&handle).ok_or(Error::NoSuchHandle { session, handle })?
-        };
         let mut out = Outbox::new();
         self.end_handle(&mut t, &h, &mut out);
         out.push(&h.queue, Event::new(Some(h.id), None, EventBody::Detached));
