@@ -112,7 +112,7 @@ pub fn feed_end_vs_subscriber_join<R: Model>(how: FeedEnd) {
     match joined {
         Err(e) => assert_eq!(e.code(), 428, "{e}"),
         Ok(()) => {
-            w.core.start(&s.handle, None).unwrap();
+            w.core.start(&s.handle, None, None).unwrap();
             assert_told_inactive(&room_events(&s.session));
         }
     }
@@ -130,7 +130,7 @@ pub fn feed_end_vs_switch<R: Model>() {
     let join =
         SubscribeJoin { room: ROOM, streams: vec![FeedSel { feed: 2, mid: Some("1".into()) }], ..Default::default() };
     w.core.join_subscriber(&s.handle, join, None).unwrap();
-    w.core.start(&s.handle, None).unwrap();
+    w.core.start(&s.handle, None, None).unwrap();
     s.session.events().drain();
     let ender = end_feed(&w, &p, FeedEnd::Unpublish);
     let switched = w.core.switch(&s.handle, &[SwitchSel { feed: 1, mid: "1".into(), sub_mid: "0".into() }], None);

@@ -61,8 +61,10 @@ pub struct AdminListener {
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Media {
-    /// The address media sockets bind to and ICE candidates advertise.
+    /// The address the media socket binds to and ICE candidates advertise.
     pub ip: IpAddr,
+    /// The UDP port of the media socket (every PeerConnection shares it); 0 picks a free one.
+    pub port: u16,
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -130,7 +132,7 @@ impl Default for General {
 
 impl Default for Media {
     fn default() -> Self {
-        Media { ip: [127, 0, 0, 1].into() }
+        Media { ip: [127, 0, 0, 1].into(), port: 0 }
     }
 }
 

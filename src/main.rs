@@ -9,7 +9,7 @@ use clap::Parser;
 
 use vroom::api::{Api, ApiConfig};
 use vroom::config::Config;
-use vroom::media::{SystemClock, UdpSockets};
+use vroom::media::{MediaEngine, SystemClock};
 use vroom::transport::{self, App, Listen};
 use vroom::ProdCore;
 
@@ -36,11 +36,11 @@ async fn main() {
     }
     .unwrap_or_else(|e| fail("bad configuration", e));
     let seed = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos() as u64).unwrap_or(1);
-    let core = Arc::new(ProdCore::new(
-        config.core(seed),
-        Arc::new(SystemClock::default()),
-        Arc::new(UdpSockets::new(config.media.ip)),
-    ));
+    let (peer_events, peer_rx) = tokio::sync::mpsc::channel(4096);
+    let media = MediaEngine::start(config.media.ip, config.media.port, peer_events)
+        .unwrap_or_else(|e| fail("cannot open the media socket", e));
+    let media_addr = media.local_addr();
+    let core = Arc::new(ProdCore::new(config.core(seed), Arc::new(SystemClock::default()), Arc::new(media)));
     for room in &config.videoroom.rooms {
         if let Err(e) = core.create_room(Some(room.id), room.room_config(), config.videoroom.admin_key.as_deref()) {
             fail(&format!("static room {}", room.id), e);
@@ -69,10 +69,12 @@ async fn main() {
         admin: config.admin.listen,
     };
     let bound = transport::start(app.clone(), listen).await.unwrap_or_else(|e| fail("cannot listen", e));
+    tokio::spawn(transport::peer_events(app.clone(), peer_rx));
     println!("vroom {} listening", env!("CARGO_PKG_VERSION"));
     println!("websocket ws://{} (janus-protocol)", bound.websocket);
     println!("http http://{}{}", bound.http, config.http.base_path);
     println!("admin ws://{} (janus-admin-protocol)", bound.admin);
+    println!("media udp://{media_addr}");
     for r in app.api.core.list_rooms(config.videoroom.admin_key.as_deref()) {
         println!("room {} {:?}", r.room, r.config.description_or_default(r.room));
     }

@@ -13,9 +13,9 @@ use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering::SeqCst};
 use std::sync::Arc;
 
 use vroom::core::event::{MediaKind, RoomEvent, SubStreamInfo};
-use vroom::core::ids::{HandleId, ParticipantId, RoomId};
-use vroom::core::room::{JoinPublisher, Publish, RoomConfig, StreamSpec};
-use vroom::core::seams::{Clock, ForwarderSocket, MediaPort, SocketFactory};
+use vroom::core::ids::{ParticipantId, RoomId};
+use vroom::core::room::{FanoutTarget, JoinPublisher, Publish, RoomConfig, StreamSpec};
+use vroom::core::seams::{Clock, ForwarderSocket, MediaPort, PeerOwner, SocketFactory, TrickleCandidate};
 use vroom::core::{Core, CoreConfig, Event, EventBody, Handle, Plugin, Session};
 use vroom::sync::Runtime;
 
@@ -181,9 +181,18 @@ impl MediaPort for FakeSocket {
     fn answer(&self, _offer: &str) -> Result<String, String> {
         Ok("v=0 answer".into())
     }
-    fn offer(&self, streams: &[SubStreamInfo]) -> String {
-        format!("v=0 offer of {} streams", streams.len())
+    fn offer(&self, streams: &[SubStreamInfo]) -> Result<String, String> {
+        Ok(format!("v=0 offer of {} streams", streams.len()))
     }
+    fn accept_answer(&self, _answer: &str) -> Result<(), String> {
+        Ok(())
+    }
+    fn add_candidate(&self, _candidate: Option<&TrickleCandidate>) -> Result<(), String> {
+        Ok(())
+    }
+    // The model tests read fan-outs from the core itself (`Core::fanout`), not from the ports.
+    fn set_fanout(&self, _mid: &str, _targets: &[FanoutTarget]) {}
+    fn set_paused(&self, _paused: bool) {}
 }
 
 impl ForwarderSocket for FakeSocket {
@@ -211,7 +220,7 @@ impl FakeSockets {
 }
 
 impl SocketFactory for FakeSockets {
-    fn open_media(&self, _handle: HandleId) -> io::Result<Box<dyn MediaPort>> {
+    fn open_media(&self, _owner: PeerOwner) -> io::Result<Box<dyn MediaPort>> {
         Ok(Box::new(self.make(&self.fail_media, ([127, 0, 0, 1], 9).into())?))
     }
     fn open_forwarder(&self, target: SocketAddr) -> io::Result<Box<dyn ForwarderSocket>> {

@@ -238,6 +238,11 @@ pub fn event(session: SessionId, e: &Event) -> Value {
     match &e.body {
         EventBody::Timeout => json!({ "janus": "timeout", "session_id": session }),
         EventBody::Detached => json!({ "janus": "detached", "session_id": session, "sender": sender }),
+        EventBody::WebrtcUp => json!({ "janus": "webrtcup", "session_id": session, "sender": sender }),
+        EventBody::Media { mid, kind: k, receiving } => json!({
+            "janus": "media", "session_id": session, "sender": sender,
+            "mid": mid, "type": kind(k), "receiving": receiving,
+        }),
         EventBody::Hangup { reason } => {
             json!({ "janus": "hangup", "session_id": session, "sender": sender, "reason": reason })
         }

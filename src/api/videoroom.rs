@@ -252,7 +252,7 @@ impl<R: Runtime> Api<R> {
                 Some(j) if j.kind != SdpKind::Answer => {
                     Err(Error::InvalidRequest("Unexpected JSEP type: offer".into()))
                 }
-                _ => core.start(h, txn),
+                _ => core.start(h, jsep.as_ref().map(|j| j.sdp.as_str()), txn),
             },
             "pause" => core.pause(h, txn),
             "switch" => {

@@ -9,6 +9,7 @@ use super::error::{Error, Result};
 use super::event::{EchoEvent, Event, EventBody, Jsep, SdpKind, Transaction};
 use super::outbox::Outbox;
 use super::room::Role;
+use super::seams::LegKind;
 use super::session::Handle;
 use super::Core;
 
@@ -23,7 +24,7 @@ impl<R: Runtime> Core<R> {
         let mut t = Self::enter();
         let endpoint = match offer {
             Some(sdp) => {
-                let port = self.open_media(&mut t, h.id)?;
+                let port = self.open_media(&mut t, h.peer(LegKind::Echo))?;
                 let answer = port.answer(sdp).map_err(Error::InvalidSdp)?;
                 Some((port, answer))
             }

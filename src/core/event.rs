@@ -49,6 +49,14 @@ pub enum EventBody {
     Timeout,
     /// The handle was detached.
     Detached,
+    /// The handle's PeerConnection is up: ICE and DTLS done (`webrtcup`).
+    WebrtcUp,
+    /// Media started (or stopped) arriving on one of the PeerConnection's m-lines (`media`).
+    Media {
+        mid: String,
+        kind: MediaKind,
+        receiving: bool,
+    },
     /// The handle's PeerConnection went away.
     Hangup {
         reason: String,

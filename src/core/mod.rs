@@ -12,6 +12,7 @@ use crate::sync::order::{RwLock, Token, Unlocked};
 use crate::sync::Runtime;
 
 mod echotest;
+mod peer;
 pub mod error;
 pub mod event;
 pub mod ids;
@@ -92,9 +93,9 @@ impl<R: Runtime> Core<R> {
     pub(crate) fn open_media(
         &self,
         _t: &mut Token<Unlocked>,
-        handle: ids::HandleId,
+        owner: seams::PeerOwner,
     ) -> Result<Box<dyn seams::MediaPort>> {
-        self.sockets.open_media(handle).map_err(|e| Error::Internal(format!("Could not open media socket ({e})")))
+        self.sockets.open_media(owner).map_err(|e| Error::Internal(format!("Could not open media socket ({e})")))
     }
 
     /// Opens an RTP forwarder's socket. Needs the root token: never under a lock.

@@ -1,27 +1,63 @@
 //! The seams through which the core reaches the outside world: time and sockets. Production
-//! plugs in the system clock and real UDP sockets; tests plug in a manual clock and a socket
-//! factory that fails on demand (the #3468 scenario). The core calls a seam only while it holds
-//! no lock: the calls that can do I/O take the root token.
+//! plugs in the system clock and the WebRTC media engine; tests plug in a manual clock and a
+//! socket factory that fails on demand (the #3468 scenario). The core opens and closes media
+//! endpoints only while it holds no lock (those calls take the root token).
 
 use std::io;
 use std::net::SocketAddr;
 
 use super::event::SubStreamInfo;
-use super::ids::HandleId;
+use super::ids::{HandleId, SessionId};
+use super::room::FanoutTarget;
 
 /// Milliseconds on a monotonic clock.
 pub trait Clock: Send + Sync {
     fn now_ms(&self) -> u64;
 }
 
-/// The media endpoint of one PeerConnection (a publisher's, a subscriber's or an echo's). Its
-/// SDP methods are pure computations: the core may call them under a lock.
+/// Whose PeerConnection an endpoint is, and what it does with media.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PeerOwner {
+    pub session: SessionId,
+    pub handle: HandleId,
+    pub kind: LegKind,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LegKind {
+    /// Receives a publisher's media and forwards it to the fan-out the core publishes.
+    Publisher,
+    /// Sends a subscription's streams.
+    Subscriber,
+    /// Sends back what it receives (the EchoTest plugin).
+    Echo,
+}
+
+/// The media endpoint of one PeerConnection. Every method is a computation on the endpoint's
+/// own state behind a leaf lock (no socket I/O, no other lock), so the core may call them while
+/// it holds its own locks: the media engine does the sending on its own threads.
 pub trait MediaPort: Send + Sync {
     fn local_addr(&self) -> SocketAddr;
     /// The SDP answer to a client's offer, or why the offer cannot be answered.
     fn answer(&self, offer: &str) -> Result<String, String>;
-    /// The SDP offer for a subscription's streams.
-    fn offer(&self, streams: &[SubStreamInfo]) -> String;
+    /// The SDP offer for a subscription's streams (all of them, in m-line order).
+    fn offer(&self, streams: &[SubStreamInfo]) -> Result<String, String>;
+    /// The client's answer to our last offer.
+    fn accept_answer(&self, answer: &str) -> Result<(), String>;
+    /// A trickled ICE candidate (`None`: the client's gathering is complete).
+    fn add_candidate(&self, candidate: Option<&TrickleCandidate>) -> Result<(), String>;
+    /// The subscriber streams the publisher stream `mid` is forwarded to from now on.
+    fn set_fanout(&self, mid: &str, targets: &[FanoutTarget]);
+    /// A subscriber's `pause` / `start`: nothing is sent while paused.
+    fn set_paused(&self, paused: bool);
+}
+
+/// One trickled candidate, as Janus's `trickle` request carries it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TrickleCandidate {
+    pub candidate: String,
+    pub sdp_mid: Option<String>,
+    pub sdp_mline_index: Option<u16>,
 }
 
 /// The socket of one RTP forwarder.
@@ -32,8 +68,8 @@ pub trait ForwarderSocket: Send + Sync {
 
 /// Where the core gets its sockets.
 pub trait SocketFactory: Send + Sync {
-    /// A media endpoint for the PeerConnection of `handle` (publish, subscriber join).
-    fn open_media(&self, handle: HandleId) -> io::Result<Box<dyn MediaPort>>;
+    /// A media endpoint for a PeerConnection (publish, subscriber join, echo).
+    fn open_media(&self, owner: PeerOwner) -> io::Result<Box<dyn MediaPort>>;
     /// A socket that sends a publisher's plain RTP to `target` (rtp_forward).
     fn open_forwarder(&self, target: SocketAddr) -> io::Result<Box<dyn ForwarderSocket>>;
 }

@@ -81,6 +81,13 @@ pub struct Handle<R: Runtime> {
     pub(crate) state: Mutex<levels::Handle, HandleState<R>, R>,
 }
 
+impl<R: Runtime> Handle<R> {
+    /// The owner of a PeerConnection this handle opens.
+    pub fn peer(&self, kind: super::seams::LegKind) -> super::seams::PeerOwner {
+        super::seams::PeerOwner { session: self.session, handle: self.id, kind }
+    }
+}
+
 pub(crate) struct HandleState<R: Runtime> {
     pub detached: bool,
     pub role: Role<R>,

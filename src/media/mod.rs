@@ -1,8 +1,18 @@
-//! Media: the endpoints of PeerConnections and their SDP. Until WebRTC media lands, an endpoint
-//! is a bound UDP socket whose SDP offers and answers carry its address and fresh ICE
-//! credentials.
+//! Media: WebRTC PeerConnections on webrtc-rs's sans-IO stack (`rtc`), driven by vroom's own
+//! UDP I/O. `engine` is what the core sees (a socket factory handing out legs), `leg` one
+//! PeerConnection, `shard` the thread that moves every leg's packets, `peer` how vroom sets up
+//! and queries an `rtc` peer connection, `rewrite` the per-subscriber RTP numbering.
+//!
+//! `udp` keeps the signalling-only endpoint (vroom's own SDP, no media) that the core's unit
+//! tests use, and the system clock.
 
+mod engine;
+mod leg;
+mod peer;
+mod rewrite;
 pub mod sdp;
+mod shard;
 mod udp;
 
+pub use engine::{MediaEngine, PeerEvent};
 pub use udp::{SystemClock, UdpSockets};

@@ -7,8 +7,9 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use super::sdp::{self, Transport};
 use crate::core::event::SubStreamInfo;
-use crate::core::ids::{HandleId, IdGen};
-use crate::core::seams::{Clock, ForwarderSocket, MediaPort, SocketFactory};
+use crate::core::ids::IdGen;
+use crate::core::room::FanoutTarget;
+use crate::core::seams::{Clock, ForwarderSocket, MediaPort, PeerOwner, SocketFactory, TrickleCandidate};
 
 /// Milliseconds since the server started.
 pub struct SystemClock(Instant);
@@ -84,9 +85,17 @@ impl MediaPort for Endpoint {
     fn answer(&self, offer: &str) -> Result<String, String> {
         sdp::answer(offer, &self.transport())
     }
-    fn offer(&self, streams: &[SubStreamInfo]) -> String {
-        sdp::offer(streams, &self.transport())
+    fn offer(&self, streams: &[SubStreamInfo]) -> Result<String, String> {
+        Ok(sdp::offer(streams, &self.transport()))
     }
+    fn accept_answer(&self, _answer: &str) -> Result<(), String> {
+        Ok(())
+    }
+    fn add_candidate(&self, _candidate: Option<&TrickleCandidate>) -> Result<(), String> {
+        Ok(())
+    }
+    fn set_fanout(&self, _mid: &str, _targets: &[FanoutTarget]) {}
+    fn set_paused(&self, _paused: bool) {}
 }
 
 struct Forwarder {
@@ -104,16 +113,21 @@ impl ForwarderSocket for Forwarder {
 }
 
 impl SocketFactory for UdpSockets {
-    fn open_media(&self, handle: HandleId) -> io::Result<Box<dyn MediaPort>> {
+    fn open_media(&self, owner: PeerOwner) -> io::Result<Box<dyn MediaPort>> {
         let socket = UdpSocket::bind((self.media_ip, 0))?;
         let (ufrag, pwd, fingerprint) = self.credentials();
-        Ok(Box::new(Endpoint { socket, ufrag, pwd, fingerprint, session_id: handle }))
+        Ok(Box::new(Endpoint { socket, ufrag, pwd, fingerprint, session_id: owner.handle }))
     }
 
     fn open_forwarder(&self, target: SocketAddr) -> io::Result<Box<dyn ForwarderSocket>> {
-        let local: IpAddr = if target.is_ipv4() { [0, 0, 0, 0].into() } else { [0u16; 8].into() };
-        let socket = UdpSocket::bind((local, 0))?;
-        socket.connect(target)?;
-        Ok(Box::new(Forwarder { socket, target }))
+        open_forwarder(target)
     }
+}
+
+/// A socket that sends to `target` (an RTP forwarder's).
+pub(crate) fn open_forwarder(target: SocketAddr) -> io::Result<Box<dyn ForwarderSocket>> {
+    let local: IpAddr = if target.is_ipv4() { [0, 0, 0, 0].into() } else { [0u16; 8].into() };
+    let socket = UdpSocket::bind((local, 0))?;
+    socket.connect(target)?;
+    Ok(Box::new(Forwarder { socket, target }))
 }

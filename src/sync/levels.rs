@@ -6,6 +6,11 @@
 //! The per-session event queues (`sync::queue`) have an internal leaf lock that is not in this
 //! list: it is never held while anything else is taken, and events are pushed into a queue only
 //! with no ordered lock held (`core::outbox::Outbox::deliver` needs the root token).
+//!
+//! The media engine has two more leaf locks outside this list: each PeerConnection's state
+//! (`media::leg`) and the engine's handle-to-leg map (`media::engine`). Their critical sections
+//! call nothing but the sans-IO WebRTC stack or a map; they may be taken under any core lock
+//! (the core asks a leg for SDP while it holds its subscriber), and nothing is taken under them.
 
 crate::lock_order! {
     /// The API's stored tokens (`token_auth`): token to the plugins it may use.

@@ -12,6 +12,7 @@ use axum::Router;
 use tokio::net::TcpListener;
 
 use crate::api::Api;
+use crate::media::PeerEvent;
 use crate::sync::ParkingLot;
 
 mod http;
@@ -77,6 +78,19 @@ async fn serve(addr: SocketAddr, router: Router) -> std::io::Result<SocketAddr> 
         }
     });
     Ok(bound)
+}
+
+/// Hands the media engine's news to the core (`webrtcup`, `media`, a failed PeerConnection).
+pub async fn peer_events(app: Arc<App>, mut events: tokio::sync::mpsc::Receiver<PeerEvent>) {
+    let core = &app.api.core;
+    while let Some(ev) = events.recv().await {
+        // A handle that is gone by now has nothing to hear.
+        let _ = match ev {
+            PeerEvent::Up(owner) => core.peer_up(owner),
+            PeerEvent::Media { owner, mid, kind, receiving } => core.peer_media(owner, mid, kind, receiving),
+            PeerEvent::Down(owner, reason) => core.peer_down(owner, &reason),
+        };
+    }
 }
 
 /// Destroys idle sessions (each gets its `timeout` event first), once a second.

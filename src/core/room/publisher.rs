@@ -17,7 +17,7 @@ use crate::core::event::{
 };
 use crate::core::ids::{HandleId, ParticipantId, PrivateId, RoomId};
 use crate::core::outbox::{Outbox, SessionQueue};
-use crate::core::seams::MediaPort;
+use crate::core::seams::{LegKind, MediaPort};
 use crate::core::session::{Handle, HandleState};
 use crate::core::Core;
 
@@ -367,7 +367,7 @@ impl<R: Runtime> Core<R> {
         // declared later and so dropped first.
         let (port, answer) = match &publish {
             Some(p) => {
-                let port = self.open_media(&mut t, h.id)?;
+                let port = self.open_media(&mut t, h.peer(LegKind::Publisher))?;
                 let answer = port.answer(&p.offer).map_err(Error::InvalidSdp)?;
                 (Some(port), Some(Jsep { kind: SdpKind::Answer, sdp: answer }))
             }
@@ -411,7 +411,7 @@ impl<R: Runtime> Core<R> {
     /// second check fails, the endpoint (owned by the closure) is dropped after the guards.
     pub fn publish(&self, h: &Handle<R>, req: Publish, txn: Option<Transaction>) -> Result<()> {
         self.as_member(h, |(st, _, me, _, _): Request<'_, R, _, Publisher<R>>| st.check_may_publish(me))?;
-        let port = self.open_media(&mut Self::enter(), h.id)?;
+        let port = self.open_media(&mut Self::enter(), h.peer(LegKind::Publisher))?;
         let answer = port.answer(&req.offer).map_err(Error::InvalidSdp)?;
         self.as_member(h, |(st, room, me, rt, out): Request<'_, R, _, Publisher<R>>| {
             st.check_may_publish(me)?;

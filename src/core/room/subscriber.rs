@@ -18,7 +18,7 @@ use crate::core::error::{Error, Result};
 use crate::core::event::{Jsep, RoomEvent, SdpKind, SubStreamInfo, Transaction};
 use crate::core::ids::{HandleId, ParticipantId, PrivateId, RoomId};
 use crate::core::outbox::{Outbox, SessionQueue};
-use crate::core::seams::MediaPort;
+use crate::core::seams::{LegKind, MediaPort};
 use crate::core::session::{Handle, HandleState};
 use crate::core::Core;
 
@@ -139,9 +139,20 @@ impl<R: Runtime> Subscriber<R> {
             }
         } else {
             sg.offer_pending = true;
-            let offer = sg.port.as_ref().map(|p| Jsep { kind: SdpKind::Offer, sdp: p.offer(&sg.streams) });
+            let offer = sg.port.as_ref().and_then(|p| offer_jsep(&**p, &sg.streams));
             let updated = reply(self.handle, txn, RoomEvent::Updated { room, streams: sg.streams.clone() });
             out.push(&self.queue, updated.with_jsep(offer));
+        }
+    }
+}
+
+/// The offer for a subscription's streams; `None` (logged) if the media engine could not make one.
+fn offer_jsep(port: &dyn MediaPort, streams: &[SubStreamInfo]) -> Option<Jsep> {
+    match port.offer(streams) {
+        Ok(sdp) => Some(Jsep { kind: SdpKind::Offer, sdp }),
+        Err(e) => {
+            eprintln!("vroom: could not make a subscriber offer: {e}");
+            None
         }
     }
 }
@@ -207,6 +218,10 @@ impl<R: Runtime> RoomState<R> {
             } else {
                 ps.fanout.retain(|f| f != &target);
             }
+            let (fanout, mid) = (ps.fanout.clone(), ps.info.mid.clone());
+            if let Some(port) = &pg.port {
+                port.set_fanout(&mid, &fanout);
+            }
         }
     }
 
@@ -231,7 +246,7 @@ impl<R: Runtime> Core<R> {
         }
         let mut t = Self::enter();
         // Opened before any lock is taken; closed after the guards if the join fails.
-        let port = self.open_media(&mut t, h.id)?;
+        let port = self.open_media(&mut t, h.peer(LegKind::Subscriber))?;
         let mut out = Outbox::new();
         {
             let mut hg = h.state.lock(&mut t);
@@ -246,8 +261,8 @@ impl<R: Runtime> Core<R> {
                 return Err(Error::NotAllowed("this room requires a valid private_id"));
             }
             let streams = st.plan_streams(rt, &req.streams, 0)?;
+            let offer = offer_jsep(&*port, &streams).ok_or(Error::Internal("Error generating offer".into()))?;
             st.wire(rt, h.id, &streams, true);
-            let offer = Jsep { kind: SdpKind::Offer, sdp: port.offer(&streams) };
             let me = Arc::new(Subscriber {
                 handle: h.id,
                 queue: h.queue.clone(),
@@ -328,9 +343,15 @@ impl<R: Runtime> Core<R> {
     }
 
     /// `start` (with the answer to the pending offer, or to resume after `pause`).
-    pub fn start(&self, h: &Handle<R>, txn: Option<Transaction>) -> Result<()> {
+    pub fn start(&self, h: &Handle<R>, answer: Option<&str>, txn: Option<Transaction>) -> Result<()> {
         self.as_member_reading(h, |(_, room, me, rt, out): Request<'_, R, _, Subscriber<R>>| {
             let mut sg = me.state.lock(rt);
+            if let (Some(answer), Some(port)) = (answer, &sg.port) {
+                port.accept_answer(answer).map_err(Error::InvalidSdp)?;
+            }
+            if let Some(port) = &sg.port {
+                port.set_paused(false);
+            }
             sg.paused = false;
             sg.started = true;
             if std::mem::take(&mut sg.offer_pending) {
@@ -347,7 +368,11 @@ impl<R: Runtime> Core<R> {
     /// `pause`.
     pub fn pause(&self, h: &Handle<R>, txn: Option<Transaction>) -> Result<()> {
         self.as_member_reading(h, |(_, room, me, rt, out): Request<'_, R, _, Subscriber<R>>| {
-            me.state.lock(rt).paused = true;
+            let mut sg = me.state.lock(rt);
+            sg.paused = true;
+            if let Some(port) = &sg.port {
+                port.set_paused(true);
+            }
             out.push(&h.queue, reply(h.id, txn, RoomEvent::Paused { room }));
             Ok(())
         })

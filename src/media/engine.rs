@@ -1,0 +1,107 @@
+//! The media engine: the production [`SocketFactory`]. Each PeerConnection the core opens is a
+//! [`Leg`]; all legs share one UDP socket, served by the shard thread, which routes datagrams
+//! to legs, fans publishers' packets out and reports connectivity to the core as [`PeerEvent`]s
+//! over a channel (so the packet path never waits on a signalling lock).
+
+use std::collections::HashMap;
+use std::io;
+use std::net::{IpAddr, SocketAddr, UdpSocket};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Weak};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use tokio::sync::mpsc;
+
+use super::leg::{Leg, LegPort};
+use super::shard::{self, Cmd};
+use super::udp::open_forwarder;
+use crate::core::event::MediaKind;
+use crate::core::ids::{HandleId, IdGen};
+use crate::core::seams::{ForwarderSocket, MediaPort, PeerOwner, SocketFactory};
+
+/// What the media engine tells the core about a PeerConnection.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PeerEvent {
+    /// ICE and DTLS are up (Janus's `webrtcup`).
+    Up(PeerOwner),
+    /// The first packet of an incoming stream (Janus's `media` event).
+    Media { owner: PeerOwner, mid: String, kind: MediaKind, receiving: bool },
+    /// The PeerConnection failed or closed.
+    Down(PeerOwner, String),
+}
+
+/// What the core's ports and the shard share.
+pub(crate) struct Shared {
+    /// The shard's socket: every leg's one host candidate.
+    pub local: SocketAddr,
+    /// Open legs by handle, to resolve the fan-out targets the core names by handle. A leaf
+    /// lock, held only to read or change the map.
+    legs: parking_lot::Mutex<HashMap<HandleId, Weak<Leg>>>,
+    cmds: mpsc::UnboundedSender<Cmd>,
+    seed: AtomicU64,
+}
+
+impl Shared {
+    /// Fresh ICE credentials: ufrag and password.
+    pub fn credentials(&self) -> (String, String) {
+        let mut ids = IdGen::new(self.seed.fetch_add(0x9E37_79B9_7F4A_7C15, Ordering::Relaxed));
+        let mut hex = |n: usize| (0..n).map(|_| format!("{:08x}", ids.private_id(|_| false))).collect::<String>();
+        (hex(1), hex(3))
+    }
+
+    pub fn leg(&self, handle: HandleId) -> Option<Arc<Leg>> {
+        self.legs.lock().get(&handle)?.upgrade()
+    }
+
+    pub fn poke(&self, leg: Arc<Leg>) {
+        let _ = self.cmds.send(Cmd::Poke(leg));
+    }
+
+    pub fn keyframe(&self, leg: Arc<Leg>, mid: String) {
+        let _ = self.cmds.send(Cmd::Keyframe(leg, mid));
+    }
+
+    pub fn close(&self, leg: Arc<Leg>) {
+        {
+            let mut legs = self.legs.lock();
+            if legs.get(&leg.owner.handle).is_some_and(|w| std::ptr::eq(w.as_ptr(), Arc::as_ptr(&leg))) {
+                legs.remove(&leg.owner.handle);
+            }
+        }
+        let _ = self.cmds.send(Cmd::Close(leg));
+    }
+}
+
+pub struct MediaEngine {
+    shared: Arc<Shared>,
+}
+
+impl MediaEngine {
+    /// Binds the media socket on `ip:port` (0: any free port) and starts the shard thread.
+    pub fn start(ip: IpAddr, port: u16, events: mpsc::Sender<PeerEvent>) -> io::Result<MediaEngine> {
+        let socket = UdpSocket::bind((ip, port))?;
+        let local = socket.local_addr()?;
+        let (cmds, rx) = mpsc::unbounded_channel();
+        let seed = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos() as u64).unwrap_or(1);
+        let shared =
+            Arc::new(Shared { local, legs: parking_lot::Mutex::new(HashMap::new()), cmds, seed: AtomicU64::new(seed) });
+        shard::spawn(socket, rx, events)?;
+        Ok(MediaEngine { shared })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.shared.local
+    }
+}
+
+impl SocketFactory for MediaEngine {
+    fn open_media(&self, owner: PeerOwner) -> io::Result<Box<dyn MediaPort>> {
+        let leg = Leg::new(owner, &self.shared).map_err(io::Error::other)?;
+        self.shared.legs.lock().insert(owner.handle, Arc::downgrade(&leg));
+        Ok(Box::new(LegPort { leg }))
+    }
+
+    fn open_forwarder(&self, target: SocketAddr) -> io::Result<Box<dyn ForwarderSocket>> {
+        open_forwarder(target)
+    }
+}

@@ -1,0 +1,454 @@
+//! One PeerConnection ("leg"): the `rtc` peer connection and what vroom keeps beside it. A leg is
+//! shared by the core (through its [`MediaPort`], for SDP) and by the shard that moves its
+//! packets; its state sits behind one leaf lock: nothing else is ever taken while it is held, no
+//! socket is touched under it (datagrams are collected and sent after release), and each hold is
+//! one bounded computation of the sans-IO stack.
+
+use std::collections::{HashMap, HashSet};
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Weak};
+use std::time::Instant;
+
+use arc_swap::ArcSwap;
+use bytes::BytesMut;
+use rtc::peer_connection::event::{RTCPeerConnectionEvent, RTCTrackEvent};
+use rtc::peer_connection::message::RTCMessage;
+use rtc::peer_connection::sdp::RTCSessionDescription;
+use rtc::peer_connection::state::RTCPeerConnectionState;
+use rtc::peer_connection::RTCPeerConnection;
+use rtc::rtcp;
+use rtc::rtp;
+use rtc::rtp_transceiver::RTCRtpSenderId;
+use rtc::sansio::Protocol;
+use rtc::shared::{TaggedBytesMut, TransportContext, TransportProtocol};
+
+use super::engine::{PeerEvent, Shared};
+use super::peer;
+use super::rewrite::Rewriter;
+use crate::core::event::SubStreamInfo;
+use crate::core::room::FanoutTarget;
+use crate::core::seams::{LegKind, MediaPort, PeerOwner, TrickleCandidate};
+
+/// A subscriber stream a publisher stream is forwarded to.
+pub(crate) struct Target {
+    pub leg: Arc<Leg>,
+    pub mid: String,
+}
+
+/// A publisher's fan-out: incoming mid to the subscriber streams it goes to. Published by the
+/// core (under the publisher's lock, so in the order of its changes) and read by the shard
+/// without a lock.
+pub(crate) type Fanout = HashMap<String, Arc<[Target]>>;
+
+pub(crate) struct Leg {
+    pub owner: PeerOwner,
+    /// Our ICE username fragment: how the shard recognises this leg's first STUN checks.
+    pub ufrag: String,
+    engine: Weak<Shared>,
+    state: parking_lot::Mutex<LegState>,
+    pub fanout: ArcSwap<Fanout>,
+    paused: AtomicBool,
+    pub closed: AtomicBool,
+}
+
+pub(crate) struct LegState {
+    pc: RTCPeerConnection,
+    /// Incoming track id to its mid (publishers and echo).
+    track_mids: HashMap<String, String>,
+    /// Incoming mids already reported as receiving (the `media` event).
+    receiving: HashSet<String>,
+    /// Outgoing streams by mid (subscribers and echo).
+    senders: HashMap<String, Sender>,
+    /// Where each outgoing mid's media comes from, for keyframe requests (subscribers).
+    sources: HashMap<String, (Weak<Leg>, String)>,
+    connected: bool,
+    /// The leg's next timer, as the shard last scheduled it.
+    pub deadline: Option<Instant>,
+}
+
+impl LegState {
+    pub fn next_timeout(&mut self) -> Option<Instant> {
+        self.pc.poll_timeout()
+    }
+}
+
+struct Sender {
+    id: RTCRtpSenderId,
+    ssrc: u32,
+    /// The payload type negotiated for this stream (known once the answer is in).
+    pt: Option<u8>,
+    rewrite: Rewriter,
+}
+
+/// What draining a leg produced besides datagrams.
+#[derive(Default)]
+pub(crate) struct Drained {
+    /// Publisher packets to fan out: (mid, packet).
+    pub rtp: Vec<(String, rtp::Packet)>,
+    /// Keyframe requests for the publishers behind these (leg, mid).
+    pub keyframes: Vec<(Arc<Leg>, String)>,
+    /// The leg just connected: its subscriber streams need keyframes.
+    pub connected: bool,
+}
+
+impl Leg {
+    pub fn new(owner: PeerOwner, engine: &Arc<Shared>) -> Result<Arc<Leg>, String> {
+        let (ufrag, pwd) = engine.credentials();
+        let pc = peer::build(engine, &ufrag, &pwd, owner.kind)?;
+        Ok(Arc::new(Leg {
+            owner,
+            ufrag,
+            engine: Arc::downgrade(engine),
+            state: parking_lot::Mutex::new(LegState {
+                pc,
+                track_mids: HashMap::new(),
+                receiving: HashSet::new(),
+                senders: HashMap::new(),
+                sources: HashMap::new(),
+                connected: false,
+                deadline: None,
+            }),
+            fanout: ArcSwap::from_pointee(Fanout::new()),
+            paused: AtomicBool::new(false),
+            closed: AtomicBool::new(false),
+        }))
+    }
+
+    pub fn lock(&self) -> parking_lot::MutexGuard<'_, LegState> {
+        self.state.lock()
+    }
+
+    /// Tells the shard the leg changed outside the packet path (new description, candidate).
+    fn poke(self: &Arc<Self>) {
+        if let Some(engine) = self.engine.upgrade() {
+            engine.poke(self.clone());
+        }
+    }
+
+    /// Feeds one datagram and drains the leg.
+    pub fn receive(
+        self: &Arc<Self>,
+        now: Instant,
+        local: SocketAddr,
+        peer: SocketAddr,
+        data: &[u8],
+        out: &mut Vec<(SocketAddr, BytesMut)>,
+        events: &mut Vec<PeerEvent>,
+    ) -> Drained {
+        let mut st = self.lock();
+        let msg = TaggedBytesMut {
+            now,
+            transport: TransportContext { local_addr: local, peer_addr: peer, ecn: None, transport_protocol: TransportProtocol::UDP },
+            message: BytesMut::from(data),
+        };
+        if let Err(e) = st.pc.handle_read(msg) {
+            // A datagram the stack refuses (a replay, a stray packet) is dropped, as Janus does.
+            let _ = e;
+        }
+        self.drain(&mut st, now, out, events)
+    }
+
+    /// Runs the leg's timers if due, and drains it.
+    pub fn tick(
+        self: &Arc<Self>,
+        now: Instant,
+        out: &mut Vec<(SocketAddr, BytesMut)>,
+        events: &mut Vec<PeerEvent>,
+    ) -> Drained {
+        let mut st = self.lock();
+        if st.pc.poll_timeout().is_some_and(|t| t <= now) {
+            let _ = st.pc.handle_timeout(now);
+        }
+        self.drain(&mut st, now, out, events)
+    }
+
+    /// Everything the stack wants to send, tell or hand over, after an input.
+    fn drain(
+        self: &Arc<Self>,
+        st: &mut LegState,
+        now: Instant,
+        out: &mut Vec<(SocketAddr, BytesMut)>,
+        events: &mut Vec<PeerEvent>,
+    ) -> Drained {
+        let mut drained = Drained::default();
+        loop {
+            let mut progressed = false;
+            while let Some(w) = st.pc.poll_write() {
+                out.push((w.transport.peer_addr, w.message));
+                progressed = true;
+            }
+            while let Some(ev) = st.pc.poll_event() {
+                progressed = true;
+                self.on_event(st, ev, events, &mut drained);
+            }
+            while let Some(m) = st.pc.poll_read() {
+                progressed = true;
+                self.on_message(st, now, m.message, events, &mut drained);
+            }
+            if !progressed {
+                break;
+            }
+        }
+        drained
+    }
+
+    fn on_event(
+        self: &Arc<Self>,
+        st: &mut LegState,
+        ev: RTCPeerConnectionEvent,
+        events: &mut Vec<PeerEvent>,
+        drained: &mut Drained,
+    ) {
+        match ev {
+            RTCPeerConnectionEvent::OnConnectionStateChangeEvent(state) => match state {
+                RTCPeerConnectionState::Connected if !st.connected => {
+                    st.connected = true;
+                    drained.connected = true;
+                    events.push(PeerEvent::Up(self.owner));
+                }
+                RTCPeerConnectionState::Failed | RTCPeerConnectionState::Closed if st.connected => {
+                    st.connected = false;
+                    events.push(PeerEvent::Down(self.owner, "ICE failed".into()));
+                }
+                _ => {}
+            },
+            RTCPeerConnectionEvent::OnTrack(RTCTrackEvent::OnOpen(init)) => {
+                let receiver = init.receiver_id;
+                let mid = st
+                    .pc
+                    .get_transceivers()
+                    .collect::<Vec<_>>()
+                    .into_iter()
+                    .find_map(|id| {
+                        let t = st.pc.rtp_transceiver(id)?;
+                        (t.receiver() == Some(receiver)).then(|| t.mid().clone()).flatten()
+                    });
+                if let Some(mid) = mid {
+                    st.track_mids.insert(init.track_id, mid);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn on_message(
+        self: &Arc<Self>,
+        st: &mut LegState,
+        now: Instant,
+        m: RTCMessage,
+        events: &mut Vec<PeerEvent>,
+        drained: &mut Drained,
+    ) {
+        match m {
+            RTCMessage::RtpPacket(track, packet) => {
+                let Some(mid) = st.track_mids.get(&track).cloned() else { return };
+                if st.receiving.insert(mid.clone()) {
+                    let kind = peer::kind_of(&mut st.pc, &mid);
+                    events.push(PeerEvent::Media { owner: self.owner, mid: mid.clone(), kind, receiving: true });
+                }
+                match self.owner.kind {
+                    LegKind::Publisher => drained.rtp.push((mid, packet)),
+                    LegKind::Echo => {
+                        send_rtp(st, now, &mid, &packet);
+                    }
+                    LegKind::Subscriber => {}
+                }
+            }
+            RTCMessage::RtcpPacket(_, packets) => {
+                let wants_keyframe = packets.iter().any(|p| {
+                    let any = p.as_any();
+                    any.is::<rtcp::payload_feedbacks::picture_loss_indication::PictureLossIndication>()
+                        || any.is::<rtcp::payload_feedbacks::full_intra_request::FullIntraRequest>()
+                });
+                if wants_keyframe {
+                    match self.owner.kind {
+                        LegKind::Subscriber => {
+                            for (leg, mid) in st.sources.values() {
+                                if let Some(leg) = leg.upgrade() {
+                                    drained.keyframes.push((leg, mid.clone()));
+                                }
+                            }
+                        }
+                        LegKind::Echo => {
+                            let mids: Vec<String> = st.track_mids.values().cloned().collect();
+                            for mid in mids {
+                                request_keyframe(st, now, &mid);
+                            }
+                        }
+                        LegKind::Publisher => {}
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Sends a publisher's packet on one of this subscriber's streams (the fan-out step).
+    pub fn forward(
+        self: &Arc<Self>,
+        now: Instant,
+        mid: &str,
+        packet: &rtp::Packet,
+        out: &mut Vec<(SocketAddr, BytesMut)>,
+    ) {
+        if self.paused.load(Ordering::Relaxed) || self.closed.load(Ordering::Relaxed) {
+            return;
+        }
+        let mut st = self.lock();
+        if !st.connected {
+            return;
+        }
+        send_rtp(&mut st, now, mid, packet);
+        while let Some(w) = st.pc.poll_write() {
+            out.push((w.transport.peer_addr, w.message));
+        }
+    }
+
+    /// Asks the publisher for a keyframe on `mid` (PLI).
+    pub fn keyframe(self: &Arc<Self>, now: Instant, mid: &str, out: &mut Vec<(SocketAddr, BytesMut)>) {
+        let mut st = self.lock();
+        request_keyframe(&mut st, now, mid);
+        while let Some(w) = st.pc.poll_write() {
+            out.push((w.transport.peer_addr, w.message));
+        }
+    }
+
+    /// The publishers behind this subscriber's streams (for keyframe requests when it connects).
+    pub fn sources(&self) -> Vec<(Arc<Leg>, String)> {
+        self.lock().sources.values().filter_map(|(l, m)| Some((l.upgrade()?, m.clone()))).collect()
+    }
+
+    pub fn close(&self) {
+        self.closed.store(true, Ordering::Relaxed);
+        let _ = self.lock().pc.close();
+    }
+}
+
+/// Rewrites `packet` for our outgoing stream `mid` and hands it to the stack.
+fn send_rtp(st: &mut LegState, now: Instant, mid: &str, packet: &rtp::Packet) {
+    let Some(sender) = st.senders.get_mut(mid) else { return };
+    let Some(pt) = sender.pt else { return };
+    let (seq, ts) = sender.rewrite.rewrite(packet.header.ssrc, packet.header.sequence_number, packet.header.timestamp);
+    let mut p = packet.clone();
+    p.header.ssrc = sender.ssrc;
+    p.header.payload_type = pt;
+    p.header.sequence_number = seq;
+    p.header.timestamp = ts;
+    // The extensions ids of the publisher's leg mean nothing on this one.
+    p.header.extension = false;
+    p.header.extensions.clear();
+    p.header.extension_profile = 0;
+    let id = sender.id;
+    if let Some(mut s) = st.pc.rtp_sender(id) {
+        let _ = s.write_rtp(now, p);
+    }
+}
+
+fn request_keyframe(st: &mut LegState, now: Instant, mid: &str) {
+    let Some((receiver, ssrc)) = peer::receiver_of(&mut st.pc, mid) else { return };
+    if let Some(mut r) = st.pc.rtp_receiver(receiver) {
+        let pli = rtcp::payload_feedbacks::picture_loss_indication::PictureLossIndication { sender_ssrc: 0, media_ssrc: ssrc };
+        let _ = r.write_rtcp(now, vec![Box::new(pli)]);
+    }
+}
+
+/// The core's handle on a leg. Dropping it (the core discards an endpoint after releasing its
+/// locks) closes the PeerConnection.
+pub(crate) struct LegPort {
+    pub leg: Arc<Leg>,
+}
+
+impl Drop for LegPort {
+    fn drop(&mut self) {
+        if let Some(engine) = self.leg.engine.upgrade() {
+            engine.close(self.leg.clone());
+        }
+    }
+}
+
+impl MediaPort for LegPort {
+    fn local_addr(&self) -> SocketAddr {
+        self.leg.engine.upgrade().map(|e| e.local).unwrap_or_else(|| ([0, 0, 0, 0], 0).into())
+    }
+
+    fn answer(&self, offer: &str) -> Result<String, String> {
+        let sdp = {
+            let mut st = self.leg.lock();
+            let offer = RTCSessionDescription::offer(offer.to_string()).map_err(|e| e.to_string())?;
+            st.pc.set_remote_description(Instant::now(), offer).map_err(|e| e.to_string())?;
+            if self.leg.owner.kind == LegKind::Echo {
+                peer::echo_tracks(&mut st.pc)?;
+            }
+            let answer = st.pc.create_answer(None).map_err(|e| e.to_string())?;
+            let sdp = answer.sdp.clone();
+            st.pc.set_local_description(Instant::now(), answer).map_err(|e| e.to_string())?;
+            let senders = peer::senders(&mut st.pc);
+            for (mid, (id, ssrc, pt)) in senders {
+                st.senders.insert(mid, Sender { id, ssrc, pt, rewrite: Rewriter::default() });
+            }
+            sdp
+        };
+        self.leg.poke();
+        Ok(sdp)
+    }
+
+    fn offer(&self, streams: &[SubStreamInfo]) -> Result<String, String> {
+        let sdp = {
+            let mut st = self.leg.lock();
+            peer::sync_subscriber_tracks(&mut st.pc, streams)?;
+            let offer = st.pc.create_offer(None).map_err(|e| e.to_string())?;
+            let sdp = offer.sdp.clone();
+            st.pc.set_local_description(Instant::now(), offer).map_err(|e| e.to_string())?;
+            sdp
+        };
+        self.leg.poke();
+        Ok(sdp)
+    }
+
+    fn accept_answer(&self, answer: &str) -> Result<(), String> {
+        {
+            let mut st = self.leg.lock();
+            let answer = RTCSessionDescription::answer(answer.to_string()).map_err(|e| e.to_string())?;
+            st.pc.set_remote_description(Instant::now(), answer).map_err(|e| e.to_string())?;
+            for (mid, (id, ssrc, pt)) in peer::senders(&mut st.pc) {
+                let s = st.senders.entry(mid).or_insert(Sender { id, ssrc, pt, rewrite: Rewriter::default() });
+                s.id = id;
+                s.pt = pt;
+            }
+        }
+        self.leg.poke();
+        Ok(())
+    }
+
+    fn add_candidate(&self, candidate: Option<&TrickleCandidate>) -> Result<(), String> {
+        let Some(c) = candidate else { return Ok(()) };
+        {
+            let mut st = self.leg.lock();
+            st.pc.add_remote_candidate(peer::candidate_init(c)).map_err(|e| e.to_string())?;
+        }
+        self.leg.poke();
+        Ok(())
+    }
+
+    fn set_fanout(&self, mid: &str, targets: &[FanoutTarget]) {
+        let Some(engine) = self.leg.engine.upgrade() else { return };
+        let resolved: Vec<Target> = targets
+            .iter()
+            .filter_map(|t| Some(Target { leg: engine.leg(t.subscriber)?, mid: t.sub_mid.clone() }))
+            .collect();
+        for t in &resolved {
+            t.leg.lock().sources.insert(t.mid.clone(), (Arc::downgrade(&self.leg), mid.to_string()));
+        }
+        let mut fanout = Fanout::clone(&self.leg.fanout.load());
+        fanout.insert(mid.to_string(), resolved.into());
+        self.leg.fanout.store(Arc::new(fanout));
+        // A newly wired subscriber that is already connected (a `subscribe` or `switch`) needs a
+        // keyframe to start decoding.
+        engine.keyframe(self.leg.clone(), mid.to_string());
+    }
+
+    fn set_paused(&self, paused: bool) {
+        self.leg.paused.store(paused, Ordering::Relaxed);
+    }
+}

@@ -1,0 +1,278 @@
+//! Building and querying `rtc` peer connections the way vroom uses them: vroom is the DTLS server
+//! on every leg (the only role in which Chrome agrees to AES-GCM), gathers one host candidate (its
+//! shard's socket), and picks its own ICE credentials so the shard can route STUN by ufrag.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use rtc::interceptor::{Attribute, Interceptor, Packet, Registry, Slot, StreamInfo, TaggedPacket};
+use rtc::media_stream::MediaStreamTrack;
+use rtc::peer_connection::configuration::interceptor_registry::register_default_interceptors;
+use rtc::peer_connection::configuration::media_engine::MediaEngine;
+use rtc::peer_connection::configuration::setting_engine::SettingEngineBuilder;
+use rtc::peer_connection::configuration::RTCConfigurationBuilder;
+use rtc::peer_connection::transport::{CandidateConfig, CandidateHostConfig, RTCDtlsRole, RTCIceCandidate, RTCIceCandidateInit};
+use rtc::peer_connection::{RTCPeerConnection, RTCPeerConnectionBuilder};
+use rtc::rtp_transceiver::rtp_sender::{
+    RTCRtpCodec, RTCRtpCodecParameters, RTCRtpCodingParameters, RTCRtpEncodingParameters, RtpCodecKind,
+};
+use rtc::rtp_transceiver::{RTCRtpReceiverId, RTCRtpSenderId, RTCRtpTransceiverDirection};
+use rtc::sansio::Protocol;
+
+use super::engine::Shared;
+use crate::core::event::{MediaKind, SubStreamInfo};
+use crate::core::seams::{LegKind, TrickleCandidate};
+
+/// A new peer connection for a leg of `kind`, with our credentials and host candidate.
+pub(crate) fn build(engine: &Arc<Shared>, ufrag: &str, pwd: &str, _kind: LegKind) -> Result<RTCPeerConnection, String> {
+    let settings = SettingEngineBuilder::new()
+        .with_answering_dtls_role(RTCDtlsRole::Server)
+        .with_ice_credentials(ufrag.to_string(), pwd.to_string())
+        .build();
+    let mut media = MediaEngine::default();
+    media.register_default_codecs().map_err(|e| e.to_string())?;
+    // Keyframe requests (PLI, FIR) must reach vroom: the default chain ends by dropping inbound
+    // RTCP that no interceptor marked for the application.
+    let registry = Registry::new().with(Slot::from(14_000), DeliverRtcp::default());
+    let registry = register_default_interceptors(registry, &mut media).map_err(|e| e.to_string())?;
+    let mut pc = RTCPeerConnectionBuilder::new()
+        .with_configuration(RTCConfigurationBuilder::new().build())
+        .with_setting_engine(settings)
+        .with_media_engine(media)
+        .with_interceptor_registry(registry)
+        .build(Instant::now())
+        .map_err(|e| e.to_string())?;
+    let candidate = CandidateHostConfig {
+        base_config: CandidateConfig {
+            network: "udp".to_owned(),
+            address: engine.local.ip().to_string(),
+            port: engine.local.port(),
+            component: 1,
+            ..Default::default()
+        },
+        ..Default::default()
+    }
+    .new_candidate_host()
+    .map_err(|e| e.to_string())?;
+    let init = RTCIceCandidate::from(&candidate).to_json().map_err(|e| e.to_string())?;
+    pc.add_local_candidate(init).map_err(|e| e.to_string())?;
+    Ok(pc)
+}
+
+/// The codecs vroom forwards, by the names Janus gives them.
+const CODECS: [&str; 8] = ["opus", "pcmu", "pcma", "g722", "vp8", "vp9", "h264", "av1"];
+
+/// The codec vroom sends a stream of codec `name` (as Janus names codecs) with. Each entry is
+/// one that `register_default_codecs` registers, so the sender's codec is negotiable.
+fn codec_of(name: &str) -> Option<(RtpCodecKind, RTCRtpCodec)> {
+    let (kind, mime, rate, channels, fmtp) = match name {
+        "opus" => (RtpCodecKind::Audio, "audio/opus", 48000, 2, "minptime=10;useinbandfec=1"),
+        "pcmu" => (RtpCodecKind::Audio, "audio/PCMU", 8000, 0, ""),
+        "pcma" => (RtpCodecKind::Audio, "audio/PCMA", 8000, 0, ""),
+        "g722" => (RtpCodecKind::Audio, "audio/G722", 8000, 0, ""),
+        "vp8" => (RtpCodecKind::Video, "video/VP8", 90000, 0, ""),
+        "vp9" => (RtpCodecKind::Video, "video/VP9", 90000, 0, "profile-id=0"),
+        "h264" => (
+            RtpCodecKind::Video,
+            "video/H264",
+            90000,
+            0,
+            "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42001f",
+        ),
+        "av1" => (RtpCodecKind::Video, "video/AV1", 90000, 0, "profile-id=0"),
+        _ => return None,
+    };
+    let codec = RTCRtpCodec {
+        mime_type: mime.to_string(),
+        clock_rate: rate,
+        channels,
+        sdp_fmtp_line: fmtp.to_string(),
+        rtcp_feedback: vec![],
+    };
+    Some((kind, codec))
+}
+
+fn track(id: &str, kind: RtpCodecKind, codec: RTCRtpCodec, ssrc: u32) -> MediaStreamTrack {
+    MediaStreamTrack::new(
+        format!("vroom-{id}"),
+        format!("vroom-track-{id}"),
+        format!("vroom-{id}"),
+        kind,
+        vec![RTCRtpEncodingParameters {
+            rtp_coding_parameters: RTCRtpCodingParameters { ssrc: Some(ssrc), ..Default::default() },
+            codec,
+            active: true,
+            ..Default::default()
+        }],
+    )
+}
+
+/// Brings a subscriber's transceivers in line with its streams: a sending track for each new
+/// stream (in m-line order), inactive for streams that stopped.
+pub(crate) fn sync_subscriber_tracks(pc: &mut RTCPeerConnection, streams: &[SubStreamInfo]) -> Result<(), String> {
+    let existing: Vec<_> = pc.get_transceivers().collect();
+    for s in streams.iter().skip(existing.len()) {
+        let name = s.codec.as_deref().unwrap_or(match s.kind {
+            MediaKind::Audio => "opus",
+            _ => "vp8",
+        });
+        let (kind, codec) = codec_of(name).ok_or_else(|| format!("unsupported codec {name}"))?;
+        let ssrc = ssrc_for(s);
+        pc.add_track(track(&s.mid, kind, codec.clone(), ssrc)).map_err(|e| e.to_string())?;
+        // The m-line lists the stream's codec first and every other codec of its kind after it:
+        // `rtc` negotiates a PeerConnection's codecs once, so a codec no m-line carried in the
+        // first negotiation could not be added by a later `subscribe`.
+        let preferences: Vec<RTCRtpCodecParameters> = std::iter::once(codec.clone())
+            .chain(CODECS.iter().filter_map(|n| codec_of(n)).filter(|(k, c)| *k == kind && c != &codec).map(|(_, c)| c))
+            .map(|rtp_codec| RTCRtpCodecParameters { rtp_codec, ..Default::default() })
+            .collect();
+        if let Some(id) = pc.get_transceivers().last() {
+            if let Some(mut t) = pc.rtp_transceiver(id) {
+                t.set_codec_preferences(preferences).map_err(|e| e.to_string())?;
+            }
+        }
+    }
+    let ids: Vec<_> = pc.get_transceivers().collect();
+    for (s, id) in streams.iter().zip(ids) {
+        if !s.active {
+            if let Some(mut t) = pc.rtp_transceiver(id) {
+                t.set_direction(RTCRtpTransceiverDirection::Inactive);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A subscriber stream's SSRC: distinct per stream and stable across renegotiations.
+fn ssrc_for(s: &SubStreamInfo) -> u32 {
+    let mut x = (s.feed_id ^ ((s.mindex as u64) << 40)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    x ^= x >> 29;
+    (x as u32).max(1)
+}
+
+/// For an echo: a sending track on every transceiver that receives, with the codec it receives.
+pub(crate) fn echo_tracks(pc: &mut RTCPeerConnection) -> Result<(), String> {
+    let ids: Vec<_> = pc.get_transceivers().collect();
+    for (i, id) in ids.into_iter().enumerate() {
+        let Some(receiver) = pc.rtp_transceiver(id).and_then(|t| t.receiver()) else { continue };
+        let Some(mut r) = pc.rtp_receiver(receiver) else { continue };
+        let Some(mime) = r.get_parameters().rtp_parameters.codecs.first().map(|c| c.rtp_codec.mime_type.clone()) else {
+            continue;
+        };
+        let name = mime.rsplit('/').next().unwrap_or_default().to_ascii_lowercase();
+        let Some((kind, codec)) = codec_of(&name) else { continue };
+        pc.add_track(track(&format!("echo{i}"), kind, codec, 0x0E00_0000 + i as u32)).map_err(|e| e.to_string())?;
+    }
+    Ok(())
+}
+
+/// Every negotiated outgoing stream: mid to (sender, SSRC, payload type once negotiated).
+pub(crate) fn senders(pc: &mut RTCPeerConnection) -> Vec<(String, (RTCRtpSenderId, u32, Option<u8>))> {
+    let ids: Vec<_> = pc.get_transceivers().collect();
+    let mut out = Vec::new();
+    for id in ids {
+        let Some(t) = pc.rtp_transceiver(id) else { continue };
+        let (Some(mid), Some(sender)) = (t.mid().clone(), t.sender()) else { continue };
+        let Some(mut s) = pc.rtp_sender(sender) else { continue };
+        let Some(ssrc) = s.track().ssrcs().next() else { continue };
+        let wanted = s.track().codec(ssrc).map(|c| c.mime_type.to_ascii_lowercase());
+        let codecs = &s.get_parameters().rtp_parameters.codecs;
+        let pt = codecs
+            .iter()
+            .find(|c| Some(c.rtp_codec.mime_type.to_ascii_lowercase()) == wanted)
+            .or(codecs.first())
+            .map(|c| c.payload_type);
+        out.push((mid, (sender, ssrc, pt)));
+    }
+    out
+}
+
+/// The receiver of incoming stream `mid` and the SSRC it receives.
+pub(crate) fn receiver_of(pc: &mut RTCPeerConnection, mid: &str) -> Option<(RTCRtpReceiverId, u32)> {
+    let ids: Vec<_> = pc.get_transceivers().collect();
+    for id in ids {
+        let t = pc.rtp_transceiver(id)?;
+        if t.mid().as_deref() != Some(mid) {
+            continue;
+        }
+        let receiver = t.receiver()?;
+        let r = pc.rtp_receiver(receiver)?;
+        let ssrc = r.track().ssrcs().next()?;
+        return Some((receiver, ssrc));
+    }
+    None
+}
+
+/// The kind of incoming stream `mid`.
+pub(crate) fn kind_of(pc: &mut RTCPeerConnection, mid: &str) -> MediaKind {
+    let ids: Vec<_> = pc.get_transceivers().collect();
+    for id in ids {
+        let Some(t) = pc.rtp_transceiver(id) else { continue };
+        if t.mid().as_deref() != Some(mid) {
+            continue;
+        }
+        let Some(receiver) = t.receiver() else { continue };
+        if let Some(r) = pc.rtp_receiver(receiver) {
+            return match r.track().kind() {
+                RtpCodecKind::Audio => MediaKind::Audio,
+                _ => MediaKind::Video,
+            };
+        }
+    }
+    MediaKind::Video
+}
+
+pub(crate) fn candidate_init(c: &TrickleCandidate) -> RTCIceCandidateInit {
+    RTCIceCandidateInit {
+        candidate: c.candidate.clone(),
+        sdp_mid: c.sdp_mid.clone(),
+        sdp_mline_index: c.sdp_mline_index,
+        ..Default::default()
+    }
+}
+
+/// Marks inbound RTCP for delivery to vroom (keyframe requests reach the forwarder this way).
+#[derive(Default)]
+struct DeliverRtcp {
+    read: std::collections::VecDeque<TaggedPacket>,
+    write: std::collections::VecDeque<TaggedPacket>,
+}
+
+impl Protocol<TaggedPacket, TaggedPacket, ()> for DeliverRtcp {
+    type Rout = TaggedPacket;
+    type Wout = TaggedPacket;
+    type Eout = ();
+    type Error = rtc::shared::error::Error;
+    type Time = Instant;
+
+    fn handle_read(&mut self, mut msg: TaggedPacket) -> Result<(), Self::Error> {
+        if matches!(msg.message.packet, Packet::Rtcp(_)) {
+            msg.message.add(Attribute::DeliverToApplication);
+        }
+        self.read.push_back(msg);
+        Ok(())
+    }
+    fn poll_read(&mut self) -> Option<TaggedPacket> {
+        self.read.pop_front()
+    }
+    fn handle_write(&mut self, msg: TaggedPacket) -> Result<(), Self::Error> {
+        self.write.push_back(msg);
+        Ok(())
+    }
+    fn poll_write(&mut self) -> Option<TaggedPacket> {
+        self.write.pop_front()
+    }
+    fn handle_timeout(&mut self, _now: Instant) -> Result<(), Self::Error> {
+        Ok(())
+    }
+    fn poll_timeout(&mut self) -> Option<Instant> {
+        None
+    }
+}
+
+impl Interceptor for DeliverRtcp {
+    fn bind_local_stream(&mut self, _info: &StreamInfo) {}
+    fn unbind_local_stream(&mut self, _info: &StreamInfo) {}
+    fn bind_remote_stream(&mut self, _info: &StreamInfo) {}
+    fn unbind_remote_stream(&mut self, _info: &StreamInfo) {}
+}

@@ -1,0 +1,256 @@
+//! The shard: one thread, one UDP socket, every leg's packets. It routes each datagram to its
+//! leg (STUN by our ufrag, the rest by the sender's address), forwards publishers' packets to
+//! the fan-out snapshot right there (a loop, no channel or task per subscriber), runs the legs'
+//! timers from one heap, and sends what the legs produced once per wake-up.
+
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap};
+use std::io;
+use std::net::SocketAddr;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::BytesMut;
+use rtc::stun::attributes::ATTR_USERNAME;
+use rtc::stun::message::Message;
+use rtc::stun::textattrs::TextAttribute;
+use tokio::sync::mpsc;
+
+use super::engine::PeerEvent;
+use super::leg::{Drained, Leg};
+use crate::core::seams::LegKind;
+
+pub(crate) enum Cmd {
+    /// The leg changed outside the packet path: drain it, and route its STUN from now on.
+    Poke(Arc<Leg>),
+    /// Ask the publisher behind `leg` for a keyframe on this mid.
+    Keyframe(Arc<Leg>, String),
+    Close(Arc<Leg>),
+}
+
+pub(crate) fn spawn(
+    socket: std::net::UdpSocket,
+    cmds: mpsc::UnboundedReceiver<Cmd>,
+    events: mpsc::Sender<PeerEvent>,
+) -> io::Result<()> {
+    socket.set_nonblocking(true)?;
+    std::thread::Builder::new().name("vroom-media".into()).spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a current-thread runtime");
+        rt.block_on(async move {
+            let socket = tokio::net::UdpSocket::from_std(socket).expect("a socket on this runtime");
+            let local = socket.local_addr().expect("a bound socket");
+            let mut shard = Shard {
+                socket,
+                local,
+                by_ufrag: HashMap::new(),
+                by_addr: HashMap::new(),
+                timers: BinaryHeap::new(),
+                out: Vec::new(),
+                events: Vec::new(),
+                to_core: events,
+            };
+            shard.run(cmds).await;
+        });
+    })?;
+    Ok(())
+}
+
+struct Timer {
+    at: Instant,
+    leg: Arc<Leg>,
+}
+
+impl PartialEq for Timer {
+    fn eq(&self, o: &Self) -> bool {
+        self.at == o.at
+    }
+}
+impl Eq for Timer {}
+impl PartialOrd for Timer {
+    fn partial_cmp(&self, o: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(o))
+    }
+}
+impl Ord for Timer {
+    fn cmp(&self, o: &Self) -> std::cmp::Ordering {
+        self.at.cmp(&o.at)
+    }
+}
+
+struct Shard {
+    socket: tokio::net::UdpSocket,
+    local: SocketAddr,
+    by_ufrag: HashMap<String, Arc<Leg>>,
+    by_addr: HashMap<SocketAddr, Arc<Leg>>,
+    timers: BinaryHeap<Reverse<Timer>>,
+    out: Vec<(SocketAddr, BytesMut)>,
+    events: Vec<PeerEvent>,
+    to_core: mpsc::Sender<PeerEvent>,
+}
+
+/// How many datagrams one wake-up reads before sending what they produced.
+const BATCH: usize = 64;
+
+impl Shard {
+    async fn run(&mut self, mut cmds: mpsc::UnboundedReceiver<Cmd>) {
+        let mut buf = vec![0u8; 2048];
+        loop {
+            let next = self.timers.peek().map(|t| t.0.at);
+            let sleep = async {
+                match next {
+                    Some(at) => tokio::time::sleep_until(at.into()).await,
+                    None => tokio::time::sleep(Duration::from_secs(3600)).await,
+                }
+            };
+            tokio::select! {
+                r = self.socket.recv_from(&mut buf) => {
+                    if let Ok((n, peer)) = r {
+                        self.datagram(&buf[..n], peer);
+                        for _ in 1..BATCH {
+                            match self.socket.try_recv_from(&mut buf) {
+                                Ok((n, peer)) => self.datagram(&buf[..n], peer),
+                                Err(_) => break,
+                            }
+                        }
+                    }
+                }
+                c = cmds.recv() => match c {
+                    Some(c) => self.command(c),
+                    None => return,
+                },
+                _ = sleep => self.expire(),
+            }
+            self.flush();
+        }
+    }
+
+    fn datagram(&mut self, data: &[u8], peer: SocketAddr) {
+        let leg = if is_stun(data) {
+            let Some(leg) = local_ufrag(data).and_then(|u| self.by_ufrag.get(&u).cloned()) else {
+                // A STUN response to one of our checks: it comes from a known address.
+                let Some(leg) = self.by_addr.get(&peer).cloned() else { return };
+                self.feed(leg, data, peer);
+                return;
+            };
+            self.by_addr.insert(peer, leg.clone());
+            leg
+        } else {
+            match self.by_addr.get(&peer) {
+                Some(leg) => leg.clone(),
+                None => return,
+            }
+        };
+        self.feed(leg, data, peer);
+    }
+
+    fn feed(&mut self, leg: Arc<Leg>, data: &[u8], peer: SocketAddr) {
+        if leg.closed.load(Ordering::Relaxed) {
+            return;
+        }
+        let now = Instant::now();
+        let drained = leg.receive(now, self.local, peer, data, &mut self.out, &mut self.events);
+        self.after(&leg, drained, now);
+    }
+
+    /// Fans out what a leg handed over, sends its keyframe requests, and reschedules it.
+    fn after(&mut self, leg: &Arc<Leg>, drained: Drained, now: Instant) {
+        if !drained.rtp.is_empty() {
+            let fanout = leg.fanout.load();
+            for (mid, packet) in &drained.rtp {
+                if let Some(targets) = fanout.get(mid) {
+                    for t in targets.iter() {
+                        t.leg.forward(now, &t.mid, packet, &mut self.out);
+                    }
+                }
+            }
+        }
+        for (publisher, mid) in drained.keyframes {
+            publisher.keyframe(now, &mid, &mut self.out);
+        }
+        if drained.connected && leg.owner.kind == LegKind::Subscriber {
+            for (publisher, mid) in leg.sources() {
+                publisher.keyframe(now, &mid, &mut self.out);
+            }
+        }
+        self.schedule(leg);
+    }
+
+    fn schedule(&mut self, leg: &Arc<Leg>) {
+        let mut st = leg.lock();
+        let next = st.next_timeout();
+        if next != st.deadline {
+            st.deadline = next;
+            if let Some(at) = next {
+                self.timers.push(Reverse(Timer { at, leg: leg.clone() }));
+            }
+        }
+    }
+
+    fn expire(&mut self) {
+        let now = Instant::now();
+        while self.timers.peek().is_some_and(|t| t.0.at <= now) {
+            let Reverse(Timer { at, leg }) = self.timers.pop().expect("peeked");
+            if leg.closed.load(Ordering::Relaxed) {
+                continue;
+            }
+            {
+                let mut st = leg.lock();
+                if st.deadline != Some(at) {
+                    continue; // rescheduled since
+                }
+                st.deadline = None;
+            }
+            let drained = leg.tick(now, &mut self.out, &mut self.events);
+            self.after(&leg, drained, now);
+        }
+    }
+
+    fn command(&mut self, c: Cmd) {
+        let now = Instant::now();
+        match c {
+            Cmd::Poke(leg) => {
+                if leg.closed.load(Ordering::Relaxed) {
+                    return;
+                }
+                self.by_ufrag.entry(leg.ufrag.clone()).or_insert_with(|| leg.clone());
+                let drained = leg.tick(now, &mut self.out, &mut self.events);
+                self.after(&leg, drained, now);
+            }
+            Cmd::Keyframe(leg, mid) => leg.keyframe(now, &mid, &mut self.out),
+            Cmd::Close(leg) => {
+                leg.close();
+                let _ = leg.tick(now, &mut self.out, &mut Vec::new());
+                self.by_ufrag.remove(&leg.ufrag);
+                self.by_addr.retain(|_, l| !Arc::ptr_eq(l, &leg));
+            }
+        }
+    }
+
+    /// Sends what the legs produced; then hands the core what it must hear.
+    fn flush(&mut self) {
+        for (addr, data) in self.out.drain(..) {
+            // A full socket buffer drops the datagram, as a congested network would.
+            let _ = self.socket.try_send_to(&data, addr);
+        }
+        for ev in self.events.drain(..) {
+            if self.to_core.try_send(ev).is_err() {
+                eprintln!("vroom: media event dropped: the core is not keeping up");
+            }
+        }
+    }
+}
+
+/// RFC 7983: a first byte of 0..=3 is STUN.
+fn is_stun(data: &[u8]) -> bool {
+    data.len() >= 20 && data[0] < 4
+}
+
+/// Our ufrag in a STUN request's USERNAME ("ours:theirs").
+fn local_ufrag(data: &[u8]) -> Option<String> {
+    let mut m = Message::new();
+    m.raw = data.to_vec();
+    m.decode().ok()?;
+    let username = TextAttribute::get_from_as(&m, ATTR_USERNAME).ok()?;
+    Some(username.text.split(':').next()?.to_string())
+}
