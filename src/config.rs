@@ -65,6 +65,15 @@ pub struct Media {
     pub ip: IpAddr,
     /// The UDP port of the media socket (every PeerConnection shares it); 0 picks a free one.
     pub port: u16,
+    /// Also accept SRTP AES_CM_128_HMAC_SHA1_80, for clients without AES-GCM. Browsers rank
+    /// AES-CM first, so with this on they negotiate it (about 3x GCM's per-packet cost).
+    pub allow_aes_cm: bool,
+}
+
+impl Media {
+    pub fn settings(&self) -> crate::media::MediaSettings {
+        crate::media::MediaSettings { ip: self.ip, port: self.port, allow_aes_cm: self.allow_aes_cm }
+    }
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -132,7 +141,7 @@ impl Default for General {
 
 impl Default for Media {
     fn default() -> Self {
-        Media { ip: [127, 0, 0, 1].into(), port: 0 }
+        Media { ip: [127, 0, 0, 1].into(), port: 0, allow_aes_cm: false }
     }
 }
 

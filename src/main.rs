@@ -37,7 +37,7 @@ async fn main() {
     .unwrap_or_else(|e| fail("bad configuration", e));
     let seed = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos() as u64).unwrap_or(1);
     let (peer_events, peer_rx) = tokio::sync::mpsc::channel(4096);
-    let media = MediaEngine::start(config.media.ip, config.media.port, peer_events)
+    let media = MediaEngine::start(config.media.settings(), peer_events)
         .unwrap_or_else(|e| fail("cannot open the media socket", e));
     let media_addr = media.local_addr();
     let core = Arc::new(ProdCore::new(config.core(seed), Arc::new(SystemClock::default()), Arc::new(media)));

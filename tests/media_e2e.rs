@@ -9,6 +9,7 @@ mod common;
 use std::path::PathBuf;
 use std::process::Command;
 
+use common::netns::Netns;
 use common::Server;
 
 fn python() -> PathBuf {
@@ -20,10 +21,14 @@ fn python() -> PathBuf {
     venv
 }
 
-/// Runs one of the Python peers in `tests/e2e/` against `server`; returns its JSON summary.
-fn run_peer(script: &str, args: &[&str]) -> serde_json::Value {
+/// Runs one of the Python peers in `tests/e2e/` (in `ns`, if given); returns its JSON summary.
+fn run_peer(ns: Option<&Netns>, script: &str, args: &[&str]) -> serde_json::Value {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/e2e");
-    let out = Command::new(python()).current_dir(&dir).arg(script).args(args).output().expect("python runs");
+    let mut command = match ns {
+        Some(ns) => ns.command(python()),
+        None => Command::new(python()),
+    };
+    let out = command.current_dir(&dir).arg(script).args(args).output().expect("python runs");
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     println!("{script}: {stdout}");
@@ -34,7 +39,41 @@ fn run_peer(script: &str, args: &[&str]) -> serde_json::Value {
 #[test]
 fn aiortc_subscriber_decodes_the_aiortc_publisher() {
     let server = Server::start("");
-    let summary = run_peer("videoroom_aiortc.py", &[&server.ws, "10"]);
+    let summary = run_peer(None, "videoroom_aiortc.py", &[&server.ws, "10"]);
     let ratio = summary["ratio"].as_f64().unwrap();
     assert!(ratio >= 0.9, "decoded {ratio} of the frames sent");
+    for leg in ["publisher_leg", "subscriber_leg"] {
+        assert_eq!(summary[leg]["aiortc_dtls_role"], "client", "vroom is the DTLS server on the {leg}");
+        assert!(summary[leg]["srtp_profile"].as_str().unwrap().contains("GCM"), "{summary}");
+    }
+}
+
+/// Runs a janus-demos page in headless Chromium against vroom, in a loopback-only namespace;
+/// every tab must decode what vroom sends it, over AES-GCM with vroom as the DTLS server.
+fn demo(mode: &str, transport: fn(&Server) -> &str) {
+    let ns = Netns::new();
+    let server = Server::start_in(Some(&ns), "");
+    let summary = run_peer(Some(&ns), "demos_chromium.py", &[mode, transport(&server)]);
+    assert_eq!(summary["ok"], true, "{summary}");
+    let transports = summary["transports"].as_array().unwrap();
+    assert!(!transports.is_empty());
+    for t in transports {
+        assert_eq!(t["chromiumDtlsRole"], "client", "{summary}");
+        assert!(t["srtpCipher"].as_str().unwrap().contains("GCM"), "{summary}");
+    }
+}
+
+#[test]
+fn chromium_videoroomtest_tabs_see_each_other() {
+    demo("videoroom", |s| &s.http);
+}
+
+#[test]
+fn chromium_mvideoroomtest_tabs_see_each_other() {
+    demo("mvideoroom", |s| &s.ws);
+}
+
+#[test]
+fn chromium_echotest_plays_its_echo() {
+    demo("echo", |s| &s.ws);
 }

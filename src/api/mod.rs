@@ -11,6 +11,7 @@ use serde_json::{json, Map, Value};
 
 use crate::core::event::{Jsep, SdpKind};
 use crate::core::ids::{SessionId, TransportId};
+use crate::core::seams::TrickleCandidate;
 use crate::core::{Core, Error, Handle, Plugin, Session};
 use crate::media::sdp;
 use crate::sync::Runtime;
@@ -250,9 +251,13 @@ impl<R: Runtime> Api<R> {
             "message" => self.message(req, sid, &handle),
             "trickle" => {
                 let f = req.fields;
-                if f.get("candidate").is_none() && f.get("candidates").is_none() {
-                    return Err(ApiError::new(456, "Missing mandatory element (candidate|candidates)"));
-                }
+                let candidates: Vec<&Value> = match (f.get("candidate"), f.get("candidates")) {
+                    (Some(c), _) => vec![c],
+                    (None, Some(Value::Array(cs))) => cs.iter().collect(),
+                    _ => return Err(ApiError::new(456, "Missing mandatory element (candidate|candidates)")),
+                };
+                let parsed: Vec<_> = candidates.into_iter().map(trickle_candidate).collect::<Result<_, _>>()?;
+                self.core.trickle(sid, hid, &parsed)?;
                 Ok(ack)
             }
             "hangup" => {
@@ -334,4 +339,19 @@ fn read_jsep(j: &Value) -> Result<Jsep, ApiError> {
         obj.get("sdp").and_then(Value::as_str).ok_or_else(|| ApiError::new(456, "Missing mandatory element (sdp)"))?;
     sdp::parse_offer(sdp_text).map_err(|reason| ApiError::new(465, reason))?;
     Ok(Jsep { kind, sdp: sdp_text.to_string() })
+}
+
+/// One trickled candidate: `{candidate, sdpMid, sdpMLineIndex}`, or `{completed: true}` (`None`).
+fn trickle_candidate(c: &Value) -> Result<Option<TrickleCandidate>, ApiError> {
+    if c.get("completed").and_then(Value::as_bool) == Some(true) {
+        return Ok(None);
+    }
+    let Some(candidate) = c.get("candidate").and_then(Value::as_str) else {
+        return Err(ApiError::new(456, "Missing mandatory element (candidate)"));
+    };
+    Ok(Some(TrickleCandidate {
+        candidate: candidate.to_string(),
+        sdp_mid: c.get("sdpMid").and_then(Value::as_str).map(str::to_string),
+        sdp_mline_index: c.get("sdpMLineIndex").and_then(Value::as_u64).and_then(|i| u16::try_from(i).ok()),
+    }))
 }

@@ -45,6 +45,7 @@ impl<R: Runtime> Core<R> {
             out.push(&h.queue, result(h, txn, "ok").with_jsep(jsep));
         }
         out.deliver(&mut t);
+        self.flush_early_candidates(h);
         Ok(())
     }
 }

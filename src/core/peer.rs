@@ -2,11 +2,18 @@
 //! an entry point like a client request (root token), delivered from the engine's channel, so
 //! the packet path never waits for a core lock.
 
-use crate::sync::Runtime;
+use crate::sync::order::Token;
+use crate::sync::{levels, Runtime};
 
 use super::event::{EventBody, MediaKind};
-use super::seams::{LegKind, PeerOwner};
+use super::room::Role;
+use super::seams::{LegKind, MediaPort, PeerOwner, TrickleCandidate};
+use super::session::{Handle, HandleState};
 use super::{Core, Result};
+
+/// Candidates kept for a PeerConnection that does not exist yet (Janus keeps them too: a
+/// client over HTTP may trickle before its offer was handled).
+const EARLY_CANDIDATES: usize = 64;
 
 impl<R: Runtime> Core<R> {
     /// ICE and DTLS are up: the handle hears `webrtcup`, and a publisher becomes a feed.
@@ -29,5 +36,63 @@ impl<R: Runtime> Core<R> {
     /// The PeerConnection failed: as a `hangup` request.
     pub fn peer_down(&self, owner: PeerOwner, reason: &str) -> Result<()> {
         self.hangup(owner.session, owner.handle, reason)
+    }
+}
+
+impl<R: Runtime> Core<R> {
+    /// `trickle`: the client's ICE candidates (`None`: its gathering is complete).
+    pub fn trickle(&self, session: super::ids::SessionId, handle: super::ids::HandleId, candidates: &[Option<TrickleCandidate>]) -> Result<()> {
+        let h = self.handle(session, handle)?;
+        let mut t = Self::enter();
+        let mut hg = h.state.lock(&mut t);
+        if hg.detached {
+            return Err(h.gone());
+        }
+        let (st, ht) = hg.split();
+        let applied = with_port(st, ht, |port| {
+            for c in candidates {
+                if let Err(e) = port.add_candidate(c.as_ref()) {
+                    eprintln!("vroom: handle {handle}: candidate refused: {e}");
+                }
+            }
+        });
+        if applied.is_none() {
+            let room = EARLY_CANDIDATES.saturating_sub(st.early_candidates.len());
+            st.early_candidates.extend(candidates.iter().flatten().take(room).cloned());
+        }
+        Ok(())
+    }
+
+    /// Hands a new PeerConnection the candidates trickled before it existed.
+    pub(crate) fn flush_early_candidates(&self, h: &Handle<R>) {
+        let mut t = Self::enter();
+        let mut hg = h.state.lock(&mut t);
+        let (st, ht) = hg.split();
+        if st.early_candidates.is_empty() {
+            return;
+        }
+        let early = std::mem::take(&mut st.early_candidates);
+        let applied = with_port(st, ht, |port| {
+            for c in &early {
+                let _ = port.add_candidate(Some(c));
+            }
+        });
+        if applied.is_none() {
+            st.early_candidates = early;
+        }
+    }
+}
+
+/// Runs `f` on the handle's PeerConnection endpoint, if it has one.
+fn with_port<R: Runtime, T>(
+    st: &HandleState<R>,
+    t: &mut Token<levels::Handle>,
+    f: impl FnOnce(&dyn MediaPort) -> T,
+) -> Option<T> {
+    match &st.role {
+        Role::Echo { port: Some(port) } => Some(f(&**port)),
+        Role::Publisher { me, .. } => me.state.lock(t).port.as_deref().map(f),
+        Role::Subscriber { me, .. } => me.state.lock(t).port.as_deref().map(f),
+        _ => None,
     }
 }

@@ -91,6 +91,8 @@ impl<R: Runtime> Handle<R> {
 pub(crate) struct HandleState<R: Runtime> {
     pub detached: bool,
     pub role: Role<R>,
+    /// Candidates trickled before the handle's PeerConnection existed (bounded).
+    pub early_candidates: Vec<super::seams::TrickleCandidate>,
 }
 
 /// A session that lost its `alive` flag and still has to be torn down.
@@ -285,7 +287,7 @@ impl<R: Runtime> Core<R> {
                 plugin,
                 opaque_id,
                 queue: s.queue.clone(),
-                state: Mutex::new(HandleState { detached: false, role: Role::Idle }),
+                state: Mutex::new(HandleState { detached: false, role: Role::Idle, early_candidates: Vec::new() }),
             });
             handles.insert(id, handle.clone());
             handle

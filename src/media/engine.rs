@@ -30,10 +30,24 @@ pub enum PeerEvent {
     Down(PeerOwner, String),
 }
 
+/// How the engine runs (the `[media]` section of the configuration).
+#[derive(Clone, Debug)]
+pub struct MediaSettings {
+    /// The address of the media socket and of every leg's one host candidate.
+    pub ip: IpAddr,
+    /// Its UDP port; 0 picks a free one.
+    pub port: u16,
+    /// Also accept SRTP AES_CM_128_HMAC_SHA1_80 (for clients without AES-GCM). The DTLS
+    /// client's order decides between the profiles both sides accept, and browsers rank AES-CM
+    /// first, so accepting it means browsers get AES-CM (3x the per-packet cost of GCM).
+    pub allow_aes_cm: bool,
+}
+
 /// What the core's ports and the shard share.
 pub(crate) struct Shared {
     /// The shard's socket: every leg's one host candidate.
     pub local: SocketAddr,
+    pub settings: MediaSettings,
     /// Open legs by handle, to resolve the fan-out targets the core names by handle. A leaf
     /// lock, held only to read or change the map.
     legs: parking_lot::Mutex<HashMap<HandleId, Weak<Leg>>>,
@@ -78,13 +92,13 @@ pub struct MediaEngine {
 
 impl MediaEngine {
     /// Binds the media socket on `ip:port` (0: any free port) and starts the shard thread.
-    pub fn start(ip: IpAddr, port: u16, events: mpsc::Sender<PeerEvent>) -> io::Result<MediaEngine> {
-        let socket = UdpSocket::bind((ip, port))?;
+    pub fn start(settings: MediaSettings, events: mpsc::Sender<PeerEvent>) -> io::Result<MediaEngine> {
+        let socket = UdpSocket::bind((settings.ip, settings.port))?;
         let local = socket.local_addr()?;
         let (cmds, rx) = mpsc::unbounded_channel();
         let seed = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos() as u64).unwrap_or(1);
-        let shared =
-            Arc::new(Shared { local, legs: parking_lot::Mutex::new(HashMap::new()), cmds, seed: AtomicU64::new(seed) });
+        let legs = parking_lot::Mutex::new(HashMap::new());
+        let shared = Arc::new(Shared { local, settings, legs, cmds, seed: AtomicU64::new(seed) });
         shard::spawn(socket, rx, events)?;
         Ok(MediaEngine { shared })
     }

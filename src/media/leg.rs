@@ -63,6 +63,8 @@ pub(crate) struct LegState {
     /// Where each outgoing mid's media comes from, for keyframe requests (subscribers).
     sources: HashMap<String, (Weak<Leg>, String)>,
     connected: bool,
+    /// Candidates trickled before the remote description was set (applied with it).
+    early_candidates: Vec<TrickleCandidate>,
     /// The leg's next timer, as the shard last scheduled it.
     pub deadline: Option<Instant>,
 }
@@ -70,6 +72,12 @@ pub(crate) struct LegState {
 impl LegState {
     pub fn next_timeout(&mut self) -> Option<Instant> {
         self.pc.poll_timeout()
+    }
+
+    fn apply_early_candidates(&mut self) {
+        for c in std::mem::take(&mut self.early_candidates) {
+            let _ = self.pc.add_remote_candidate(peer::candidate_init(&c));
+        }
     }
 }
 
@@ -107,6 +115,7 @@ impl Leg {
                 senders: HashMap::new(),
                 sources: HashMap::new(),
                 connected: false,
+                early_candidates: Vec::new(),
                 deadline: None,
             }),
             fanout: ArcSwap::from_pointee(Fanout::new()),
@@ -377,6 +386,7 @@ impl MediaPort for LegPort {
             let mut st = self.leg.lock();
             let offer = RTCSessionDescription::offer(offer.to_string()).map_err(|e| e.to_string())?;
             st.pc.set_remote_description(Instant::now(), offer).map_err(|e| e.to_string())?;
+            st.apply_early_candidates();
             if self.leg.owner.kind == LegKind::Echo {
                 peer::echo_tracks(&mut st.pc)?;
             }
@@ -411,6 +421,7 @@ impl MediaPort for LegPort {
             let mut st = self.leg.lock();
             let answer = RTCSessionDescription::answer(answer.to_string()).map_err(|e| e.to_string())?;
             st.pc.set_remote_description(Instant::now(), answer).map_err(|e| e.to_string())?;
+            st.apply_early_candidates();
             for (mid, (id, ssrc, pt)) in peer::senders(&mut st.pc) {
                 let s = st.senders.entry(mid).or_insert(Sender { id, ssrc, pt, rewrite: Rewriter::default() });
                 s.id = id;
@@ -425,6 +436,13 @@ impl MediaPort for LegPort {
         let Some(c) = candidate else { return Ok(()) };
         {
             let mut st = self.leg.lock();
+            if st.pc.remote_description().is_none() {
+                // Over HTTP a client's candidates may overtake its answer.
+                if st.early_candidates.len() < 64 {
+                    st.early_candidates.push(c.clone());
+                }
+                return Ok(());
+            }
             st.pc.add_remote_candidate(peer::candidate_init(c)).map_err(|e| e.to_string())?;
         }
         self.leg.poke();

@@ -14,5 +14,5 @@ pub mod sdp;
 mod shard;
 mod udp;
 
-pub use engine::{MediaEngine, PeerEvent};
+pub use engine::{MediaEngine, MediaSettings, PeerEvent};
 pub use udp::{SystemClock, UdpSockets};

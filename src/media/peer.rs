@@ -5,6 +5,7 @@
 use std::sync::Arc;
 use std::time::Instant;
 
+use rtc::dtls::extension::extension_use_srtp::SrtpProtectionProfile;
 use rtc::interceptor::{Attribute, Interceptor, Packet, Registry, Slot, StreamInfo, TaggedPacket};
 use rtc::media_stream::MediaStreamTrack;
 use rtc::peer_connection::configuration::interceptor_registry::register_default_interceptors;
@@ -25,9 +26,16 @@ use crate::core::seams::{LegKind, TrickleCandidate};
 
 /// A new peer connection for a leg of `kind`, with our credentials and host candidate.
 pub(crate) fn build(engine: &Arc<Shared>, ufrag: &str, pwd: &str, _kind: LegKind) -> Result<RTCPeerConnection, String> {
+    // The DTLS client's order decides among the profiles we accept, and browsers rank AES-CM
+    // above GCM: accepting only GCM is how they end up on GCM.
+    let mut profiles = vec![SrtpProtectionProfile::Srtp_Aead_Aes_128_Gcm, SrtpProtectionProfile::Srtp_Aead_Aes_256_Gcm];
+    if engine.settings.allow_aes_cm {
+        profiles.push(SrtpProtectionProfile::Srtp_Aes128_Cm_Hmac_Sha1_80);
+    }
     let settings = SettingEngineBuilder::new()
         .with_answering_dtls_role(RTCDtlsRole::Server)
         .with_ice_credentials(ufrag.to_string(), pwd.to_string())
+        .with_srtp_protection_profiles(profiles)
         .build();
     let mut media = MediaEngine::default();
     media.register_default_codecs().map_err(|e| e.to_string())?;

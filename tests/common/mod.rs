@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod janus;
+pub mod netns;
 
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Child, Command, Stdio};
@@ -26,6 +27,11 @@ pub struct Server {
 impl Server {
     /// Starts the server with `extra` TOML appended to a loopback config on free ports.
     pub fn start(extra: &str) -> Server {
+        Self::start_in(None, extra)
+    }
+
+    /// As [`Server::start`], inside network namespace `ns`.
+    pub fn start_in(ns: Option<&netns::Netns>, extra: &str) -> Server {
         let mut config = tempfile::NamedTempFile::new().unwrap();
         write!(
             config,
@@ -33,7 +39,11 @@ impl Server {
              [admin]\nlisten = \"127.0.0.1:0\"\nsecret = \"janusoverlord\"\n{extra}\n"
         )
         .unwrap();
-        let mut child = Command::new(env!("CARGO_BIN_EXE_vroom"))
+        let mut command = match ns {
+            Some(ns) => ns.command(env!("CARGO_BIN_EXE_vroom")),
+            None => Command::new(env!("CARGO_BIN_EXE_vroom")),
+        };
+        let mut child = command
             .arg("--config")
             .arg(config.path())
             .stdout(Stdio::piped())

@@ -107,3 +107,9 @@ class Session:
 
 def plugin_data(msg):
     return msg.get("plugindata", {}).get("data", {})
+
+
+def srtp_of(pc):
+    """The SRTP profile and aiortc's DTLS role on `pc` (vroom should be the DTLS server)."""
+    transport = pc.getTransceivers()[0].sender.transport
+    return {"srtp_profile": transport._ssl.get_selected_srtp_profile().decode(), "aiortc_dtls_role": transport._role}

@@ -15,7 +15,7 @@ import sys
 from av import VideoFrame
 from aiortc import MediaStreamTrack, RTCSessionDescription
 
-from janus import Session, peer_connection, plugin_data
+from janus import Session, peer_connection, plugin_data, srtp_of
 
 W, H, BITS = 320, 240, 16
 BAR = W // BITS
@@ -111,6 +111,8 @@ async def main(url, seconds):
         "frames_decoded_in_window": len(got_in_window),
         "ratio": len(got_in_window) / max(1, len(window)),
         "first_frame_decoded": first_n,
+        "publisher_leg": srtp_of(pub_pc),
+        "subscriber_leg": srtp_of(sub_pc),
     }
     print(json.dumps(result))
     await sub_pc.close()

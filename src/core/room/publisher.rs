@@ -400,6 +400,7 @@ impl<R: Runtime> Core<R> {
             hs.role = Role::Publisher { room: room.clone(), me };
         }
         out.deliver(&mut t);
+        self.flush_early_candidates(h);
         Ok(())
     }
 
@@ -428,7 +429,9 @@ impl<R: Runtime> Core<R> {
             let configured = reply(h.id, txn, RoomEvent::Configured { room, streams: Some(streams) });
             out.push(&h.queue, configured.with_jsep(Some(Jsep { kind: SdpKind::Answer, sdp: answer })));
             Ok(())
-        })
+        })?;
+        self.flush_early_candidates(h);
+        Ok(())
     }
 
     /// The publisher's PeerConnection is up: it becomes a feed and every other participant hears
