@@ -48,6 +48,16 @@ fn aiortc_subscriber_decodes_the_aiortc_publisher() {
     }
 }
 
+#[test]
+fn aiortc_echo_gets_video_audio_and_data_back() {
+    let server = Server::start("");
+    let summary = run_peer(None, "echo_aiortc.py", &[&server.ws, "5"]);
+    assert!(summary["ratio"].as_f64().unwrap() >= 0.9, "{summary}");
+    assert_eq!(summary["data_answered"], summary["data_sent"], "{summary}");
+    assert!(summary["audio_frames_back"].as_u64().unwrap() >= 125, "{summary}");
+    assert!(summary["leg"]["srtp_profile"].as_str().unwrap().contains("GCM"), "{summary}");
+}
+
 /// Runs a janus-demos page in headless Chromium against vroom, in a loopback-only namespace;
 /// every tab must decode what vroom sends it, over AES-GCM with vroom as the DTLS server.
 fn demo(mode: &str, transport: fn(&Server) -> &str) {

@@ -30,6 +30,9 @@ use crate::core::event::SubStreamInfo;
 use crate::core::room::FanoutTarget;
 use crate::core::seams::{LegKind, MediaPort, PeerOwner, TrickleCandidate};
 
+/// What Janus's EchoTest puts before the text it sends back on a data channel.
+const ECHO_PREFIX: &str = "Janus EchoTest here! You wrote: ";
+
 /// A subscriber stream a publisher stream is forwarded to.
 pub(crate) struct Target {
     pub leg: Arc<Leg>,
@@ -262,6 +265,16 @@ impl Leg {
                         send_rtp(st, now, &mid, &packet);
                     }
                     LegKind::Subscriber => {}
+                }
+            }
+            RTCMessage::DataChannelMessage(channel, msg) if self.owner.kind == LegKind::Echo => {
+                // As Janus's EchoTest: text comes back with a prefix, binary as it is.
+                if let Some(mut dc) = st.pc.data_channel(channel) {
+                    let _ = if msg.is_string {
+                        dc.send_text(now, format!("{ECHO_PREFIX}{}", String::from_utf8_lossy(&msg.data)))
+                    } else {
+                        dc.send(now, msg.data)
+                    };
                 }
             }
             RTCMessage::RtcpPacket(_, packets) => {
