@@ -58,6 +58,100 @@ fn aiortc_echo_gets_video_audio_and_data_back() {
     assert!(summary["leg"]["srtp_profile"].as_str().unwrap().contains("GCM"), "{summary}");
 }
 
+/// A publisher from `publisher_aiortc.py`, up until dropped.
+struct Publisher {
+    child: std::process::Child,
+    info: serde_json::Value,
+}
+
+impl Publisher {
+    fn start(server: &Server) -> Publisher {
+        use std::io::BufRead;
+        let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/e2e");
+        let mut child = Command::new(python())
+            .current_dir(dir)
+            .args(["publisher_aiortc.py", &server.ws])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("python runs");
+        let mut line = String::new();
+        std::io::BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+        let info = serde_json::from_str(&line).unwrap_or_else(|e| panic!("publisher said {line:?}: {e}"));
+        Publisher { child, info }
+    }
+}
+
+impl Drop for Publisher {
+    fn drop(&mut self) {
+        drop(self.child.stdin.take());
+        let _ = self.child.wait();
+    }
+}
+
+/// RTP packets that reach `socket` within `wait`.
+fn rtp_received(socket: &std::net::UdpSocket, wait: std::time::Duration) -> Vec<Vec<u8>> {
+    let end = std::time::Instant::now() + wait;
+    let mut got = Vec::new();
+    let mut buf = [0u8; 2048];
+    while let Some(left) = end.checked_duration_since(std::time::Instant::now()) {
+        socket.set_read_timeout(Some(left.max(std::time::Duration::from_millis(1)))).unwrap();
+        match socket.recv(&mut buf) {
+            Ok(n) => got.push(buf[..n].to_vec()),
+            Err(_) => break,
+        }
+    }
+    got
+}
+
+/// Janus #3468: the socket of an RTP forwarder cannot be created. Here the failure is real (a UDP
+/// socket may not connect to the broadcast address without SO_BROADCAST), through the core's
+/// socket-factory seam: the client gets the error, the server keeps no socket or thread of it,
+/// the room stays fully usable, and a forwarder that can be created sends plain RTP.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rtp_forwarder_failure_leaves_nothing_and_forwarding_works() {
+    use common::{data, Ws};
+    use serde_json::json;
+    use std::time::Duration;
+
+    let server = Server::start("");
+    let publisher = Publisher::start(&server);
+    let (room, feed) = (publisher.info["room"].as_u64().unwrap(), publisher.info["publisher"].as_u64().unwrap());
+    let mid = publisher.info["streams"][0]["mid"].as_str().unwrap().to_string();
+    let mut ws = Ws::connect(&server.ws).await;
+    let s = ws.create().await;
+    let h = ws.attach(s, "janus.plugin.videoroom").await;
+    let forward = |host: &str, port: u16| {
+        json!({ "request": "rtp_forward", "room": room, "secret": "adminpwd", "publisher_id": feed, "host": host,
+                "streams": [{ "mid": mid, "port": port }] })
+    };
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let (fds, threads) = (server.open_fds(), server.threads());
+
+    let failed = ws.message(s, h, forward("255.255.255.255", 5004)).await;
+    assert_eq!(data(&failed)["error_code"], 499, "{failed}");
+    assert!(data(&failed)["error"].as_str().unwrap().contains("Could not open UDP socket"), "{failed}");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!((server.open_fds(), server.threads()), (fds, threads), "nothing left behind by the failure");
+    let none = ws.message(s, h, json!({ "request": "listforwarders", "room": room, "secret": "adminpwd" })).await;
+    assert_eq!(data(&none)["publishers"], json!([]), "{none}");
+
+    // The room is still fully usable: the publisher is listed, and a forwarder works.
+    let listed = ws.message(s, h, json!({ "request": "listparticipants", "room": room })).await;
+    assert!(data(&listed)["participants"].as_array().unwrap().iter().any(|p| p["id"] == feed && p["publisher"] == true));
+    let sink = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let made = ws.message(s, h, forward("127.0.0.1", sink.local_addr().unwrap().port())).await;
+    let stream_id = data(&made)["forwarders"][0]["stream_id"].as_u64().unwrap_or_else(|| panic!("{made}"));
+    let packets = rtp_received(&sink, Duration::from_secs(2));
+    assert!(packets.len() >= 30, "{} packets in 2 s", packets.len());
+    assert!(packets.iter().all(|p| p.len() > 12 && p[0] >> 6 == 2), "plain RTP, version 2");
+    let stop = json!({ "request": "stop_rtp_forward", "room": room, "secret": "adminpwd", "publisher_id": feed, "stream_id": stream_id });
+    assert_eq!(data(&ws.message(s, h, stop).await)["videoroom"], "stop_rtp_forward");
+    rtp_received(&sink, Duration::from_millis(200));
+    assert!(rtp_received(&sink, Duration::from_millis(500)).is_empty(), "nothing after stop_rtp_forward");
+    assert_eq!(server.open_fds(), fds, "the forwarder's socket is closed");
+}
+
 /// Runs a janus-demos page in headless Chromium against vroom, in a loopback-only namespace;
 /// every tab must decode what vroom sends it, over AES-GCM with vroom as the DTLS server.
 fn demo(mode: &str, transport: fn(&Server) -> &str) {

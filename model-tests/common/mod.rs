@@ -193,6 +193,7 @@ impl MediaPort for FakeSocket {
     // The model tests read fan-outs from the core itself (`Core::fanout`), not from the ports.
     fn set_fanout(&self, _mid: &str, _targets: &[FanoutTarget]) {}
     fn set_paused(&self, _paused: bool) {}
+    fn set_forwarders(&self, _forwarders: &[(String, Arc<dyn ForwarderSocket>)]) {}
 }
 
 impl ForwarderSocket for FakeSocket {
@@ -202,6 +203,7 @@ impl ForwarderSocket for FakeSocket {
     fn target(&self) -> SocketAddr {
         self.target
     }
+    fn send(&self, _packet: &[u8]) {}
 }
 
 impl FakeSockets {
@@ -223,8 +225,8 @@ impl SocketFactory for FakeSockets {
     fn open_media(&self, _owner: PeerOwner) -> io::Result<Box<dyn MediaPort>> {
         Ok(Box::new(self.make(&self.fail_media, ([127, 0, 0, 1], 9).into())?))
     }
-    fn open_forwarder(&self, target: SocketAddr) -> io::Result<Box<dyn ForwarderSocket>> {
-        Ok(Box::new(self.make(&self.fail_forwarders, target)?))
+    fn open_forwarder(&self, target: SocketAddr) -> io::Result<Arc<dyn ForwarderSocket>> {
+        Ok(Arc::new(self.make(&self.fail_forwarders, target)?))
     }
 }
 

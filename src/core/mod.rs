@@ -103,7 +103,7 @@ impl<R: Runtime> Core<R> {
         &self,
         _t: &mut Token<Unlocked>,
         target: std::net::SocketAddr,
-    ) -> Result<Box<dyn seams::ForwarderSocket>> {
+    ) -> Result<Arc<dyn seams::ForwarderSocket>> {
         self.sockets
             .open_forwarder(target)
             .map_err(|e| Error::Internal(format!("Could not open UDP socket for RTP forwarder ({e})")))

@@ -5,6 +5,7 @@
 
 use std::io;
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 use super::event::SubStreamInfo;
 use super::ids::{HandleId, SessionId};
@@ -50,6 +51,8 @@ pub trait MediaPort: Send + Sync {
     fn set_fanout(&self, mid: &str, targets: &[FanoutTarget]);
     /// A subscriber's `pause` / `start`: nothing is sent while paused.
     fn set_paused(&self, paused: bool);
+    /// The RTP forwarders of this publisher from now on: (mid, socket).
+    fn set_forwarders(&self, forwarders: &[(String, Arc<dyn ForwarderSocket>)]);
 }
 
 /// One trickled candidate, as Janus's `trickle` request carries it.
@@ -64,6 +67,8 @@ pub struct TrickleCandidate {
 pub trait ForwarderSocket: Send + Sync {
     fn local_addr(&self) -> SocketAddr;
     fn target(&self) -> SocketAddr;
+    /// Sends one plain RTP packet, never blocking (a full buffer drops it).
+    fn send(&self, packet: &[u8]);
 }
 
 /// Where the core gets its sockets.
@@ -71,5 +76,5 @@ pub trait SocketFactory: Send + Sync {
     /// A media endpoint for a PeerConnection (publish, subscriber join, echo).
     fn open_media(&self, owner: PeerOwner) -> io::Result<Box<dyn MediaPort>>;
     /// A socket that sends a publisher's plain RTP to `target` (rtp_forward).
-    fn open_forwarder(&self, target: SocketAddr) -> io::Result<Box<dyn ForwarderSocket>>;
+    fn open_forwarder(&self, target: SocketAddr) -> io::Result<Arc<dyn ForwarderSocket>>;
 }

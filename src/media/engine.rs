@@ -115,7 +115,7 @@ impl SocketFactory for MediaEngine {
         Ok(Box::new(LegPort { leg }))
     }
 
-    fn open_forwarder(&self, target: SocketAddr) -> io::Result<Box<dyn ForwarderSocket>> {
+    fn open_forwarder(&self, target: SocketAddr) -> io::Result<Arc<dyn ForwarderSocket>> {
         open_forwarder(target)
     }
 }

@@ -28,7 +28,7 @@ use super::peer;
 use super::rewrite::Rewriter;
 use crate::core::event::SubStreamInfo;
 use crate::core::room::FanoutTarget;
-use crate::core::seams::{LegKind, MediaPort, PeerOwner, TrickleCandidate};
+use crate::core::seams::{ForwarderSocket, LegKind, MediaPort, PeerOwner, TrickleCandidate};
 
 /// What Janus's EchoTest puts before the text it sends back on a data channel.
 const ECHO_PREFIX: &str = "Janus EchoTest here! You wrote: ";
@@ -51,6 +51,8 @@ pub(crate) struct Leg {
     engine: Weak<Shared>,
     state: parking_lot::Mutex<LegState>,
     pub fanout: ArcSwap<Fanout>,
+    /// A publisher's RTP forwarders: (mid, socket), published by the core like the fan-out.
+    pub forwarders: ArcSwap<Vec<(String, Arc<dyn ForwarderSocket>)>>,
     paused: AtomicBool,
     pub closed: AtomicBool,
 }
@@ -122,6 +124,7 @@ impl Leg {
                 deadline: None,
             }),
             fanout: ArcSwap::from_pointee(Fanout::new()),
+            forwarders: ArcSwap::from_pointee(Vec::new()),
             paused: AtomicBool::new(false),
             closed: AtomicBool::new(false),
         }))
@@ -481,5 +484,9 @@ impl MediaPort for LegPort {
 
     fn set_paused(&self, paused: bool) {
         self.leg.paused.store(paused, Ordering::Relaxed);
+    }
+
+    fn set_forwarders(&self, forwarders: &[(String, Arc<dyn ForwarderSocket>)]) {
+        self.leg.forwarders.store(Arc::new(forwarders.to_vec()));
     }
 }

@@ -19,7 +19,8 @@ use tokio::sync::mpsc;
 
 use super::engine::PeerEvent;
 use super::leg::{Drained, Leg};
-use crate::core::seams::LegKind;
+use crate::core::seams::{ForwarderSocket, LegKind};
+use rtc::shared::marshal::Marshal;
 
 pub(crate) enum Cmd {
     /// The leg changed outside the packet path: drain it, and route its STUN from now on.
@@ -157,12 +158,14 @@ impl Shard {
     fn after(&mut self, leg: &Arc<Leg>, drained: Drained, now: Instant) {
         if !drained.rtp.is_empty() {
             let fanout = leg.fanout.load();
+            let forwarders = leg.forwarders.load();
             for (mid, packet) in &drained.rtp {
                 if let Some(targets) = fanout.get(mid) {
                     for t in targets.iter() {
                         t.leg.forward(now, &t.mid, packet, &mut self.out);
                     }
                 }
+                forward_plain(&forwarders, mid, packet);
             }
         }
         for (publisher, mid) in drained.keyframes {
@@ -237,6 +240,17 @@ impl Shard {
             if self.to_core.try_send(ev).is_err() {
                 eprintln!("vroom: media event dropped: the core is not keeping up");
             }
+        }
+    }
+}
+
+/// Sends a publisher's packet, as plain RTP, to the RTP forwarders of its mid.
+fn forward_plain(forwarders: &[(String, Arc<dyn ForwarderSocket>)], mid: &str, packet: &rtc::rtp::Packet) {
+    let mut wire = None;
+    for (_, socket) in forwarders.iter().filter(|(m, _)| m == mid) {
+        let bytes = wire.get_or_insert_with(|| packet.marshal().ok());
+        if let Some(bytes) = bytes {
+            socket.send(bytes);
         }
     }
 }

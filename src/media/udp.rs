@@ -3,6 +3,7 @@
 use std::io;
 use std::net::{IpAddr, SocketAddr, UdpSocket};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use super::sdp::{self, Transport};
@@ -96,6 +97,7 @@ impl MediaPort for Endpoint {
     }
     fn set_fanout(&self, _mid: &str, _targets: &[FanoutTarget]) {}
     fn set_paused(&self, _paused: bool) {}
+    fn set_forwarders(&self, _forwarders: &[(String, Arc<dyn ForwarderSocket>)]) {}
 }
 
 struct Forwarder {
@@ -110,6 +112,9 @@ impl ForwarderSocket for Forwarder {
     fn target(&self) -> SocketAddr {
         self.target
     }
+    fn send(&self, packet: &[u8]) {
+        let _ = self.socket.send(packet);
+    }
 }
 
 impl SocketFactory for UdpSockets {
@@ -119,15 +124,16 @@ impl SocketFactory for UdpSockets {
         Ok(Box::new(Endpoint { socket, ufrag, pwd, fingerprint, session_id: owner.handle }))
     }
 
-    fn open_forwarder(&self, target: SocketAddr) -> io::Result<Box<dyn ForwarderSocket>> {
+    fn open_forwarder(&self, target: SocketAddr) -> io::Result<Arc<dyn ForwarderSocket>> {
         open_forwarder(target)
     }
 }
 
 /// A socket that sends to `target` (an RTP forwarder's).
-pub(crate) fn open_forwarder(target: SocketAddr) -> io::Result<Box<dyn ForwarderSocket>> {
+pub(crate) fn open_forwarder(target: SocketAddr) -> io::Result<Arc<dyn ForwarderSocket>> {
     let local: IpAddr = if target.is_ipv4() { [0, 0, 0, 0].into() } else { [0u16; 8].into() };
     let socket = UdpSocket::bind((local, 0))?;
     socket.connect(target)?;
-    Ok(Box::new(Forwarder { socket, target }))
+    socket.set_nonblocking(true)?;
+    Ok(Arc::new(Forwarder { socket, target }))
 }

@@ -7,6 +7,7 @@
 //! only after release.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 use crate::sync::order::{Token, Unlocked};
 use crate::sync::Runtime;
@@ -22,7 +23,15 @@ pub(crate) struct Forwarder {
     pub stream_id: u32,
     pub mid: String,
     pub kind: MediaKind,
-    pub socket: Box<dyn ForwarderSocket>,
+    pub socket: Arc<dyn ForwarderSocket>,
+}
+
+/// Tells the publisher's media endpoint where its packets go now.
+fn publish_forwarders(p: &super::publisher::PublisherState) {
+    if let Some(port) = &p.port {
+        let targets: Vec<_> = p.forwarders.iter().map(|f| (f.mid.clone(), f.socket.clone())).collect();
+        port.set_forwarders(&targets);
+    }
 }
 
 /// `rtp_forward`: send these mids of a publisher to these addresses.
@@ -108,6 +117,7 @@ impl<R: Runtime> Core<R> {
                 infos.push(fwd.info());
                 p.forwarders.push(fwd);
             }
+            publish_forwarders(p);
             Ok(infos)
         })
     }
@@ -127,7 +137,9 @@ impl<R: Runtime> Core<R> {
                 .iter()
                 .position(|f| f.stream_id == stream_id)
                 .ok_or_else(|| Error::NoSuchStream(stream_id.to_string()))?;
-            Ok(p.forwarders.remove(i))
+            let stopped = p.forwarders.remove(i);
+            publish_forwarders(p);
+            Ok(stopped)
         })?;
         drop(stopped); // closes the socket, with no lock held
         Ok(())
