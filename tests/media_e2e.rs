@@ -42,6 +42,10 @@ fn aiortc_subscriber_decodes_the_aiortc_publisher() {
     let summary = run_peer(None, "videoroom_aiortc.py", &[&server.ws, "10"]);
     let ratio = summary["ratio"].as_f64().unwrap();
     assert!(ratio >= 0.9, "decoded {ratio} of the frames sent");
+    // Room 1234 caps publishers at 128 kbit/s (REMB) and asks for keyframes (a subscriber that
+    // connects needs one; fir_freq is 10 s).
+    assert_eq!(summary["publisher_got_remb"], serde_json::json!([128000]), "{summary}");
+    assert!(summary["publisher_got_pli"].as_u64().unwrap() >= 1, "{summary}");
     for leg in ["publisher_leg", "subscriber_leg"] {
         assert_eq!(summary[leg]["aiortc_dtls_role"], "client", "vroom is the DTLS server on the {leg}");
         assert!(summary[leg]["srtp_profile"].as_str().unwrap().contains("GCM"), "{summary}");

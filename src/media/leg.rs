@@ -26,9 +26,15 @@ use rtc::shared::{TaggedBytesMut, TransportContext, TransportProtocol};
 use super::engine::{PeerEvent, Shared};
 use super::peer;
 use super::rewrite::Rewriter;
-use crate::core::event::SubStreamInfo;
+use crate::core::event::{MediaKind, SubStreamInfo};
 use crate::core::room::FanoutTarget;
 use crate::core::seams::{ForwarderSocket, LegKind, MediaPort, PeerOwner, TrickleCandidate};
+
+/// Janus's `no_media_timer`: a stream with no packet for this long is reported not receiving.
+const NO_MEDIA: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// The shortest gap between two keyframe requests for one stream.
+const KEYFRAME_GAP: std::time::Duration = std::time::Duration::from_millis(300);
 
 /// What Janus's EchoTest puts before the text it sends back on a data channel.
 const ECHO_PREFIX: &str = "Janus EchoTest here! You wrote: ";
@@ -68,6 +74,12 @@ pub(crate) struct LegState {
     /// Where each outgoing mid's media comes from, for keyframe requests (subscribers).
     sources: HashMap<String, (Weak<Leg>, String)>,
     connected: bool,
+    /// A publisher's room limits: REMB bitrate (0: none) and keyframe interval in s (0: none).
+    bitrate: u32,
+    fir_freq: u32,
+    /// When each incoming mid last got a packet, and when a keyframe was last asked for.
+    last_rx: HashMap<String, Instant>,
+    last_keyframe: HashMap<String, Instant>,
     /// Candidates trickled before the remote description was set (applied with it).
     early_candidates: Vec<TrickleCandidate>,
     /// The leg's next timer, as the shard last scheduled it.
@@ -120,6 +132,10 @@ impl Leg {
                 senders: HashMap::new(),
                 sources: HashMap::new(),
                 connected: false,
+                bitrate: 0,
+                fir_freq: 0,
+                last_rx: HashMap::new(),
+                last_keyframe: HashMap::new(),
                 early_candidates: Vec::new(),
                 deadline: None,
             }),
@@ -258,6 +274,7 @@ impl Leg {
         match m {
             RTCMessage::RtpPacket(track, packet) => {
                 let Some(mid) = st.track_mids.get(&track).cloned() else { return };
+                st.last_rx.insert(mid.clone(), now);
                 if st.receiving.insert(mid.clone()) {
                     let kind = peer::kind_of(&mut st.pc, &mid);
                     events.push(PeerEvent::Media { owner: self.owner, mid: mid.clone(), kind, receiving: true });
@@ -330,10 +347,54 @@ impl Leg {
         }
     }
 
-    /// Asks the publisher for a keyframe on `mid` (PLI).
+    /// Asks the publisher for a keyframe on `mid` (PLI), at most once per [`KEYFRAME_GAP`]:
+    /// many subscribers asking at once make one request.
     pub fn keyframe(self: &Arc<Self>, now: Instant, mid: &str, out: &mut Vec<(SocketAddr, BytesMut)>) {
         let mut st = self.lock();
+        if st.last_keyframe.get(mid).is_some_and(|t| now.duration_since(*t) < KEYFRAME_GAP) {
+            return;
+        }
+        st.last_keyframe.insert(mid.to_string(), now);
         request_keyframe(&mut st, now, mid);
+        while let Some(w) = st.pc.poll_write() {
+            out.push((w.transport.peer_addr, w.message));
+        }
+    }
+
+    /// Once a second: the room's bitrate cap (REMB) and periodic keyframe requests to a
+    /// publisher, and `media` events with `receiving: false` for streams that went quiet.
+    pub fn housekeeping(
+        self: &Arc<Self>,
+        now: Instant,
+        out: &mut Vec<(SocketAddr, BytesMut)>,
+        events: &mut Vec<PeerEvent>,
+    ) {
+        let mut st = self.lock();
+        if !st.connected {
+            return;
+        }
+        let quiet: Vec<String> =
+            st.receiving.iter().filter(|m| st.last_rx.get(*m).is_none_or(|t| now.duration_since(*t) >= NO_MEDIA)).cloned().collect();
+        for mid in quiet {
+            st.receiving.remove(&mid);
+            let kind = peer::kind_of(&mut st.pc, &mid);
+            events.push(PeerEvent::Media { owner: self.owner, mid, kind, receiving: false });
+        }
+        if self.owner.kind == LegKind::Publisher {
+            let mids: Vec<String> = st.track_mids.values().cloned().collect();
+            let video: Vec<String> =
+                mids.into_iter().filter(|m| peer::kind_of(&mut st.pc, m) == MediaKind::Video).collect();
+            for mid in &video {
+                if st.bitrate > 0 {
+                    send_remb(&mut st, now, mid);
+                }
+                let due = st.last_keyframe.get(mid).is_none_or(|t| now.duration_since(*t).as_secs() >= st.fir_freq as u64);
+                if st.fir_freq > 0 && due {
+                    st.last_keyframe.insert(mid.clone(), now);
+                    request_keyframe(&mut st, now, mid);
+                }
+            }
+        }
         while let Some(w) = st.pc.poll_write() {
             out.push((w.transport.peer_addr, w.message));
         }
@@ -367,6 +428,20 @@ fn send_rtp(st: &mut LegState, now: Instant, mid: &str, packet: &rtp::Packet) {
     let id = sender.id;
     if let Some(mut s) = st.pc.rtp_sender(id) {
         let _ = s.write_rtp(now, p);
+    }
+}
+
+/// The room's bitrate cap, as Janus sends it: a REMB for the stream.
+fn send_remb(st: &mut LegState, now: Instant, mid: &str) {
+    let Some((receiver, ssrc)) = peer::receiver_of(&mut st.pc, mid) else { return };
+    let bitrate = st.bitrate as f32;
+    if let Some(mut r) = st.pc.rtp_receiver(receiver) {
+        let remb = rtcp::payload_feedbacks::receiver_estimated_maximum_bitrate::ReceiverEstimatedMaximumBitrate {
+            sender_ssrc: 0,
+            bitrate,
+            ssrcs: vec![ssrc],
+        };
+        let _ = r.write_rtcp(now, vec![Box::new(remb)]);
     }
 }
 
@@ -484,6 +559,12 @@ impl MediaPort for LegPort {
 
     fn set_paused(&self, paused: bool) {
         self.leg.paused.store(paused, Ordering::Relaxed);
+    }
+
+    fn set_limits(&self, bitrate: u32, fir_freq: u32) {
+        let mut st = self.leg.lock();
+        st.bitrate = bitrate;
+        st.fir_freq = fir_freq;
     }
 
     fn set_forwarders(&self, forwarders: &[(String, Arc<dyn ForwarderSocket>)]) {

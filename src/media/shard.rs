@@ -96,6 +96,7 @@ const BATCH: usize = 64;
 impl Shard {
     async fn run(&mut self, mut cmds: mpsc::UnboundedReceiver<Cmd>) {
         let mut buf = vec![0u8; 2048];
+        let mut housekeeping = tokio::time::interval(Duration::from_secs(1));
         loop {
             let next = self.timers.peek().map(|t| t.0.at);
             let sleep = async {
@@ -121,6 +122,12 @@ impl Shard {
                     None => return,
                 },
                 _ = sleep => self.expire(),
+                _ = housekeeping.tick() => {
+                    let now = Instant::now();
+                    for leg in self.by_ufrag.values() {
+                        leg.housekeeping(now, &mut self.out, &mut self.events);
+                    }
+                }
             }
             self.flush();
         }

@@ -113,3 +113,23 @@ def srtp_of(pc):
     """The SRTP profile and aiortc's DTLS role on `pc` (vroom should be the DTLS server)."""
     transport = pc.getTransceivers()[0].sender.transport
     return {"srtp_profile": transport._ssl.get_selected_srtp_profile().decode(), "aiortc_dtls_role": transport._role}
+
+
+def record_feedback(pc):
+    """Records the keyframe requests (PLI, FIR) and bitrate caps (REMB) the senders of `pc`
+    receive: returns a dict that fills up as they arrive."""
+    from aiortc.rtp import RTCP_PSFB_APP, RTCP_PSFB_PLI, RtcpPsfbPacket, unpack_remb_fci
+
+    seen = {"pli": 0, "remb": []}
+    for sender in pc.getSenders():
+        original = sender._handle_rtcp_packet
+
+        async def handle(packet, original=original):
+            if isinstance(packet, RtcpPsfbPacket) and packet.fmt == RTCP_PSFB_PLI:
+                seen["pli"] += 1
+            elif isinstance(packet, RtcpPsfbPacket) and packet.fmt == RTCP_PSFB_APP:
+                seen["remb"].append(unpack_remb_fci(packet.fci)[0])
+            await original(packet)
+
+        sender._handle_rtcp_packet = handle
+    return seen

@@ -14,7 +14,7 @@ import sys
 from aiortc import RTCSessionDescription
 
 from frames import NumberedFrames, decode_for, score
-from janus import Session, peer_connection, plugin_data, srtp_of
+from janus import Session, peer_connection, plugin_data, record_feedback, srtp_of
 
 ROOM = 1234
 
@@ -26,6 +26,7 @@ async def main(url, seconds):
     pub_pc = peer_connection()
     frames = NumberedFrames()
     pub_pc.addTrack(frames)
+    feedback = record_feedback(pub_pc)
     await pub_pc.setLocalDescription(await pub_pc.createOffer())
     ev = await pub.message(ph, {"request": "joinandconfigure", "ptype": "publisher", "room": ROOM,
                                 "display": "aiortc"},
@@ -53,6 +54,8 @@ async def main(url, seconds):
     result.update({
         "publisher_leg": srtp_of(pub_pc),
         "subscriber_leg": srtp_of(sub_pc),
+        "publisher_got_pli": feedback["pli"],
+        "publisher_got_remb": sorted(set(feedback["remb"])),
     })
     print(json.dumps(result))
     await sub_pc.close()

@@ -391,6 +391,7 @@ impl<R: Runtime> Core<R> {
                 let mut pg = me.state.lock(rt);
                 pg.streams = publish.streams.into_iter().enumerate().map(|(i, s)| new_stream(i, s)).collect();
                 pg.media = Media::Negotiated;
+                port.set_limits(st.config.bitrate, st.config.fir_freq);
                 pg.port = Some(port);
                 if let RoomEvent::Joined { streams, .. } = &mut joined {
                     *streams = Some(pg.streams.iter().map(|s| s.info.clone()).collect());
@@ -420,6 +421,7 @@ impl<R: Runtime> Core<R> {
             let mut pg = me.state.lock(rt);
             pg.streams = req.streams.into_iter().enumerate().map(|(i, s)| new_stream(i, s)).collect();
             pg.media = Media::Negotiated;
+            port.set_limits(st.config.bitrate, st.config.fir_freq);
             pg.port = Some(port);
             let streams = pg.streams.iter().map(|s| s.info.clone()).collect();
             if let Some(display) = req.display.filter(|d| pg.display.as_ref() != Some(d)) {
