@@ -5,6 +5,7 @@
 
 pub mod janus;
 pub mod netns;
+pub mod rtc_peer;
 
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Child, Command, Stdio};

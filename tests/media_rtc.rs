@@ -1,0 +1,136 @@
+//! Media cases checked with a WebRTC peer of our own (webrtc-rs's `rtc`, see
+//! `common/rtc_peer.rs`): RTP numbering across `switch`, renegotiation when a subscription
+//! grows or its publisher leaves, and NACKs answered from vroom's packet history.
+
+mod common;
+
+use std::time::Duration;
+
+use common::rtc_peer::{missing, seqs, RtcPeer};
+use common::{data, Server, Ws};
+use serde_json::{json, Value};
+
+const ROOM: u64 = 1234;
+const WAIT: Duration = Duration::from_secs(10);
+
+/// A publisher peer sending packets tagged `tag`, joined and up; returns it and its feed id.
+async fn publish(ws: &mut Ws, s: u64, tag: u8) -> (RtcPeer, u64, u64) {
+    let h = ws.attach(s, "janus.plugin.videoroom").await;
+    let peer = RtcPeer::new().await;
+    let offer = peer.publish_offer(tag);
+    let body = json!({ "request": "joinandconfigure", "ptype": "publisher", "room": ROOM, "display": format!("p{tag}") });
+    let ev = ws.message_async(s, h, body, Some(offer)).await;
+    let feed = data(&ev)["id"].as_u64().unwrap_or_else(|| panic!("{ev}"));
+    peer.accept_answer(&ev["jsep"]);
+    peer.wait_connected(WAIT).await;
+    // The feed exists once vroom has seen the PeerConnection come up.
+    for _ in 0..100 {
+        let list = ws.message(s, h, json!({ "request": "listparticipants", "room": ROOM })).await;
+        if data(&list)["participants"].as_array().unwrap().iter().any(|p| p["id"] == feed && p["publisher"] == true) {
+            return (peer, h, feed);
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("feed {feed} never became a publisher");
+}
+
+/// A subscriber peer of `feeds` (all their streams), started.
+async fn subscribe(ws: &mut Ws, s: u64, feeds: &[u64]) -> (RtcPeer, u64) {
+    let h = ws.attach(s, "janus.plugin.videoroom").await;
+    let streams: Vec<Value> = feeds.iter().map(|f| json!({ "feed": f })).collect();
+    let body = json!({ "request": "join", "ptype": "subscriber", "room": ROOM, "streams": streams });
+    let ev = ws.message_async(s, h, body, None).await;
+    assert_eq!(data(&ev)["videoroom"], "attached", "{ev}");
+    let peer = RtcPeer::new().await;
+    let answer = peer.answer(&ev["jsep"]);
+    let started = ws.message_async(s, h, json!({ "request": "start" }), Some(answer)).await;
+    assert_eq!(data(&started)["started"], "ok", "{started}");
+    peer.wait_connected(WAIT).await;
+    (peer, h)
+}
+
+/// The next event of the session whose plugin data is `videoroom: kind`.
+async fn next_videoroom(ws: &mut Ws, kind: &str) -> Value {
+    for _ in 0..20 {
+        let ev = ws.event().await;
+        if data(&ev)["videoroom"] == kind {
+            return ev;
+        }
+    }
+    panic!("no {kind} event");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn switch_keeps_ssrc_sequence_and_timestamps_continuous() {
+    let server = Server::start("");
+    let mut ws = Ws::connect(&server.ws).await;
+    let s = ws.create().await;
+    let (_a, _, feed_a) = publish(&mut ws, s, 1).await;
+    let (_b, _, feed_b) = publish(&mut ws, s, 2).await;
+    let (sub, hs) = subscribe(&mut ws, s, &[feed_a]).await;
+    sub.wait_received(WAIT, |r| seqs(r, 1).len() >= 50).await;
+
+    let switch = json!({ "request": "switch", "streams": [{ "feed": feed_b, "mid": "0", "sub_mid": "0" }] });
+    let switched = ws.message_async(s, hs, switch, None).await;
+    assert_eq!(data(&switched)["switched"], "ok", "{switched}");
+    sub.wait_received(WAIT, |r| seqs(r, 2).len() >= 50).await;
+
+    let got = sub.received();
+    assert!(got.iter().all(|r| r.ssrc == got[0].ssrc), "one SSRC across the switch");
+    let all: Vec<u16> = got.iter().map(|r| r.seq).collect();
+    assert_eq!(missing(&all), 0, "no gap in the sequence numbers across the switch");
+    let last_a = got.iter().rposition(|r| r.tag == 1).unwrap();
+    let first_b = got.iter().position(|r| r.tag == 2).unwrap();
+    assert_eq!(got[first_b].seq, got[last_a].seq.wrapping_add(1), "B continues right after A");
+    let step = got[first_b].ts.wrapping_sub(got[last_a].ts);
+    assert!(step > 0 && step < 90_000, "timestamps run on across the switch (step {step})");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn subscribe_renegotiates_and_unpublish_makes_the_stream_inactive() {
+    let server = Server::start("");
+    let mut ws = Ws::connect(&server.ws).await;
+    let s = ws.create().await;
+    let (_a, _, feed_a) = publish(&mut ws, s, 1).await;
+    let (_b, hb, feed_b) = publish(&mut ws, s, 2).await;
+    let (sub, hs) = subscribe(&mut ws, s, &[feed_a]).await;
+    sub.wait_received(WAIT, |r| seqs(r, 1).len() >= 20).await;
+
+    // Adding B's stream: `updated` with a new offer; once answered, B's packets arrive too.
+    let more = json!({ "request": "subscribe", "streams": [{ "feed": feed_b }] });
+    let updated = ws.message_async(s, hs, more, None).await;
+    assert_eq!(data(&updated)["videoroom"], "updated", "{updated}");
+    assert_eq!(data(&updated)["streams"].as_array().unwrap().len(), 2);
+    let answer = sub.answer(&updated["jsep"]);
+    ws.message_async(s, hs, json!({ "request": "start" }), Some(answer)).await;
+    sub.wait_received(WAIT, |r| seqs(r, 2).len() >= 20).await;
+    let a_before = seqs(&sub.received(), 1).len();
+    sub.wait_received(WAIT, |r| seqs(r, 1).len() >= a_before + 20).await;
+
+    // B unpublishes: the subscriber's second stream goes inactive in a new offer.
+    ws.message_async(s, hb, json!({ "request": "unpublish" }), None).await;
+    let updated = next_videoroom(&mut ws, "updated").await;
+    let sdp = updated["jsep"]["sdp"].as_str().unwrap_or_else(|| panic!("{updated}"));
+    let second = sdp.split("m=video").nth(2).expect("two video m-lines");
+    assert!(second.contains("a=inactive"), "{sdp}");
+    assert_eq!(data(&updated)["streams"][1]["active"], false, "{updated}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lost_packets_are_resent_when_the_subscriber_nacks() {
+    let server = Server::start("");
+    let mut ws = Ws::connect(&server.ws).await;
+    let s = ws.create().await;
+    let (_a, _, feed_a) = publish(&mut ws, s, 1).await;
+    let (sub, _) = subscribe(&mut ws, s, &[feed_a]).await;
+    sub.wait_received(WAIT, |r| !r.is_empty()).await;
+    sub.set_loss(0.1);
+    sub.wait_received(WAIT, |r| seqs(r, 1).len() >= 300).await;
+    sub.set_loss(0.0);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let got = seqs(&sub.received(), 1);
+    assert!(sub.dropped() >= 15, "the test dropped {} packets", sub.dropped());
+    let gaps = missing(&got[..got.len() - 10]);
+    println!("dropped {} packets of {}, {gaps} never came back", sub.dropped(), got.len());
+    assert!(gaps * 10 < sub.dropped() as usize, "{gaps} of {} dropped packets never came back", sub.dropped());
+}
