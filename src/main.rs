@@ -40,13 +40,14 @@ async fn main() {
     let media = MediaEngine::start(config.media.settings(), peer_events)
         .unwrap_or_else(|e| fail("cannot open the media socket", e));
     let media_addr = media.local_addr();
+    let media_stats = media.stats();
     let core = Arc::new(ProdCore::new(config.core(seed), Arc::new(SystemClock::default()), Arc::new(media)));
     for room in &config.videoroom.rooms {
         if let Err(e) = core.create_room(Some(room.id), room.room_config(), config.videoroom.admin_key.as_deref()) {
             fail(&format!("static room {}", room.id), e);
         }
     }
-    let api = Api::new(
+    let mut api = Api::new(
         core,
         ApiConfig {
             api_secret: config.general.api_secret.clone(),
@@ -56,6 +57,7 @@ async fn main() {
             local_ip: config.media.ip.to_string(),
         },
     );
+    api.media_stats = Some(media_stats);
     let app = Arc::new(App {
         api,
         admin_secret: config.admin.secret.clone(),

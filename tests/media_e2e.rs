@@ -46,6 +46,8 @@ fn aiortc_subscriber_decodes_the_aiortc_publisher() {
     // connects needs one; fir_freq is 10 s).
     assert_eq!(summary["publisher_got_remb"], serde_json::json!([128000]), "{summary}");
     assert!(summary["publisher_got_pli"].as_u64().unwrap() >= 1, "{summary}");
+    // The publisher's data-channel text reaches the subscriber (one data stream per subscription).
+    assert_eq!(summary["data_relayed"], summary["data_sent"], "{summary}");
     for leg in ["publisher_leg", "subscriber_leg"] {
         assert_eq!(summary[leg]["aiortc_dtls_role"], "client", "vroom is the DTLS server on the {leg}");
         assert!(summary[leg]["srtp_profile"].as_str().unwrap().contains("GCM"), "{summary}");

@@ -48,6 +48,11 @@ impl<R: Runtime> Api<R> {
             }
             "ping" => json!({ "janus": "pong", "transaction": txn }),
             "list_sessions" => success(json!({ "sessions": self.core.list_sessions() })),
+            // vroom's own: what the packet path forwarded and how long copies waited in it.
+            "media_stats" => match &self.media_stats {
+                Some(stats) => success(json!({ "media_stats": stats.snapshot().to_json() })),
+                None => success(json!({ "media_stats": null })),
+            },
             "list_handles" => match session() {
                 Ok(s) => success(json!({ "session_id": s.id, "handles": s.handle_ids() })),
                 Err(e) => e,

@@ -92,6 +92,8 @@ pub struct Api<R: Runtime> {
     pub core: Arc<Core<R>>,
     pub config: ApiConfig,
     pub tokens: tokens::Tokens<R>,
+    /// The media engine's counters, for the admin API's `media_stats` (none without media).
+    pub media_stats: Option<Arc<crate::media::MediaStats>>,
 }
 
 /// Parses a request's text. Invalid JSON is Janus's 454, with the parser's message.
@@ -108,7 +110,7 @@ pub fn not_an_object() -> Value {
 impl<R: Runtime> Api<R> {
     pub fn new(core: Arc<Core<R>>, config: ApiConfig) -> Self {
         let tokens = tokens::Tokens::new(config.token_auth);
-        Api { core, config, tokens }
+        Api { core, config, tokens, media_stats: None }
     }
 
     /// Handles one request from `transport`.

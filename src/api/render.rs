@@ -60,10 +60,15 @@ fn sub_stream(s: &SubStreamInfo) -> Value {
     m.insert("mindex".into(), s.mindex.into());
     m.insert("mid".into(), s.mid.clone().into());
     m.insert("type".into(), kind(&s.kind).into());
-    m.insert("feed_id".into(), s.feed_id.into());
-    m.insert("feed_mid".into(), s.feed_mid.clone().into());
-    put(&mut m, "feed_display", s.feed_display.clone().map(Value::from));
-    put(&mut m, "codec", s.codec.clone().map(Value::from));
+    if s.kind == MediaKind::Data {
+        m.insert("sources".into(), s.sources.len().into());
+        m.insert("source_ids".into(), s.sources.iter().map(|(feed, _)| *feed).collect::<Vec<_>>().into());
+    } else {
+        m.insert("feed_id".into(), s.feed_id.into());
+        m.insert("feed_mid".into(), s.feed_mid.clone().into());
+        put(&mut m, "feed_display", s.feed_display.clone().map(Value::from));
+        put(&mut m, "codec", s.codec.clone().map(Value::from));
+    }
     m.insert("active".into(), s.active.into());
     m.insert("send".into(), s.send.into());
     m.insert("ready".into(), s.ready.into());

@@ -129,6 +129,21 @@ pub struct SubStreamInfo {
     pub send: bool,
     /// Negotiated: the subscriber answered an offer that had this stream.
     pub ready: bool,
+    /// A subscription has one data stream, carrying the data of every feed it subscribed to
+    /// (as Janus does): those (feed, feed mid). `feed_id`/`feed_mid` name the first. Empty for
+    /// audio and video.
+    pub sources: Vec<(ParticipantId, String)>,
+}
+
+impl SubStreamInfo {
+    /// The publisher streams this subscription stream carries.
+    pub fn origins(&self) -> Vec<(ParticipantId, String)> {
+        if self.kind == MediaKind::Data {
+            self.sources.clone()
+        } else {
+            vec![(self.feed_id, self.feed_mid.clone())]
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]

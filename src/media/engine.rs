@@ -14,6 +14,7 @@ use tokio::sync::mpsc;
 
 use super::leg::{Leg, LegPort};
 use super::shard::{self, Cmd};
+use super::stats::MediaStats;
 use super::udp::open_forwarder;
 use crate::core::event::MediaKind;
 use crate::core::ids::{HandleId, IdGen};
@@ -88,6 +89,7 @@ impl Shared {
 
 pub struct MediaEngine {
     shared: Arc<Shared>,
+    stats: Arc<MediaStats>,
 }
 
 impl MediaEngine {
@@ -99,8 +101,14 @@ impl MediaEngine {
         let seed = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos() as u64).unwrap_or(1);
         let legs = parking_lot::Mutex::new(HashMap::new());
         let shared = Arc::new(Shared { local, settings, legs, cmds, seed: AtomicU64::new(seed) });
-        shard::spawn(socket, rx, events)?;
-        Ok(MediaEngine { shared })
+        let stats = Arc::new(MediaStats::default());
+        shard::spawn(socket, rx, events, stats.clone())?;
+        Ok(MediaEngine { shared, stats })
+    }
+
+    /// The packet path's counters (forwarded packets, their latency through vroom).
+    pub fn stats(&self) -> Arc<MediaStats> {
+        self.stats.clone()
     }
 
     pub fn local_addr(&self) -> SocketAddr {

@@ -12,7 +12,8 @@ use std::time::Instant;
 
 use arc_swap::ArcSwap;
 use bytes::BytesMut;
-use rtc::peer_connection::event::{RTCPeerConnectionEvent, RTCTrackEvent};
+use rtc::data_channel::{RTCDataChannelId, RTCDataChannelMessage, RTCDataChannelState};
+use rtc::peer_connection::event::{RTCDataChannelEvent, RTCPeerConnectionEvent, RTCTrackEvent};
 use rtc::peer_connection::message::RTCMessage;
 use rtc::peer_connection::sdp::RTCSessionDescription;
 use rtc::peer_connection::state::RTCPeerConnectionState;
@@ -32,6 +33,12 @@ use crate::core::seams::{ForwarderSocket, LegKind, MediaPort, PeerOwner, Trickle
 
 /// Janus's `no_media_timer`: a stream with no packet for this long is reported not receiving.
 const NO_MEDIA: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// The label of the channel that puts the data m-line in a subscriber's first offer.
+const DATA_LABEL: &str = "JanusDataChannel";
+
+/// Data-channel messages a subscriber keeps while its channel opens.
+const WAITING_DATA: usize = 64;
 
 /// The shortest gap between two keyframe requests for one stream.
 const KEYFRAME_GAP: std::time::Duration = std::time::Duration::from_millis(300);
@@ -80,6 +87,11 @@ pub(crate) struct LegState {
     /// When each incoming mid last got a packet, and when a keyframe was last asked for.
     last_rx: HashMap<String, Instant>,
     last_keyframe: HashMap<String, Instant>,
+    /// A publisher's data m-line (from its offer): where its data-channel messages fan out.
+    data_mid: Option<String>,
+    /// A subscriber's data channels by label, and what waits for a channel to open.
+    channels: HashMap<String, RTCDataChannelId>,
+    waiting_data: Vec<(String, RTCDataChannelMessage)>,
     /// Candidates trickled before the remote description was set (applied with it).
     early_candidates: Vec<TrickleCandidate>,
     /// The leg's next timer, as the shard last scheduled it.
@@ -111,6 +123,8 @@ struct Sender {
 pub(crate) struct Drained {
     /// Publisher packets to fan out: (mid, packet).
     pub rtp: Vec<(String, rtp::Packet)>,
+    /// A publisher's data-channel messages to relay: (data mid, label, message).
+    pub data: Vec<(String, String, RTCDataChannelMessage)>,
     /// Keyframe requests for the publishers behind these (leg, mid).
     pub keyframes: Vec<(Arc<Leg>, String)>,
     /// The leg just connected: its subscriber streams need keyframes.
@@ -136,6 +150,9 @@ impl Leg {
                 fir_freq: 0,
                 last_rx: HashMap::new(),
                 last_keyframe: HashMap::new(),
+                data_mid: None,
+                channels: HashMap::new(),
+                waiting_data: Vec::new(),
                 early_candidates: Vec::new(),
                 deadline: None,
             }),
@@ -244,6 +261,16 @@ impl Leg {
                 }
                 _ => {}
             },
+            RTCPeerConnectionEvent::OnDataChannel(RTCDataChannelEvent::OnOpen(id)) => {
+                let Some(label) = st.pc.data_channel(id).map(|dc| dc.label().to_string()) else { return };
+                st.channels.entry(label.clone()).or_insert(id);
+                let (ready, rest): (Vec<_>, Vec<_>) =
+                    std::mem::take(&mut st.waiting_data).into_iter().partition(|(l, _)| *l == label);
+                st.waiting_data = rest;
+                for (_, msg) in ready {
+                    send_data_now(st, id, msg);
+                }
+            }
             RTCPeerConnectionEvent::OnTrack(RTCTrackEvent::OnOpen(init)) => {
                 let receiver = init.receiver_id;
                 let mid = st
@@ -285,6 +312,12 @@ impl Leg {
                         send_rtp(st, now, &mid, &packet);
                     }
                     LegKind::Subscriber => {}
+                }
+            }
+            RTCMessage::DataChannelMessage(channel, msg) if self.owner.kind == LegKind::Publisher => {
+                let label = st.pc.data_channel(channel).map(|dc| dc.label().to_string()).unwrap_or_default();
+                if let Some(mid) = st.data_mid.clone() {
+                    drained.data.push((mid, label, msg));
                 }
             }
             RTCMessage::DataChannelMessage(channel, msg) if self.owner.kind == LegKind::Echo => {
@@ -342,6 +375,43 @@ impl Leg {
             return;
         }
         send_rtp(&mut st, now, mid, packet);
+        while let Some(w) = st.pc.poll_write() {
+            out.push((w.transport.peer_addr, w.message));
+        }
+    }
+
+    /// Relays a publisher's data-channel message to this subscriber, on a channel with the same
+    /// label (opened on first use; messages wait, a bounded few, until it is open).
+    pub fn forward_data(
+        self: &Arc<Self>,
+        label: &str,
+        msg: &RTCDataChannelMessage,
+        out: &mut Vec<(SocketAddr, BytesMut)>,
+    ) {
+        if self.closed.load(Ordering::Relaxed) {
+            return;
+        }
+        let mut st = self.lock();
+        if !st.connected {
+            return;
+        }
+        let open = st.channels.get(label).copied().filter(|id| {
+            st.pc.data_channel(*id).is_some_and(|dc| dc.ready_state() == RTCDataChannelState::Open)
+        });
+        match open {
+            Some(id) => send_data_now(&mut st, id, msg.clone()),
+            None => {
+                if !st.channels.contains_key(label) {
+                    if let Ok(dc) = st.pc.create_data_channel(label, None) {
+                        let id = dc.id();
+                        st.channels.insert(label.to_string(), id);
+                    }
+                }
+                if st.waiting_data.len() < WAITING_DATA {
+                    st.waiting_data.push((label.to_string(), msg.clone()));
+                }
+            }
+        }
         while let Some(w) = st.pc.poll_write() {
             out.push((w.transport.peer_addr, w.message));
         }
@@ -431,6 +501,16 @@ fn send_rtp(st: &mut LegState, now: Instant, mid: &str, packet: &rtp::Packet) {
     }
 }
 
+fn send_data_now(st: &mut LegState, id: RTCDataChannelId, msg: RTCDataChannelMessage) {
+    if let Some(mut dc) = st.pc.data_channel(id) {
+        let _ = if msg.is_string {
+            dc.send_text(Instant::now(), String::from_utf8_lossy(&msg.data).into_owned())
+        } else {
+            dc.send(Instant::now(), msg.data)
+        };
+    }
+}
+
 /// The room's bitrate cap, as Janus sends it: a REMB for the stream.
 fn send_remb(st: &mut LegState, now: Instant, mid: &str) {
     let Some((receiver, ssrc)) = peer::receiver_of(&mut st.pc, mid) else { return };
@@ -475,6 +555,9 @@ impl MediaPort for LegPort {
     fn answer(&self, offer: &str) -> Result<String, String> {
         let sdp = {
             let mut st = self.leg.lock();
+            st.data_mid = super::sdp::parse_offer(offer)
+                .ok()
+                .and_then(|streams| streams.into_iter().find(|s| s.kind == MediaKind::Data).map(|s| s.mid));
             let offer = RTCSessionDescription::offer(offer.to_string()).map_err(|e| e.to_string())?;
             st.pc.set_remote_description(Instant::now(), offer).map_err(|e| e.to_string())?;
             st.apply_early_candidates();
@@ -498,6 +581,11 @@ impl MediaPort for LegPort {
         let sdp = {
             let mut st = self.leg.lock();
             peer::sync_subscriber_tracks(&mut st.pc, streams)?;
+            if st.channels.is_empty() && streams.iter().any(|s| s.kind == MediaKind::Data) {
+                // The data m-line: Janus's subscribers get one, whatever the number of sources.
+                let id = st.pc.create_data_channel(DATA_LABEL, None).map_err(|e| e.to_string())?.id();
+                st.channels.insert(DATA_LABEL.to_string(), id);
+            }
             let offer = st.pc.create_offer(None).map_err(|e| e.to_string())?;
             let sdp = offer.sdp.clone();
             st.pc.set_local_description(Instant::now(), offer).map_err(|e| e.to_string())?;

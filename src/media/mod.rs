@@ -12,7 +12,9 @@ mod peer;
 mod rewrite;
 pub mod sdp;
 mod shard;
+mod stats;
 mod udp;
 
 pub use engine::{MediaEngine, MediaSettings, PeerEvent};
+pub use stats::{MediaStats, StatsSnapshot};
 pub use udp::{SystemClock, UdpSockets};

@@ -218,6 +218,7 @@ mod tests {
             active: false,
             send: true,
             ready: false,
+            sources: vec![],
         };
         let o = offer(&[sub], &transport());
         assert!(o.contains("a=inactive") && o.contains("a=rtpmap:96 VP8/90000"), "{o}");

@@ -7,7 +7,7 @@ use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
 use std::io;
 use std::net::SocketAddr;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::Ordering::{self, Relaxed};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -19,6 +19,7 @@ use tokio::sync::mpsc;
 
 use super::engine::PeerEvent;
 use super::leg::{Drained, Leg};
+use super::stats::MediaStats;
 use crate::core::seams::{ForwarderSocket, LegKind};
 use rtc::shared::marshal::Marshal;
 
@@ -34,6 +35,7 @@ pub(crate) fn spawn(
     socket: std::net::UdpSocket,
     cmds: mpsc::UnboundedReceiver<Cmd>,
     events: mpsc::Sender<PeerEvent>,
+    stats: Arc<MediaStats>,
 ) -> io::Result<()> {
     socket.set_nonblocking(true)?;
     std::thread::Builder::new().name("vroom-media".into()).spawn(move || {
@@ -48,8 +50,10 @@ pub(crate) fn spawn(
                 by_addr: HashMap::new(),
                 timers: BinaryHeap::new(),
                 out: Vec::new(),
+                stamps: Vec::new(),
                 events: Vec::new(),
                 to_core: events,
+                stats,
             };
             shard.run(cmds).await;
         });
@@ -86,8 +90,12 @@ struct Shard {
     by_addr: HashMap<SocketAddr, Arc<Leg>>,
     timers: BinaryHeap<Reverse<Timer>>,
     out: Vec<(SocketAddr, BytesMut)>,
+    /// Ranges of `out` that are forwarded copies of one publisher packet, and when that packet
+    /// arrived: (start, end, arrival).
+    stamps: Vec<(usize, usize, Instant)>,
     events: Vec<PeerEvent>,
     to_core: mpsc::Sender<PeerEvent>,
+    stats: Arc<MediaStats>,
 }
 
 /// How many datagrams one wake-up reads before sending what they produced.
@@ -166,13 +174,24 @@ impl Shard {
         if !drained.rtp.is_empty() {
             let fanout = leg.fanout.load();
             let forwarders = leg.forwarders.load();
+            self.stats.received.fetch_add(drained.rtp.len() as u64, Relaxed);
             for (mid, packet) in &drained.rtp {
                 if let Some(targets) = fanout.get(mid) {
+                    let start = self.out.len();
                     for t in targets.iter() {
                         t.leg.forward(now, &t.mid, packet, &mut self.out);
                     }
+                    self.stamps.push((start, self.out.len(), now));
                 }
                 forward_plain(&forwarders, mid, packet);
+            }
+        }
+        if !drained.data.is_empty() {
+            let fanout = leg.fanout.load();
+            for (mid, label, msg) in &drained.data {
+                for t in fanout.get(mid).iter().flat_map(|targets| targets.iter()) {
+                    t.leg.forward_data(label, msg, &mut self.out);
+                }
             }
         }
         for (publisher, mid) in drained.keyframes {
@@ -239,10 +258,22 @@ impl Shard {
 
     /// Sends what the legs produced; then hands the core what it must hear.
     fn flush(&mut self) {
-        for (addr, data) in self.out.drain(..) {
+        let mut stamps = self.stamps.drain(..).peekable();
+        let mut forwarded = 0;
+        for (i, (addr, data)) in self.out.drain(..).enumerate() {
             // A full socket buffer drops the datagram, as a congested network would.
-            let _ = self.socket.try_send_to(&data, addr);
+            let sent = self.socket.try_send_to(&data, addr).is_ok();
+            while stamps.peek().is_some_and(|(_, end, _)| *end <= i) {
+                stamps.next();
+            }
+            if let Some((start, _, arrived)) = stamps.peek() {
+                if *start <= i && sent {
+                    forwarded += 1;
+                    self.stats.record_latency(arrived.elapsed());
+                }
+            }
         }
+        self.stats.forwarded.fetch_add(forwarded, Relaxed);
         for ev in self.events.drain(..) {
             if self.to_core.try_send(ev).is_err() {
                 eprintln!("vroom: media event dropped: the core is not keeping up");

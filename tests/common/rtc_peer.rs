@@ -44,6 +44,8 @@ struct Sending {
     ts: u32,
     tag: u8,
     next: Instant,
+    payload_len: usize,
+    interval: Duration,
 }
 
 struct Inner {
@@ -108,6 +110,11 @@ impl RtcPeer {
 
     /// Adds a VP8 track that sends packets tagged `tag` once connected; returns the offer.
     pub fn publish_offer(&self, tag: u8) -> Value {
+        self.publish_offer_sized(tag, 200, Duration::from_millis(20))
+    }
+
+    /// As [`RtcPeer::publish_offer`], with `payload_len`-byte packets every `interval`.
+    pub fn publish_offer_sized(&self, tag: u8, payload_len: usize, interval: Duration) -> Value {
         let mut g = self.inner.lock().unwrap();
         let ssrc = 0x1000_0000 + tag as u32;
         let codec = RTCRtpCodec { mime_type: VP8.into(), clock_rate: 90000, ..Default::default() };
@@ -124,7 +131,8 @@ impl RtcPeer {
             }],
         );
         let sender = g.pc.add_track(track).unwrap();
-        g.sending = Some(Sending { sender, ssrc, seq: 1000 * tag as u16, ts: 0, tag, next: Instant::now() });
+        let next = Instant::now();
+        g.sending = Some(Sending { sender, ssrc, seq: 1000 * tag as u16, ts: 0, tag, next, payload_len, interval });
         let offer = g.pc.create_offer(None).unwrap();
         g.pc.set_local_description(Instant::now(), offer.clone()).unwrap();
         json!({ "type": "offer", "sdp": offer.sdp })
@@ -151,6 +159,16 @@ impl RtcPeer {
 
     pub fn dropped(&self) -> u64 {
         self.inner.lock().unwrap().dropped
+    }
+
+    /// How many RTP packets arrived (cheaper than [`RtcPeer::received`]).
+    pub fn received_count(&self) -> usize {
+        self.inner.lock().unwrap().received.len()
+    }
+
+    /// Forgets the packets received so far (a long-running load keeps no history).
+    pub fn forget_received(&self) {
+        self.inner.lock().unwrap().received.clear();
     }
 
     pub fn received(&self) -> Vec<Received> {
@@ -192,31 +210,8 @@ async fn run(inner: Arc<Mutex<Inner>>, socket: tokio::net::UdpSocket) {
             let mut g = inner.lock().unwrap();
             let g = &mut *g;
             let now = Instant::now();
-            if let Some(s) = g.sending.as_mut().filter(|s| g.connected && s.next <= now) {
-                let mut payload = vec![s.tag; 200];
-                payload[1] = 0x10; // a VP8 payload descriptor byte: start of partition
-                let packet = rtp::Packet {
-                    header: rtp::header::Header {
-                        version: 2,
-                        marker: true,
-                        payload_type: 96,
-                        sequence_number: s.seq,
-                        timestamp: s.ts,
-                        ssrc: s.ssrc,
-                        ..Default::default()
-                    },
-                    payload: Bytes::from(payload),
-                };
-                s.seq = s.seq.wrapping_add(1);
-                s.ts = s.ts.wrapping_add(1800);
-                s.next = now + Duration::from_millis(20);
-                let id = s.sender;
-                if let Some(mut sender) = g.pc.rtp_sender(id) {
-                    let pt = sender.get_parameters().rtp_parameters.codecs.first().map(|c| c.payload_type);
-                    let mut packet = packet;
-                    packet.header.payload_type = pt.unwrap_or(96);
-                    let _ = sender.write_rtp(now, packet);
-                }
+            if g.connected {
+                send_due(g, now);
             }
             let mut out = Vec::new();
             while let Some(w) = g.pc.poll_write() {
@@ -275,6 +270,42 @@ async fn run(inner: Arc<Mutex<Inner>>, socket: tokio::net::UdpSocket) {
                 message: BytesMut::from(&buf[..n]),
             };
             let _ = g.pc.handle_read(msg);
+        }
+    }
+}
+
+/// Sends the publisher's packets that are due (after a stall, from now on: no burst).
+fn send_due(g: &mut Inner, now: Instant) {
+    loop {
+        let (packet, id) = {
+            let Some(s) = g.sending.as_mut() else { return };
+            if s.next + s.interval * 50 < now {
+                s.next = now;
+            }
+            if s.next > now {
+                return;
+            }
+            let mut payload = vec![s.tag; s.payload_len];
+            payload[1] = 0x10; // a VP8 payload descriptor byte: start of partition
+            let header = rtp::header::Header {
+                version: 2,
+                marker: true,
+                payload_type: 96,
+                sequence_number: s.seq,
+                timestamp: s.ts,
+                ssrc: s.ssrc,
+                ..Default::default()
+            };
+            s.seq = s.seq.wrapping_add(1);
+            s.ts = s.ts.wrapping_add(1800);
+            s.next += s.interval;
+            (rtp::Packet { header, payload: Bytes::from(payload) }, s.sender)
+        };
+        if let Some(mut sender) = g.pc.rtp_sender(id) {
+            let mut packet = packet;
+            let pt = sender.get_parameters().rtp_parameters.codecs.first().map(|c| c.payload_type);
+            packet.header.payload_type = pt.unwrap_or(96);
+            let _ = sender.write_rtp(now, packet);
         }
     }
 }

@@ -27,6 +27,7 @@ async def main(url, seconds):
     frames = NumberedFrames()
     pub_pc.addTrack(frames)
     feedback = record_feedback(pub_pc)
+    chat = pub_pc.createDataChannel("chat")
     await pub_pc.setLocalDescription(await pub_pc.createOffer())
     ev = await pub.message(ph, {"request": "joinandconfigure", "ptype": "publisher", "room": ROOM,
                                 "display": "aiortc"},
@@ -42,6 +43,8 @@ async def main(url, seconds):
                                 "streams": [{"feed": publisher_id}]})
     assert plugin_data(ev).get("videoroom") == "attached", ev
     sub_pc = peer_connection()
+    relayed = []
+    sub_pc.on("datachannel", lambda ch: ch.on("message", relayed.append))
     got = asyncio.get_running_loop().create_future()
     sub_pc.on("track", lambda t: got.done() or got.set_result(t))
     await sub_pc.setRemoteDescription(RTCSessionDescription(**ev["jsep"]))
@@ -49,13 +52,24 @@ async def main(url, seconds):
     await sub.message(sh, {"request": "start"}, {"type": "answer", "sdp": sub_pc.localDescription.sdp})
     track = await asyncio.wait_for(got, 10)
 
-    decoded, t0 = await decode_for(track, seconds)
+    async def talk():
+        # Data-channel text from the publisher, relayed by vroom to the subscriber (once it is
+        # connected: as in Janus, data for a subscriber that is not up yet is not kept).
+        while sub_pc.connectionState != "connected":
+            await asyncio.sleep(0.01)
+        for i in range(20):
+            await asyncio.sleep(seconds / 40)
+            chat.send(f"chat {i}")
+
+    (decoded, t0), _ = await asyncio.gather(decode_for(track, seconds), talk())
     result = score(frames.sent, decoded, t0, seconds)
     result.update({
         "publisher_leg": srtp_of(pub_pc),
         "subscriber_leg": srtp_of(sub_pc),
         "publisher_got_pli": feedback["pli"],
         "publisher_got_remb": sorted(set(feedback["remb"])),
+        "data_sent": 20,
+        "data_relayed": sum(1 for m in relayed if isinstance(m, str) and m.startswith("chat ")),
     })
     print(json.dumps(result))
     await sub_pc.close()

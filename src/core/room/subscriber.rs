@@ -15,7 +15,7 @@ use super::access::Request;
 use super::publisher::{FanoutTarget, Media};
 use super::{reply, Role, RoomState, Seat};
 use crate::core::error::{Error, Result};
-use crate::core::event::{Jsep, RoomEvent, SdpKind, SubStreamInfo, Transaction};
+use crate::core::event::{Jsep, MediaKind, RoomEvent, SdpKind, SubStreamInfo, Transaction};
 use crate::core::ids::{HandleId, ParticipantId, PrivateId, RoomId};
 use crate::core::outbox::{Outbox, SessionQueue};
 use crate::core::seams::{LegKind, MediaPort};
@@ -120,9 +120,20 @@ impl<R: Runtime> Subscriber<R> {
             return;
         }
         let mut changed = false;
-        for s in sg.streams.iter_mut().filter(|s| s.feed_id == feed && s.active) {
-            s.active = false;
-            changed = true;
+        for s in sg.streams.iter_mut().filter(|s| s.active) {
+            if s.kind == MediaKind::Data {
+                // The data stream stays while it has other sources.
+                s.sources.retain(|(f, _)| *f != feed);
+                if s.sources.is_empty() {
+                    s.active = false;
+                    changed = true;
+                } else if let Some((f, mid)) = s.sources.first() {
+                    (s.feed_id, s.feed_mid) = (*f, mid.clone());
+                }
+            } else if s.feed_id == feed {
+                s.active = false;
+                changed = true;
+            }
         }
         if changed {
             self.offer_update(&mut sg, room, None, out);
@@ -167,8 +178,37 @@ impl<R: Runtime> RoomState<R> {
         }
     }
 
-    /// The subscription streams `sels` asks for, numbered from `base`; 428 unless every feed is
-    /// an active publisher with the asked mids.
+    /// The subscription streams `sels` asks for, after the `current` ones; 428 unless every
+    /// feed is an active publisher with the asked mids. Data goes into the one data stream of the
+    /// subscription: the returned sources are for the current one if there is one, else a new
+    /// data stream comes last among the new streams (so it is also last in the SDP).
+    fn plan_subscription(
+        &self,
+        t: &mut Token<levels::Room>,
+        sels: &[FeedSel],
+        current: &[SubStreamInfo],
+    ) -> Result<(Vec<SubStreamInfo>, Vec<(ParticipantId, String)>)> {
+        let (data, mut media): (Vec<_>, Vec<_>) =
+            self.plan_streams(t, sels, 0)?.into_iter().partition(|s| s.kind == MediaKind::Data);
+        let mut sources: Vec<(ParticipantId, String)> = Vec::new();
+        for d in &data {
+            if !sources.contains(&(d.feed_id, d.feed_mid.clone())) {
+                sources.push((d.feed_id, d.feed_mid.clone()));
+            }
+        }
+        if let Some(existing) = current.iter().find(|s| s.kind == MediaKind::Data) {
+            sources.retain(|src| !existing.sources.contains(src));
+        } else if let Some(first) = data.into_iter().next() {
+            media.push(SubStreamInfo { sources: std::mem::take(&mut sources), ..first });
+        }
+        for (i, s) in media.iter_mut().enumerate() {
+            s.mindex = (current.len() + i) as u32;
+            s.mid = s.mindex.to_string();
+        }
+        Ok((media, sources))
+    }
+
+    /// The streams `sels` asks for, one per publisher stream, numbered from `base`.
     fn plan_streams(&self, t: &mut Token<levels::Room>, sels: &[FeedSel], base: usize) -> Result<Vec<SubStreamInfo>> {
         let mut planned = Vec::new();
         for sel in sels {
@@ -200,6 +240,7 @@ impl<R: Runtime> RoomState<R> {
                     active: true,
                     send: true,
                     ready: false,
+                    sources: vec![(p.id, s.info.mid.clone())],
                 });
             }
         }
@@ -209,19 +250,33 @@ impl<R: Runtime> RoomState<R> {
     /// Adds (or removes) `subscriber`'s streams to (from) their publishers' fan-out.
     fn wire(&self, t: &mut Token<levels::Room>, subscriber: HandleId, streams: &[SubStreamInfo], connect: bool) {
         for s in streams.iter().filter(|s| s.active) {
-            let Some(p) = self.publishers.get(&s.feed_id) else { continue };
-            let mut pg = p.state.lock(t);
-            let Some(ps) = pg.stream_mut(&s.feed_mid) else { continue };
-            let target = FanoutTarget { subscriber, sub_mid: s.mid.clone() };
-            if connect {
-                ps.fanout.push(target);
-            } else {
-                ps.fanout.retain(|f| f != &target);
+            for (feed, feed_mid) in s.origins() {
+                self.wire_one(t, subscriber, feed, &feed_mid, &s.mid, connect);
             }
-            let (fanout, mid) = (ps.fanout.clone(), ps.info.mid.clone());
-            if let Some(port) = &pg.port {
-                port.set_fanout(&mid, &fanout);
-            }
+        }
+    }
+
+    fn wire_one(
+        &self,
+        t: &mut Token<levels::Room>,
+        subscriber: HandleId,
+        feed: ParticipantId,
+        feed_mid: &str,
+        sub_mid: &str,
+        connect: bool,
+    ) {
+        let Some(p) = self.publishers.get(&feed) else { return };
+        let mut pg = p.state.lock(t);
+        let Some(ps) = pg.stream_mut(feed_mid) else { return };
+        let target = FanoutTarget { subscriber, sub_mid: sub_mid.to_string() };
+        if connect {
+            ps.fanout.push(target);
+        } else {
+            ps.fanout.retain(|f| f != &target);
+        }
+        let (fanout, mid) = (ps.fanout.clone(), ps.info.mid.clone());
+        if let Some(port) = &pg.port {
+            port.set_fanout(&mid, &fanout);
         }
     }
 
@@ -260,7 +315,7 @@ impl<R: Runtime> Core<R> {
             if st.config.require_pvtid && !req.private_id.is_some_and(|p| st.private_ids.contains_key(&p)) {
                 return Err(Error::NotAllowed("this room requires a valid private_id"));
             }
-            let streams = st.plan_streams(rt, &req.streams, 0)?;
+            let (streams, _) = st.plan_subscription(rt, &req.streams, &[])?;
             let offer = offer_jsep(&*port, &streams).ok_or(Error::Internal("Error generating offer".into()))?;
             st.wire(rt, h.id, &streams, true);
             let me = Arc::new(Subscriber {
@@ -294,14 +349,51 @@ impl<R: Runtime> Core<R> {
     ) -> Result<()> {
         self.as_member(h, |(st, room, me, rt, out): Request<'_, R, _, Subscriber<R>>| {
             let current = me.state.lock(rt).streams.clone();
-            let dropped: Vec<_> =
-                current.iter().filter(|s| s.active && unsubscribe.iter().any(|u| u.matches(s))).cloned().collect();
-            let added = st.plan_streams(rt, subscribe, current.len())?;
+            let by_sub_mid = |s: &SubStreamInfo| unsubscribe.iter().any(|u| u.sub_mid.as_ref() == Some(&s.mid));
+            let mut dropped = Vec::new();
+            // Sources leaving the data stream when their feed is unsubscribed (the stream stays).
+            let mut data_removed = Vec::new();
+            for s in current.iter().filter(|s| s.active) {
+                if s.kind != MediaKind::Data || by_sub_mid(s) {
+                    if unsubscribe.iter().any(|u| u.matches(s)) {
+                        dropped.push(s.clone());
+                    }
+                    continue;
+                }
+                for (feed, mid) in &s.sources {
+                    let gone = unsubscribe.iter().any(|u| {
+                        u.sub_mid.is_none() && u.feed == Some(*feed) && u.mid.as_ref().is_none_or(|m| m == mid)
+                    });
+                    if gone {
+                        data_removed.push((*feed, mid.clone()));
+                    }
+                }
+            }
+            let (added, data_added) = st.plan_subscription(rt, subscribe, &current)?;
             st.wire(rt, h.id, &dropped, false);
             st.wire(rt, h.id, &added, true);
+            if let Some(data) = current.iter().find(|s| s.kind == MediaKind::Data) {
+                for (feed, mid) in &data_removed {
+                    st.wire_one(rt, h.id, *feed, mid, &data.mid, false);
+                }
+                for (feed, mid) in &data_added {
+                    st.wire_one(rt, h.id, *feed, mid, &data.mid, true);
+                }
+            }
             let mut sg = me.state.lock(rt);
-            for s in sg.streams.iter_mut().filter(|s| dropped.iter().any(|d| d.mid == s.mid)) {
-                s.active = false;
+            for s in sg.streams.iter_mut() {
+                if dropped.iter().any(|d| d.mid == s.mid) {
+                    s.active = false;
+                    s.sources.clear();
+                }
+                if s.kind == MediaKind::Data && (!data_removed.is_empty() || !data_added.is_empty()) {
+                    s.sources.retain(|src| !data_removed.contains(src));
+                    s.sources.extend(data_added.iter().cloned());
+                    s.active = !s.sources.is_empty();
+                    if let Some((feed, mid)) = s.sources.first() {
+                        (s.feed_id, s.feed_mid) = (*feed, mid.clone());
+                    }
+                }
             }
             sg.streams.extend(added);
             me.offer_update(&mut sg, room, txn, out);
@@ -321,6 +413,9 @@ impl<R: Runtime> Core<R> {
                     .ok_or_else(|| Error::NoSuchStream(sel.sub_mid.clone()))?;
                 let mut new =
                     st.plan_streams(rt, &[FeedSel { feed: sel.feed, mid: Some(sel.mid.clone()) }], 0)?.remove(0);
+                if new.kind == MediaKind::Data {
+                    return Err(Error::InvalidElement("data streams can't be switched".into()));
+                }
                 if new.kind != streams[i].kind {
                     return Err(Error::InvalidElement(format!(
                         "can't switch {} to a stream of another kind",

@@ -156,3 +156,69 @@ fn moderate_and_private_id_subscriptions() {
     let (_, s2) = handle(&c);
     assert_eq!(fail(c.join_subscriber(&s2, missing, None)), (428, "No such feed (6)".into()));
 }
+
+fn video_and_data() -> Publish {
+    let stream = |kind, mid: &str, codec: Option<&str>| StreamSpec {
+        kind,
+        mid: mid.into(),
+        codec: codec.map(String::from),
+        description: None,
+        disabled: false,
+    };
+    let offer = "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\nm=video 9 UDP/TLS/RTP/SAVPF 96\r\nc=IN IP4 0.0.0.0\r\na=mid:0\r\na=rtpmap:96 VP8/90000\r\nm=application 9 UDP/DTLS/SCTP webrtc-datachannel\r\nc=IN IP4 0.0.0.0\r\na=mid:1\r\na=sctp-port:5000\r\n";
+    Publish {
+        streams: vec![stream(MediaKind::Video, "0", Some("vp8")), stream(MediaKind::Data, "1", None)],
+        display: None,
+        offer: offer.into(),
+    }
+}
+
+/// As Janus: a subscription has one data stream, whatever the number of feeds whose data it
+/// carries; it stays while one of them is left, and it comes last among the streams it was
+/// planned with (so it is last in the SDP too).
+#[test]
+fn a_subscription_has_one_data_stream_for_all_its_feeds() {
+    let c = core(None);
+    c.create_room(Some(1), RoomConfig::default(), None).unwrap();
+    let mut publishers = Vec::new();
+    for id in [5, 6] {
+        let (_, p) = handle(&c);
+        c.join_publisher(&p, join(1, id), None).unwrap();
+        c.publish(&p, video_and_data(), None).unwrap();
+        assert!(c.media_up(&p).unwrap());
+        publishers.push(p);
+    }
+    let (ss, s) = handle(&c);
+    let feeds = vec![FeedSel { feed: 5, mid: None }, FeedSel { feed: 6, mid: None }];
+    c.join_subscriber(&s, SubscribeJoin { room: 1, streams: feeds, ..Default::default() }, None).unwrap();
+    let streams = match ss.events().drain().into_iter().next().map(|e| e.body) {
+        Some(EventBody::VideoRoom(RoomEvent::Attached { streams, .. })) => streams,
+        other => panic!("{other:?}"),
+    };
+    let kinds: Vec<_> = streams.iter().map(|s| (s.mid.as_str(), s.kind.clone())).collect();
+    assert_eq!(kinds, vec![("0", MediaKind::Video), ("1", MediaKind::Video), ("2", MediaKind::Data)]);
+    assert_eq!(streams[2].sources, vec![(5, "1".to_string()), (6, "1".to_string())]);
+    assert_eq!(c.fanout(1, 5).unwrap()[1].1.len(), 1, "feed 5's data goes to the subscriber");
+    assert_eq!(c.fanout(1, 6).unwrap()[1].1[0].sub_mid, "2");
+
+    // Feed 5 leaves: the data stream keeps feed 6; when 6 leaves too it goes inactive.
+    let updated = |ss: &Arc<Session<ParkingLot>>| {
+        ss.events()
+            .drain()
+            .into_iter()
+            .find_map(|e| match e.body {
+                EventBody::VideoRoom(RoomEvent::Updated { streams, .. }) => Some(streams),
+                _ => None,
+            })
+            .expect("an updated offer")
+    };
+    c.start(&s, None, None).unwrap();
+    c.leave(&publishers[0], None).unwrap();
+    let after_5 = updated(&ss);
+    assert!(!after_5[0].active && after_5[1].active, "{after_5:?}");
+    assert!(after_5[2].active && after_5[2].sources == vec![(6, "1".to_string())], "{after_5:?}");
+    c.start(&s, None, None).unwrap();
+    c.leave(&publishers[1], None).unwrap();
+    let after_6 = updated(&ss);
+    assert!(!after_6[2].active && after_6[2].sources.is_empty(), "{after_6:?}");
+}

@@ -1,0 +1,160 @@
+//! The media path under load: one publisher to N subscribers through the real server binary, on
+//! loopback. For N = 10, 100, 500 (or `MEDIA_BENCH_N=a,b,..`) it reports:
+//!
+//! - server CPU-µs per forwarded packet: user + system CPU of the vroom process (from
+//!   `/proc/<pid>/stat`) over the packets it forwarded (its admin API's `media_stats`), SRTP
+//!   (AES-GCM) on both legs; on loopback this includes the kernel's receive path of every copy;
+//! - forwarded packets per second on one core: 10^6 / CPU-µs per forwarded packet;
+//! - added latency p50 / p99: from the publisher's datagram arriving at vroom to each
+//!   subscriber's copy handed to the kernel (measured inside vroom, `media_stats`);
+//! - memory per subscriber: growth of vroom's resident set when the N subscribers join, / N.
+//!
+//! The server runs pinned to CPU 0 and this load generator (webrtc-rs `rtc` peers, each with its
+//! own socket) to CPU 1. The publisher sends `MEDIA_BENCH_PPS` (default 100) packets/s of 1,200
+//! bytes. `cargo bench --bench media`.
+
+#[allow(dead_code)]
+#[path = "../tests/common/mod.rs"]
+mod common;
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use common::rtc_peer::RtcPeer;
+use common::{data, Server, Ws};
+use serde_json::json;
+use vroom::media::StatsSnapshot;
+
+const ROOM: u64 = 1234;
+const MEASURE: Duration = Duration::from_secs(10);
+
+fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
+    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+}
+
+/// utime + stime of a process, in seconds.
+fn cpu_seconds(pid: u32) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    let after = &stat[stat.rfind(')').unwrap() + 2..];
+    let fields: Vec<&str> = after.split_whitespace().collect();
+    let ticks: f64 = fields[11].parse::<f64>().unwrap() + fields[12].parse::<f64>().unwrap();
+    ticks / 100.0 // USER_HZ
+}
+
+fn rss_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let line = status.lines().find(|l| l.starts_with("VmRSS:")).unwrap();
+    line.split_whitespace().nth(1).unwrap().parse().unwrap()
+}
+
+fn pin(pid: u32, cpu: u32) {
+    let _ = Command::new("taskset").args(["-a", "-cp", &cpu.to_string(), &pid.to_string()]).output();
+}
+
+async fn media_stats(admin: &str) -> StatsSnapshot {
+    let mut ws = Ws::connect_with(admin, Some("janus-admin-protocol")).await.unwrap();
+    let r = ws.request(json!({ "janus": "media_stats", "admin_secret": "janusoverlord" })).await;
+    StatsSnapshot::from_json(&r["media_stats"]).unwrap_or_else(|| panic!("{r}"))
+}
+
+struct Row {
+    n: usize,
+    forwarded_per_s: f64,
+    cpu_us_per_packet: f64,
+    p50: Option<u64>,
+    p99: Option<u64>,
+    kib_per_subscriber: f64,
+}
+
+async fn run(n: usize, pps: u64) -> Row {
+    let server = Server::start("");
+    pin(server.pid(), 0);
+    let mut ws = Ws::connect(&server.ws).await;
+    let s = ws.create().await;
+
+    let publisher = RtcPeer::new().await;
+    let ph = ws.attach(s, "janus.plugin.videoroom").await;
+    let offer = publisher.publish_offer_sized(1, 1188, Duration::from_micros(1_000_000 / pps));
+    let body = json!({ "request": "joinandconfigure", "ptype": "publisher", "room": ROOM, "display": "load" });
+    let ev = ws.message_async(s, ph, body, Some(offer)).await;
+    let feed = data(&ev)["id"].as_u64().unwrap();
+    publisher.accept_answer(&ev["jsep"]);
+    publisher.wait_connected(Duration::from_secs(10)).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let rss_before = rss_kib(server.pid());
+
+    let mut subscribers = Vec::new();
+    for _ in 0..n {
+        let h = ws.attach(s, "janus.plugin.videoroom").await;
+        let body = json!({ "request": "join", "ptype": "subscriber", "room": ROOM, "streams": [{ "feed": feed }] });
+        let ev = ws.message_async(s, h, body, None).await;
+        let peer = RtcPeer::new().await;
+        let answer = peer.answer(&ev["jsep"]);
+        let started = ws.message_async(s, h, json!({ "request": "start" }), Some(answer)).await;
+        assert_eq!(data(&started)["started"], "ok", "{started}");
+        subscribers.push(peer);
+    }
+    for peer in &subscribers {
+        peer.wait_connected(Duration::from_secs(60)).await;
+    }
+    // Warm up: every subscriber receiving.
+    let warm = Instant::now() + Duration::from_secs(30);
+    while subscribers.iter().any(|p| p.received_count() == 0) {
+        assert!(Instant::now() < warm, "not every subscriber receives");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let rss_after = rss_kib(server.pid());
+    subscribers.iter().for_each(|p| p.forget_received());
+
+    let (cpu0, stats0, t0) = (cpu_seconds(server.pid()), media_stats(&server.admin).await, Instant::now());
+    tokio::time::sleep(MEASURE).await;
+    let (cpu1, stats1, t1) = (cpu_seconds(server.pid()), media_stats(&server.admin).await, Instant::now());
+    let d = stats1.since(&stats0);
+    let secs = (t1 - t0).as_secs_f64();
+    let delivered: usize = subscribers.iter().map(|p| p.received_count()).sum();
+    eprintln!(
+        "N={n}: vroom forwarded {} packets in {secs:.1} s ({} received from the publisher); subscribers got {delivered}",
+        d.forwarded, d.received
+    );
+    Row {
+        n,
+        forwarded_per_s: d.forwarded as f64 / secs,
+        cpu_us_per_packet: (cpu1 - cpu0) * 1e6 / d.forwarded.max(1) as f64,
+        p50: d.latency_quantile_us(0.5),
+        p99: d.latency_quantile_us(0.99),
+        kib_per_subscriber: rss_after.saturating_sub(rss_before) as f64 / n as f64,
+    }
+}
+
+fn main() {
+    if std::env::args().any(|a| a == "--list") {
+        return; // cargo bench -- --list: nothing to list
+    }
+    let ns: Vec<usize> = std::env::var("MEDIA_BENCH_N")
+        .map(|v| v.split(',').filter_map(|x| x.trim().parse().ok()).collect())
+        .unwrap_or_else(|_| vec![10, 100, 500]);
+    let pps: u64 = env_or("MEDIA_BENCH_PPS", 100);
+    pin(std::process::id(), 1);
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
+    let mut rows = Vec::new();
+    for n in ns {
+        rows.push(rt.block_on(run(n, pps)));
+    }
+    println!("\n1 publisher -> N subscribers, {pps} packets/s of 1,200 B, SRTP AES-GCM, loopback, {} s per N", MEASURE.as_secs());
+    println!("| N | forwarded packets/s | server CPU-µs per forwarded packet | packets/s per core (10^6 / CPU-µs) | added latency p50 | p99 | memory per subscriber |");
+    println!("|---|---|---|---|---|---|---|");
+    for r in rows {
+        let us = |v: Option<u64>| v.map(|v| format!("{v} µs")).unwrap_or("-".into());
+        println!(
+            "| {} | {:.0} | {:.2} | {:.0} | {} | {} | {:.0} KiB |",
+            r.n,
+            r.forwarded_per_s,
+            r.cpu_us_per_packet,
+            1e6 / r.cpu_us_per_packet,
+            us(r.p50),
+            us(r.p99),
+            r.kib_per_subscriber
+        );
+    }
+}
