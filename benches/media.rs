@@ -11,7 +11,7 @@
 //!
 //! The server runs pinned to CPU 0 and this load generator (webrtc-rs `rtc` peers, each with its
 //! own socket) to CPU 1. The publisher sends `MEDIA_BENCH_PPS` (default 100) packets/s of 1,200
-//! bytes. `cargo bench --bench media`.
+//! bytes, measured for `MEDIA_BENCH_SECS` (default 10) per N. `cargo bench --bench media`.
 
 #[allow(dead_code)]
 #[path = "../tests/common/mod.rs"]
@@ -26,7 +26,6 @@ use serde_json::json;
 use vroom::media::StatsSnapshot;
 
 const ROOM: u64 = 1234;
-const MEASURE: Duration = Duration::from_secs(10);
 
 fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
     std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
@@ -108,7 +107,7 @@ async fn run(n: usize, pps: u64) -> Row {
     subscribers.iter().for_each(|p| p.forget_received());
 
     let (cpu0, stats0, t0) = (cpu_seconds(server.pid()), media_stats(&server.admin).await, Instant::now());
-    tokio::time::sleep(MEASURE).await;
+    tokio::time::sleep(Duration::from_secs(env_or("MEDIA_BENCH_SECS", 10))).await;
     let (cpu1, stats1, t1) = (cpu_seconds(server.pid()), media_stats(&server.admin).await, Instant::now());
     let d = stats1.since(&stats0);
     let secs = (t1 - t0).as_secs_f64();
@@ -141,7 +140,7 @@ fn main() {
     for n in ns {
         rows.push(rt.block_on(run(n, pps)));
     }
-    println!("\n1 publisher -> N subscribers, {pps} packets/s of 1,200 B, SRTP AES-GCM, loopback, {} s per N", MEASURE.as_secs());
+    println!("\n1 publisher -> N subscribers, {pps} packets/s of 1,200 B, SRTP AES-GCM, loopback, {} s per N", env_or("MEDIA_BENCH_SECS", 10));
     println!("| N | forwarded packets/s | server CPU-µs per forwarded packet | packets/s per core (10^6 / CPU-µs) | added latency p50 | p99 | memory per subscriber |");
     println!("|---|---|---|---|---|---|---|");
     for r in rows {

@@ -134,3 +134,46 @@ async fn lost_packets_are_resent_when_the_subscriber_nacks() {
     println!("dropped {} packets of {}, {gaps} never came back", sub.dropped(), got.len());
     assert!(gaps * 10 < sub.dropped() as usize, "{gaps} of {} dropped packets never came back", sub.dropped());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn configure_send_false_stops_a_stream_until_true() {
+    let server = Server::start("");
+    let mut ws = Ws::connect(&server.ws).await;
+    let s = ws.create().await;
+    let (_a, _, feed_a) = publish(&mut ws, s, 1).await;
+    let (sub, hs) = subscribe(&mut ws, s, &[feed_a]).await;
+    sub.wait_received(WAIT, |r| r.len() >= 10).await;
+    let off = json!({ "request": "configure", "streams": [{ "mid": "0", "send": false }] });
+    ws.message_async(s, hs, off, None).await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let stopped = sub.received().len();
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    assert_eq!(sub.received().len(), stopped, "nothing arrives while send is false");
+    let on = json!({ "request": "configure", "streams": [{ "mid": "0", "send": true }] });
+    ws.message_async(s, hs, on, None).await;
+    sub.wait_received(WAIT, |r| r.len() >= stopped + 10).await;
+}
+
+/// A publisher that closes its PeerConnection gets `hangup` and stops being a feed: its
+/// subscriber's stream goes inactive, as after `unpublish`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_closed_peer_connection_hangs_up() {
+    let server = Server::start("");
+    let mut ws = Ws::connect(&server.ws).await;
+    let s = ws.create().await;
+    let (a, ha, feed_a) = publish(&mut ws, s, 1).await;
+    let (sub, _) = subscribe(&mut ws, s, &[feed_a]).await;
+    sub.wait_received(WAIT, |r| r.len() >= 10).await;
+    a.close();
+    let mut hangup = false;
+    let mut updated = false;
+    for _ in 0..20 {
+        let Some(ev) = ws.try_event(WAIT).await else { break };
+        hangup |= ev["janus"] == "hangup" && ev["sender"] == ha;
+        updated |= data(&ev)["videoroom"] == "updated" && data(&ev)["streams"][0]["active"] == false;
+        if hangup && updated {
+            break;
+        }
+    }
+    assert!(hangup && updated, "hangup {hangup}, updated {updated}");
+}

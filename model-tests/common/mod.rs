@@ -193,6 +193,7 @@ impl MediaPort for FakeSocket {
     // The model tests read fan-outs from the core itself (`Core::fanout`), not from the ports.
     fn set_fanout(&self, _mid: &str, _targets: &[FanoutTarget]) {}
     fn set_paused(&self, _paused: bool) {}
+    fn set_send(&self, _mid: &str, _send: bool) {}
     fn set_limits(&self, _bitrate: u32, _fir_freq: u32) {}
     fn set_forwarders(&self, _forwarders: &[(String, Arc<dyn ForwarderSocket>)]) {}
 }

@@ -51,6 +51,8 @@ pub trait MediaPort: Send + Sync {
     fn set_fanout(&self, mid: &str, targets: &[FanoutTarget]);
     /// A subscriber's `pause` / `start`: nothing is sent while paused.
     fn set_paused(&self, paused: bool);
+    /// A subscriber's `configure` of one stream (`send`): its packets are dropped while false.
+    fn set_send(&self, mid: &str, send: bool);
     /// A publisher's room limits: the bitrate cap sent as REMB (0: none) and the interval of
     /// keyframe requests in seconds (`fir_freq`, 0: none).
     fn set_limits(&self, bitrate: u32, fir_freq: u32);

@@ -87,6 +87,8 @@ pub(crate) struct LegState {
     /// When each incoming mid last got a packet, and when a keyframe was last asked for.
     last_rx: HashMap<String, Instant>,
     last_keyframe: HashMap<String, Instant>,
+    /// A subscriber's streams whose packets are dropped (`configure` with `send: false`).
+    muted: HashSet<String>,
     /// A publisher's data m-line (from its offer): where its data-channel messages fan out.
     data_mid: Option<String>,
     /// A subscriber's data channels by label, and what waits for a channel to open.
@@ -150,6 +152,7 @@ impl Leg {
                 fir_freq: 0,
                 last_rx: HashMap::new(),
                 last_keyframe: HashMap::new(),
+                muted: HashSet::new(),
                 data_mid: None,
                 channels: HashMap::new(),
                 waiting_data: Vec::new(),
@@ -193,6 +196,12 @@ impl Leg {
         if let Err(e) = st.pc.handle_read(msg) {
             // A datagram the stack refuses (a replay, a stray packet) is dropped, as Janus does.
             let _ = e;
+        }
+        // RFC 7983: 20..=63 is DTLS. A close_notify leaves the PeerConnection "connected" in
+        // W3C terms; Janus hangs up on it ("DTLS alert"), and so does vroom.
+        if (20..=63).contains(&data[0]) && st.connected && peer::dtls_closed(&mut st.pc) {
+            st.connected = false;
+            events.push(PeerEvent::Down(self.owner, "DTLS alert".into()));
         }
         self.drain(&mut st, now, out, events)
     }
@@ -255,9 +264,13 @@ impl Leg {
                     drained.connected = true;
                     events.push(PeerEvent::Up(self.owner));
                 }
-                RTCPeerConnectionState::Failed | RTCPeerConnectionState::Closed if st.connected => {
+                RTCPeerConnectionState::Failed if st.connected => {
                     st.connected = false;
                     events.push(PeerEvent::Down(self.owner, "ICE failed".into()));
+                }
+                RTCPeerConnectionState::Closed if st.connected => {
+                    st.connected = false;
+                    events.push(PeerEvent::Down(self.owner, "Close PC".into()));
                 }
                 _ => {}
             },
@@ -371,7 +384,7 @@ impl Leg {
             return;
         }
         let mut st = self.lock();
-        if !st.connected {
+        if !st.connected || st.muted.contains(mid) {
             return;
         }
         send_rtp(&mut st, now, mid, packet);
@@ -647,6 +660,15 @@ impl MediaPort for LegPort {
 
     fn set_paused(&self, paused: bool) {
         self.leg.paused.store(paused, Ordering::Relaxed);
+    }
+
+    fn set_send(&self, mid: &str, send: bool) {
+        let mut st = self.leg.lock();
+        if send {
+            st.muted.remove(mid);
+        } else {
+            st.muted.insert(mid.to_string());
+        }
     }
 
     fn set_limits(&self, bitrate: u32, fir_freq: u32) {

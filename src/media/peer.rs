@@ -6,14 +6,19 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use rtc::dtls::extension::extension_use_srtp::SrtpProtectionProfile;
-use rtc::interceptor::{Attribute, Interceptor, Packet, Registry, Slot, StreamInfo, TaggedPacket};
+use rtc::interceptor::{
+    Attribute, Interceptor, NackResponderBuilder, Packet, Registry, SenderReportBuilder, Slot, StreamInfo, TaggedPacket,
+};
 use rtc::media_stream::MediaStreamTrack;
 use rtc::peer_connection::configuration::interceptor_registry::register_default_interceptors;
 use rtc::peer_connection::configuration::media_engine::MediaEngine;
 use rtc::peer_connection::configuration::setting_engine::SettingEngineBuilder;
 use rtc::peer_connection::configuration::RTCConfigurationBuilder;
-use rtc::peer_connection::transport::{CandidateConfig, CandidateHostConfig, RTCDtlsRole, RTCIceCandidate, RTCIceCandidateInit};
+use rtc::peer_connection::transport::{
+    CandidateConfig, CandidateHostConfig, RTCDtlsRole, RTCDtlsTransportState, RTCIceCandidate, RTCIceCandidateInit,
+};
 use rtc::peer_connection::{RTCPeerConnection, RTCPeerConnectionBuilder};
+use rtc::rtp_transceiver::rtp_sender::{RTCPFeedback, TYPE_RTCP_FB_NACK};
 use rtc::rtp_transceiver::rtp_sender::{
     RTCRtpCodec, RTCRtpCodecParameters, RTCRtpCodingParameters, RTCRtpEncodingParameters, RtpCodecKind,
 };
@@ -25,7 +30,7 @@ use crate::core::event::{MediaKind, SubStreamInfo};
 use crate::core::seams::{LegKind, TrickleCandidate};
 
 /// A new peer connection for a leg of `kind`, with our credentials and host candidate.
-pub(crate) fn build(engine: &Arc<Shared>, ufrag: &str, pwd: &str, _kind: LegKind) -> Result<RTCPeerConnection, String> {
+pub(crate) fn build(engine: &Arc<Shared>, ufrag: &str, pwd: &str, kind: LegKind) -> Result<RTCPeerConnection, String> {
     // The DTLS client's order decides among the profiles we accept, and browsers rank AES-CM
     // above GCM: accepting only GCM is how they end up on GCM.
     let mut profiles = vec![SrtpProtectionProfile::Srtp_Aead_Aes_128_Gcm, SrtpProtectionProfile::Srtp_Aead_Aes_256_Gcm];
@@ -42,7 +47,22 @@ pub(crate) fn build(engine: &Arc<Shared>, ufrag: &str, pwd: &str, _kind: LegKind
     // Keyframe requests (PLI, FIR) must reach vroom: the default chain ends by dropping inbound
     // RTCP that no interceptor marked for the application.
     let registry = Registry::new().with(Slot::from(14_000), DeliverRtcp::default());
-    let registry = register_default_interceptors(registry, &mut media).map_err(|e| e.to_string())?;
+    let registry = match kind {
+        // A subscriber leg only sends: it answers NACKs from its history and sends sender
+        // reports. Every interceptor is work on each forwarded packet, so none more.
+        LegKind::Subscriber => {
+            for parameter in ["", "pli"] {
+                let nack = RTCPFeedback { typ: TYPE_RTCP_FB_NACK.into(), parameter: parameter.into() };
+                media.register_feedback(nack, RtpCodecKind::Video);
+            }
+            registry
+                .with(Slot::NackResponder, NackResponderBuilder::new().build())
+                .with(Slot::SenderReport, SenderReportBuilder::new().build())
+        }
+        LegKind::Publisher | LegKind::Echo => {
+            register_default_interceptors(registry, &mut media).map_err(|e| e.to_string())?
+        }
+    };
     let mut pc = RTCPeerConnectionBuilder::new()
         .with_configuration(RTCConfigurationBuilder::new().build())
         .with_setting_engine(settings)
@@ -228,6 +248,27 @@ pub(crate) fn kind_of(pc: &mut RTCPeerConnection, mid: &str) -> MediaKind {
         }
     }
     MediaKind::Video
+}
+
+/// True once the peer closed DTLS (its close_notify arrived).
+pub(crate) fn dtls_closed(pc: &mut RTCPeerConnection) -> bool {
+    let ids: Vec<_> = pc.get_transceivers().collect();
+    for id in ids {
+        let Some(t) = pc.rtp_transceiver(id) else { continue };
+        let receiver = t.receiver();
+        let sender = t.sender();
+        if let Some(r) = receiver.and_then(|r| pc.rtp_receiver(r)) {
+            if let Some(transport) = r.transport() {
+                return transport.state() == RTCDtlsTransportState::Closed;
+            }
+        }
+        if let Some(s) = sender.and_then(|s| pc.rtp_sender(s)) {
+            if let Some(transport) = s.transport() {
+                return transport.state() == RTCDtlsTransportState::Closed;
+            }
+        }
+    }
+    false
 }
 
 pub(crate) fn candidate_init(c: &TrickleCandidate) -> RTCIceCandidateInit {

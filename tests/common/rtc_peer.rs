@@ -153,6 +153,11 @@ impl RtcPeer {
         json!({ "type": "answer", "sdp": answer.sdp })
     }
 
+    /// Closes the PeerConnection (a DTLS close_notify goes out).
+    pub fn close(&self) {
+        let _ = self.inner.lock().unwrap().pc.close();
+    }
+
     pub fn set_loss(&self, loss: f64) {
         self.inner.lock().unwrap().loss = loss;
     }

@@ -486,6 +486,9 @@ impl<R: Runtime> Core<R> {
                 let s =
                     sg.streams.iter_mut().find(|s| &s.mid == mid).ok_or_else(|| Error::NoSuchStream(mid.clone()))?;
                 s.send = *send;
+                if let Some(port) = &sg.port {
+                    port.set_send(mid, *send);
+                }
             }
             out.push(&h.queue, reply(h.id, txn, RoomEvent::Configured { room, streams: None }));
             Ok(())
