@@ -82,6 +82,15 @@ fn specs_name_only_existing_tests() {
         "ws_",
         "http_",
         "differential_",
+        "aiortc_",
+        "chromium_",
+        "switch_",
+        "subscribe_",
+        "configure_",
+        "lost_",
+        "a_closed_",
+        "a_subscription_",
+        "rtp_forwarder_",
     ];
     let named: Vec<&str> = spec
         .split('`')

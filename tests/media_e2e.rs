@@ -139,6 +139,15 @@ async fn rtp_forwarder_failure_leaves_nothing_and_forwarding_works() {
     assert!(data(&failed)["error"].as_str().unwrap().contains("Could not open UDP socket"), "{failed}");
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!((server.open_fds(), server.threads()), (fds, threads), "nothing left behind by the failure");
+    // Nor memory: a thousand more failures do not make the server grow.
+    let rss = server.rss_kib();
+    for _ in 0..1000 {
+        let again = ws.message(s, h, forward("255.255.255.255", 5004)).await;
+        assert_eq!(data(&again)["error_code"], 499);
+    }
+    let grown = server.rss_kib().saturating_sub(rss);
+    assert!(grown < 1024, "the server grew {grown} KiB over 1,000 failed rtp_forward");
+    assert_eq!((server.open_fds(), server.threads()), (fds, threads));
     let none = ws.message(s, h, json!({ "request": "listforwarders", "room": room, "secret": "adminpwd" })).await;
     assert_eq!(data(&none)["publishers"], json!([]), "{none}");
 
