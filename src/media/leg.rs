@@ -499,15 +499,20 @@ fn send_rtp(st: &mut LegState, now: Instant, mid: &str, packet: &rtp::Packet) {
     let Some(sender) = st.senders.get_mut(mid) else { return };
     let Some(pt) = sender.pt else { return };
     let (seq, ts) = sender.rewrite.rewrite(packet.header.ssrc, packet.header.sequence_number, packet.header.timestamp);
-    let mut p = packet.clone();
-    p.header.ssrc = sender.ssrc;
-    p.header.payload_type = pt;
-    p.header.sequence_number = seq;
-    p.header.timestamp = ts;
-    // The extensions ids of the publisher's leg mean nothing on this one.
-    p.header.extension = false;
-    p.header.extensions.clear();
-    p.header.extension_profile = 0;
+    // A new header (the publisher leg's extension ids mean nothing on this one); the payload is
+    // shared, not copied.
+    let p = rtp::Packet {
+        header: rtp::header::Header {
+            version: 2,
+            marker: packet.header.marker,
+            payload_type: pt,
+            sequence_number: seq,
+            timestamp: ts,
+            ssrc: sender.ssrc,
+            ..Default::default()
+        },
+        payload: packet.payload.clone(),
+    };
     let id = sender.id;
     if let Some(mut s) = st.pc.rtp_sender(id) {
         let _ = s.write_rtp(now, p);
