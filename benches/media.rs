@@ -10,7 +10,7 @@
 //! - memory per subscriber: growth of vroom's resident set when the N subscribers join, / N.
 //!
 //! The server runs pinned to CPU 0 and this load generator (webrtc-rs `rtc` peers, each with its
-//! own socket) to CPU 1. The publisher sends `MEDIA_BENCH_PPS` (default 100) packets/s of 1,200
+//! own socket) to CPU 1. The publisher sends `MEDIA_BENCH_PPS` (default 50) packets/s of 1,200
 //! bytes, measured for `MEDIA_BENCH_SECS` (default 10) per N. `cargo bench --bench media`.
 
 #[allow(dead_code)]
@@ -93,7 +93,11 @@ async fn run(n: usize, pps: u64) -> Row {
         assert_eq!(data(&started)["started"], "ok", "{started}");
         subscribers.push(peer);
     }
-    for peer in &subscribers {
+    let joined = Instant::now();
+    for (i, peer) in subscribers.iter().enumerate() {
+        if i % 100 == 0 {
+            eprintln!("N={n}: waiting for subscriber {i} to connect ({:.1} s, vroom CPU {:.1} s)", joined.elapsed().as_secs_f64(), cpu_seconds(server.pid()));
+        }
         peer.wait_connected(Duration::from_secs(60)).await;
     }
     // Warm up: every subscriber receiving.
@@ -113,8 +117,8 @@ async fn run(n: usize, pps: u64) -> Row {
     let secs = (t1 - t0).as_secs_f64();
     let delivered: usize = subscribers.iter().map(|p| p.received_count()).sum();
     eprintln!(
-        "N={n}: vroom forwarded {} packets in {secs:.1} s ({} received from the publisher); subscribers got {delivered}",
-        d.forwarded, d.received
+        "N={n}: vroom forwarded {} packets in {secs:.1} s ({} received from the publisher, {} timer expirations); subscribers got {delivered}",
+        d.forwarded, d.received, d.timer_ticks
     );
     Row {
         n,
@@ -133,7 +137,7 @@ fn main() {
     let ns: Vec<usize> = std::env::var("MEDIA_BENCH_N")
         .map(|v| v.split(',').filter_map(|x| x.trim().parse().ok()).collect())
         .unwrap_or_else(|_| vec![10, 100, 500]);
-    let pps: u64 = env_or("MEDIA_BENCH_PPS", 100);
+    let pps: u64 = env_or("MEDIA_BENCH_PPS", 50);
     pin(std::process::id(), 1);
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
     let mut rows = Vec::new();

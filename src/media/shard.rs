@@ -230,6 +230,7 @@ impl Shard {
                 }
                 st.deadline = None;
             }
+            self.stats.timer_ticks.fetch_add(1, Relaxed);
             let drained = leg.tick(now, &mut self.out, &mut self.events);
             self.after(&leg, drained, now);
         }

@@ -14,6 +14,8 @@ pub struct MediaStats {
     pub forwarded: AtomicU64,
     /// Packets received from publishers.
     pub received: AtomicU64,
+    /// Timer expirations handled (all legs).
+    pub timer_ticks: AtomicU64,
     latency: [AtomicU64; BUCKETS],
 }
 
@@ -22,6 +24,7 @@ pub struct MediaStats {
 pub struct StatsSnapshot {
     pub forwarded: u64,
     pub received: u64,
+    pub timer_ticks: u64,
     latency: Vec<u64>,
 }
 
@@ -45,7 +48,12 @@ fn bucket_floor(b: usize) -> u64 {
 
 impl Default for MediaStats {
     fn default() -> Self {
-        MediaStats { forwarded: AtomicU64::new(0), received: AtomicU64::new(0), latency: std::array::from_fn(|_| AtomicU64::new(0)) }
+        MediaStats {
+            forwarded: AtomicU64::new(0),
+            received: AtomicU64::new(0),
+            timer_ticks: AtomicU64::new(0),
+            latency: std::array::from_fn(|_| AtomicU64::new(0)),
+        }
     }
 }
 
@@ -58,6 +66,7 @@ impl MediaStats {
         StatsSnapshot {
             forwarded: self.forwarded.load(Relaxed),
             received: self.received.load(Relaxed),
+            timer_ticks: self.timer_ticks.load(Relaxed),
             latency: self.latency.iter().map(|b| b.load(Relaxed)).collect(),
         }
     }
@@ -69,6 +78,7 @@ impl StatsSnapshot {
         StatsSnapshot {
             forwarded: self.forwarded - earlier.forwarded,
             received: self.received - earlier.received,
+            timer_ticks: self.timer_ticks - earlier.timer_ticks,
             latency: self.latency.iter().zip(&earlier.latency).map(|(a, b)| a - b).collect(),
         }
     }
@@ -94,6 +104,7 @@ impl StatsSnapshot {
         serde_json::json!({
             "received": self.received,
             "forwarded": self.forwarded,
+            "timer_ticks": self.timer_ticks,
             "latency_us": {
                 "p50": self.latency_quantile_us(0.5),
                 "p99": self.latency_quantile_us(0.99),
@@ -110,7 +121,12 @@ impl StatsSnapshot {
             let floor = pair[0].as_u64()?;
             latency[bucket(floor)] = pair[1].as_u64()?;
         }
-        Some(StatsSnapshot { forwarded: v["forwarded"].as_u64()?, received: v["received"].as_u64()?, latency })
+        Some(StatsSnapshot {
+            forwarded: v["forwarded"].as_u64()?,
+            received: v["received"].as_u64()?,
+            timer_ticks: v["timer_ticks"].as_u64()?,
+            latency,
+        })
     }
 }
 

@@ -243,9 +243,16 @@ async fn run(inner: Arc<Mutex<Inner>>, socket: tokio::net::UdpSocket) {
                     let _ = g.pc.handle_timeout(now);
                 }
             }
-            let mut wait = Duration::from_millis(5);
+            // Sleep until the stack's next timer or the next packet to send (a few hundred
+            // peers in one load generator must not spin).
+            let mut wait = Duration::from_millis(50);
             if let Some(t) = g.pc.poll_timeout() {
                 wait = wait.min(t.saturating_duration_since(now));
+            }
+            if let Some(s) = g.sending.as_ref().filter(|_| g.connected) {
+                wait = wait.min(s.next.saturating_duration_since(now));
+            } else if !g.connected {
+                wait = wait.min(Duration::from_millis(5));
             }
             (out, wait.max(Duration::from_micros(200)))
         };
