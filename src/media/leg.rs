@@ -576,7 +576,8 @@ impl MediaPort for LegPort {
             st.data_mid = super::sdp::parse_offer(offer)
                 .ok()
                 .and_then(|streams| streams.into_iter().find(|s| s.kind == MediaKind::Data).map(|s| s.mid));
-            let offer = RTCSessionDescription::offer(offer.to_string()).map_err(|e| e.to_string())?;
+            let offer = RTCSessionDescription::offer(super::sdp::normalize_offer(offer).into_owned())
+                .map_err(|e| e.to_string())?;
             st.pc.set_remote_description(Instant::now(), offer).map_err(|e| e.to_string())?;
             st.apply_early_candidates();
             if self.leg.owner.kind == LegKind::Echo {

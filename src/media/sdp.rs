@@ -1,6 +1,7 @@
 //! SDP for Janus clients: reading a client's offer (checked as Janus checks it, parsed with
 //! `rtc-sdp`) and writing vroom's answers and subscriber offers.
 
+use std::collections::BTreeSet;
 use std::io::Cursor;
 use std::net::SocketAddr;
 
@@ -168,6 +169,47 @@ pub fn offer(streams: &[SubStreamInfo], t: &Transport<'_>) -> String {
     sdp
 }
 
+/// An offer in the form the WebRTC stack takes. Two older forms that Janus accepts are
+/// rewritten (both seen from aiortc before 1.11):
+/// - a data channel described the draft way, `m=application <port> DTLS/SCTP 5000` with
+///   `a=sctpmap:5000 webrtc-datachannel <streams>`, becomes `UDP/DTLS/SCTP webrtc-datachannel`
+///   with `a=sctp-port:5000`;
+/// - a BUNDLE offer whose m-lines still carry their own ICE credentials and candidates (JSEP's
+///   "balanced" offers) keeps only the first bundled m-line's: once the answer accepts BUNDLE
+///   the offerer uses that transport for every m-line.
+pub fn normalize_offer(sdp: &str) -> std::borrow::Cow<'_, str> {
+    let ufrags: BTreeSet<&str> = sdp.lines().filter_map(|l| l.strip_prefix("a=ice-ufrag:")).collect();
+    let bundled = sdp.lines().any(|l| l.starts_with("a=group:BUNDLE "));
+    let split_transports = bundled && ufrags.len() > 1;
+    if !sdp.contains(" DTLS/SCTP ") && !split_transports {
+        return sdp.into();
+    }
+    let first = |prefix: &str| sdp.lines().find_map(|l| l.strip_prefix(prefix)).map(str::to_string);
+    let (ufrag, pwd) = (first("a=ice-ufrag:"), first("a=ice-pwd:"));
+    let mut out = String::with_capacity(sdp.len());
+    let mut section = 0;
+    for line in sdp.split_inclusive('\n') {
+        let (text, end) = line.split_at(line.trim_end_matches(['\r', '\n']).len());
+        let fields: Vec<&str> = text.split(' ').collect();
+        if text.starts_with("m=") {
+            section += 1;
+        }
+        if text.starts_with("m=application ") && fields.len() == 4 && fields[2] == "DTLS/SCTP" {
+            out.push_str(&format!("m=application {} UDP/DTLS/SCTP webrtc-datachannel{end}", fields[1]));
+            out.push_str(&format!("a=sctp-port:{}{end}", fields[3]));
+        } else if text.starts_with("a=sctpmap:") {
+        } else if split_transports && section > 1 && (text.starts_with("a=candidate:") || text == "a=end-of-candidates") {
+        } else if let (true, Some(u)) = (split_transports && text.starts_with("a=ice-ufrag:"), &ufrag) {
+            out.push_str(&format!("a=ice-ufrag:{u}{end}"));
+        } else if let (true, Some(p)) = (split_transports && text.starts_with("a=ice-pwd:"), &pwd) {
+            out.push_str(&format!("a=ice-pwd:{p}{end}"));
+        } else {
+            out.push_str(line);
+        }
+    }
+    out.into()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -197,6 +239,26 @@ mod tests {
             let sdp = format!("v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\nm=video 9 UDP/TLS/RTP/SAVPF 96\r\n{}\r\n{tail}", lines.join("\r\n"));
             let _ = answer(&sdp, &transport());
         }
+    }
+
+    #[test]
+    fn draft_data_channel_offers_are_rewritten() {
+        let old = "v=0\r\nm=application 9 DTLS/SCTP 5000\r\nc=IN IP4 0.0.0.0\r\na=mid:2\r\na=sctpmap:5000 webrtc-datachannel 65535\r\na=max-message-size:65536\r\n";
+        assert_eq!(
+            normalize_offer(old),
+            "v=0\r\nm=application 9 UDP/DTLS/SCTP webrtc-datachannel\r\na=sctp-port:5000\r\nc=IN IP4 0.0.0.0\r\na=mid:2\r\na=max-message-size:65536\r\n"
+        );
+        assert!(matches!(normalize_offer(OFFER), std::borrow::Cow::Borrowed(_)));
+    }
+
+    #[test]
+    fn balanced_bundle_offers_keep_the_first_transport() {
+        let offer = "v=0\r\na=group:BUNDLE 0 1\r\nm=audio 1 UDP/TLS/RTP/SAVPF 0\r\na=candidate:a 1 udp 1 1.2.3.4 1 typ host\r\na=end-of-candidates\r\na=ice-ufrag:AAAA\r\na=ice-pwd:pa\r\nm=video 2 UDP/TLS/RTP/SAVPF 96\r\na=candidate:b 1 udp 1 1.2.3.4 2 typ host\r\na=end-of-candidates\r\na=ice-ufrag:BBBB\r\na=ice-pwd:pb\r\n";
+        let n = normalize_offer(offer);
+        assert_eq!(n.matches("a=ice-ufrag:AAAA").count(), 2, "{n}");
+        assert_eq!(n.matches("a=ice-pwd:pa").count(), 2, "{n}");
+        assert!(!n.contains("BBBB") && !n.contains("candidate:b"), "{n}");
+        assert!(n.contains("candidate:a"), "{n}");
     }
 
     #[test]
