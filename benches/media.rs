@@ -96,7 +96,11 @@ async fn run(n: usize, pps: u64) -> Row {
     let joined = Instant::now();
     for (i, peer) in subscribers.iter().enumerate() {
         if i % 100 == 0 {
-            eprintln!("N={n}: waiting for subscriber {i} to connect ({:.1} s, vroom CPU {:.1} s)", joined.elapsed().as_secs_f64(), cpu_seconds(server.pid()));
+            eprintln!(
+                "N={n}: waiting for subscriber {i} to connect ({:.1} s, vroom CPU {:.1} s)",
+                joined.elapsed().as_secs_f64(),
+                cpu_seconds(server.pid())
+            );
         }
         peer.wait_connected(Duration::from_secs(60)).await;
     }
@@ -144,7 +148,10 @@ fn main() {
     for n in ns {
         rows.push(rt.block_on(run(n, pps)));
     }
-    println!("\n1 publisher -> N subscribers, {pps} packets/s of 1,200 B, SRTP AES-GCM, loopback, {} s per N", env_or("MEDIA_BENCH_SECS", 10));
+    println!(
+        "\n1 publisher -> N subscribers, {pps} packets/s of 1,200 B, SRTP AES-GCM, loopback, {} s per N",
+        env_or("MEDIA_BENCH_SECS", 10)
+    );
     println!("| N | forwarded packets/s | server CPU-µs per forwarded packet | packets/s per core (10^6 / CPU-µs) | added latency p50 | p99 | memory per subscriber |");
     println!("|---|---|---|---|---|---|---|");
     for r in rows {

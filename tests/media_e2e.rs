@@ -153,7 +153,11 @@ async fn rtp_forwarder_failure_leaves_nothing_and_forwarding_works() {
 
     // The room is still fully usable: the publisher is listed, and a forwarder works.
     let listed = ws.message(s, h, json!({ "request": "listparticipants", "room": room })).await;
-    assert!(data(&listed)["participants"].as_array().unwrap().iter().any(|p| p["id"] == feed && p["publisher"] == true));
+    assert!(data(&listed)["participants"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|p| p["id"] == feed && p["publisher"] == true));
     let sink = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
     let made = ws.message(s, h, forward("127.0.0.1", sink.local_addr().unwrap().port())).await;
     let stream_id = data(&made)["forwarders"][0]["stream_id"].as_u64().unwrap_or_else(|| panic!("{made}"));

@@ -18,7 +18,8 @@ async fn publish(ws: &mut Ws, s: u64, tag: u8) -> (RtcPeer, u64, u64) {
     let h = ws.attach(s, "janus.plugin.videoroom").await;
     let peer = RtcPeer::new().await;
     let offer = peer.publish_offer(tag);
-    let body = json!({ "request": "joinandconfigure", "ptype": "publisher", "room": ROOM, "display": format!("p{tag}") });
+    let body =
+        json!({ "request": "joinandconfigure", "ptype": "publisher", "room": ROOM, "display": format!("p{tag}") });
     let ev = ws.message_async(s, h, body, Some(offer)).await;
     let feed = data(&ev)["id"].as_u64().unwrap_or_else(|| panic!("{ev}"));
     peer.accept_answer(&ev["jsep"]);

@@ -12,11 +12,11 @@ use crate::sync::order::{RwLock, Token, Unlocked};
 use crate::sync::Runtime;
 
 mod echotest;
-mod peer;
 pub mod error;
 pub mod event;
 pub mod ids;
 pub mod outbox;
+mod peer;
 pub mod room;
 pub mod seams;
 pub mod session;

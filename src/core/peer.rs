@@ -41,7 +41,12 @@ impl<R: Runtime> Core<R> {
 
 impl<R: Runtime> Core<R> {
     /// `trickle`: the client's ICE candidates (`None`: its gathering is complete).
-    pub fn trickle(&self, session: super::ids::SessionId, handle: super::ids::HandleId, candidates: &[Option<TrickleCandidate>]) -> Result<()> {
+    pub fn trickle(
+        &self,
+        session: super::ids::SessionId,
+        handle: super::ids::HandleId,
+        candidates: &[Option<TrickleCandidate>],
+    ) -> Result<()> {
         let h = self.handle(session, handle)?;
         let mut t = Self::enter();
         let mut hg = h.state.lock(&mut t);

@@ -12,7 +12,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use tokio::sync::mpsc;
 
-use super::leg::{Leg, LegPort};
+use super::leg::Leg;
+use super::port::LegPort;
 use super::shard::{self, Cmd};
 use super::stats::MediaStats;
 use super::udp::open_forwarder;

@@ -1,8 +1,8 @@
-//! One PeerConnection ("leg"): the `rtc` peer connection and what vroom keeps beside it. A leg is
-//! shared by the core (through its [`MediaPort`], for SDP) and by the shard that moves its
-//! packets; its state sits behind one leaf lock: nothing else is ever taken while it is held, no
-//! socket is touched under it (datagrams are collected and sent after release), and each hold is
-//! one bounded computation of the sans-IO stack.
+//! One PeerConnection ("leg"): the `rtc` peer connection and what vroom keeps beside it. A leg
+//! is shared by the core (through its port, `port.rs`: SDP, candidates, fan-outs) and by the
+//! shard that moves its packets. Its state sits behind one leaf lock: nothing else is ever taken
+//! while it is held, no socket is touched under it (datagrams are collected and sent after
+//! release), and each hold is one bounded computation of the sans-IO stack.
 
 use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
@@ -15,7 +15,6 @@ use bytes::BytesMut;
 use rtc::data_channel::{RTCDataChannelId, RTCDataChannelMessage, RTCDataChannelState};
 use rtc::peer_connection::event::{RTCDataChannelEvent, RTCPeerConnectionEvent, RTCTrackEvent};
 use rtc::peer_connection::message::RTCMessage;
-use rtc::peer_connection::sdp::RTCSessionDescription;
 use rtc::peer_connection::state::RTCPeerConnectionState;
 use rtc::peer_connection::RTCPeerConnection;
 use rtc::rtcp;
@@ -27,15 +26,14 @@ use rtc::shared::{TaggedBytesMut, TransportContext, TransportProtocol};
 use super::engine::{PeerEvent, Shared};
 use super::peer;
 use super::rewrite::Rewriter;
-use crate::core::event::{MediaKind, SubStreamInfo};
-use crate::core::room::FanoutTarget;
-use crate::core::seams::{ForwarderSocket, LegKind, MediaPort, PeerOwner, TrickleCandidate};
+use crate::core::event::MediaKind;
+use crate::core::seams::{ForwarderSocket, LegKind, PeerOwner, TrickleCandidate};
 
 /// Janus's `no_media_timer`: a stream with no packet for this long is reported not receiving.
 const NO_MEDIA: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// The label of the channel that puts the data m-line in a subscriber's first offer.
-const DATA_LABEL: &str = "JanusDataChannel";
+pub(super) const DATA_LABEL: &str = "JanusDataChannel";
 
 /// Data-channel messages a subscriber keeps while its channel opens.
 const WAITING_DATA: usize = 64;
@@ -61,41 +59,41 @@ pub(crate) struct Leg {
     pub owner: PeerOwner,
     /// Our ICE username fragment: how the shard recognises this leg's first STUN checks.
     pub ufrag: String,
-    engine: Weak<Shared>,
+    pub(super) engine: Weak<Shared>,
     state: parking_lot::Mutex<LegState>,
     pub fanout: ArcSwap<Fanout>,
     /// A publisher's RTP forwarders: (mid, socket), published by the core like the fan-out.
     pub forwarders: ArcSwap<Vec<(String, Arc<dyn ForwarderSocket>)>>,
-    paused: AtomicBool,
+    pub(super) paused: AtomicBool,
     pub closed: AtomicBool,
 }
 
 pub(crate) struct LegState {
-    pc: RTCPeerConnection,
+    pub(super) pc: RTCPeerConnection,
     /// Incoming track id to its mid (publishers and echo).
     track_mids: HashMap<String, String>,
     /// Incoming mids already reported as receiving (the `media` event).
     receiving: HashSet<String>,
     /// Outgoing streams by mid (subscribers and echo).
-    senders: HashMap<String, Sender>,
+    pub(super) senders: HashMap<String, Sender>,
     /// Where each outgoing mid's media comes from, for keyframe requests (subscribers).
-    sources: HashMap<String, (Weak<Leg>, String)>,
+    pub(super) sources: HashMap<String, (Weak<Leg>, String)>,
     connected: bool,
     /// A publisher's room limits: REMB bitrate (0: none) and keyframe interval in s (0: none).
-    bitrate: u32,
-    fir_freq: u32,
+    pub(super) bitrate: u32,
+    pub(super) fir_freq: u32,
     /// When each incoming mid last got a packet, and when a keyframe was last asked for.
     last_rx: HashMap<String, Instant>,
     last_keyframe: HashMap<String, Instant>,
     /// A subscriber's streams whose packets are dropped (`configure` with `send: false`).
-    muted: HashSet<String>,
+    pub(super) muted: HashSet<String>,
     /// A publisher's data m-line (from its offer): where its data-channel messages fan out.
-    data_mid: Option<String>,
+    pub(super) data_mid: Option<String>,
     /// A subscriber's data channels by label, and what waits for a channel to open.
-    channels: HashMap<String, RTCDataChannelId>,
+    pub(super) channels: HashMap<String, RTCDataChannelId>,
     waiting_data: Vec<(String, RTCDataChannelMessage)>,
     /// Candidates trickled before the remote description was set (applied with it).
-    early_candidates: Vec<TrickleCandidate>,
+    pub(super) early_candidates: Vec<TrickleCandidate>,
     /// The leg's next timer, as the shard last scheduled it.
     pub deadline: Option<Instant>,
 }
@@ -105,19 +103,19 @@ impl LegState {
         self.pc.poll_timeout()
     }
 
-    fn apply_early_candidates(&mut self) {
+    pub(super) fn apply_early_candidates(&mut self) {
         for c in std::mem::take(&mut self.early_candidates) {
             let _ = self.pc.add_remote_candidate(peer::candidate_init(&c));
         }
     }
 }
 
-struct Sender {
-    id: RTCRtpSenderId,
-    ssrc: u32,
+pub(super) struct Sender {
+    pub(super) id: RTCRtpSenderId,
+    pub(super) ssrc: u32,
     /// The payload type negotiated for this stream (known once the answer is in).
-    pt: Option<u8>,
-    rewrite: Rewriter,
+    pub(super) pt: Option<u8>,
+    pub(super) rewrite: Rewriter,
 }
 
 /// What draining a leg produced besides datagrams.
@@ -171,7 +169,7 @@ impl Leg {
     }
 
     /// Tells the shard the leg changed outside the packet path (new description, candidate).
-    fn poke(self: &Arc<Self>) {
+    pub(super) fn poke(self: &Arc<Self>) {
         if let Some(engine) = self.engine.upgrade() {
             engine.poke(self.clone());
         }
@@ -190,7 +188,12 @@ impl Leg {
         let mut st = self.lock();
         let msg = TaggedBytesMut {
             now,
-            transport: TransportContext { local_addr: local, peer_addr: peer, ecn: None, transport_protocol: TransportProtocol::UDP },
+            transport: TransportContext {
+                local_addr: local,
+                peer_addr: peer,
+                ecn: None,
+                transport_protocol: TransportProtocol::UDP,
+            },
             message: BytesMut::from(data),
         };
         if let Err(e) = st.pc.handle_read(msg) {
@@ -286,15 +289,10 @@ impl Leg {
             }
             RTCPeerConnectionEvent::OnTrack(RTCTrackEvent::OnOpen(init)) => {
                 let receiver = init.receiver_id;
-                let mid = st
-                    .pc
-                    .get_transceivers()
-                    .collect::<Vec<_>>()
-                    .into_iter()
-                    .find_map(|id| {
-                        let t = st.pc.rtp_transceiver(id)?;
-                        (t.receiver() == Some(receiver)).then(|| t.mid().clone()).flatten()
-                    });
+                let mid = st.pc.get_transceivers().collect::<Vec<_>>().into_iter().find_map(|id| {
+                    let t = st.pc.rtp_transceiver(id)?;
+                    (t.receiver() == Some(receiver)).then(|| t.mid().clone()).flatten()
+                });
                 if let Some(mid) = mid {
                     st.track_mids.insert(init.track_id, mid);
                 }
@@ -408,9 +406,11 @@ impl Leg {
         if !st.connected {
             return;
         }
-        let open = st.channels.get(label).copied().filter(|id| {
-            st.pc.data_channel(*id).is_some_and(|dc| dc.ready_state() == RTCDataChannelState::Open)
-        });
+        let open = st
+            .channels
+            .get(label)
+            .copied()
+            .filter(|id| st.pc.data_channel(*id).is_some_and(|dc| dc.ready_state() == RTCDataChannelState::Open));
         match open {
             Some(id) => send_data_now(&mut st, id, msg.clone()),
             None => {
@@ -456,8 +456,12 @@ impl Leg {
         if !st.connected {
             return;
         }
-        let quiet: Vec<String> =
-            st.receiving.iter().filter(|m| st.last_rx.get(*m).is_none_or(|t| now.duration_since(*t) >= NO_MEDIA)).cloned().collect();
+        let quiet: Vec<String> = st
+            .receiving
+            .iter()
+            .filter(|m| st.last_rx.get(*m).is_none_or(|t| now.duration_since(*t) >= NO_MEDIA))
+            .cloned()
+            .collect();
         for mid in quiet {
             st.receiving.remove(&mid);
             let kind = peer::kind_of(&mut st.pc, &mid);
@@ -471,7 +475,8 @@ impl Leg {
                 if st.bitrate > 0 {
                     send_remb(&mut st, now, mid);
                 }
-                let due = st.last_keyframe.get(mid).is_none_or(|t| now.duration_since(*t).as_secs() >= st.fir_freq as u64);
+                let due =
+                    st.last_keyframe.get(mid).is_none_or(|t| now.duration_since(*t).as_secs() >= st.fir_freq as u64);
                 if st.fir_freq > 0 && due {
                     st.last_keyframe.insert(mid.clone(), now);
                     request_keyframe(&mut st, now, mid);
@@ -546,144 +551,10 @@ fn send_remb(st: &mut LegState, now: Instant, mid: &str) {
 fn request_keyframe(st: &mut LegState, now: Instant, mid: &str) {
     let Some((receiver, ssrc)) = peer::receiver_of(&mut st.pc, mid) else { return };
     if let Some(mut r) = st.pc.rtp_receiver(receiver) {
-        let pli = rtcp::payload_feedbacks::picture_loss_indication::PictureLossIndication { sender_ssrc: 0, media_ssrc: ssrc };
+        let pli = rtcp::payload_feedbacks::picture_loss_indication::PictureLossIndication {
+            sender_ssrc: 0,
+            media_ssrc: ssrc,
+        };
         let _ = r.write_rtcp(now, vec![Box::new(pli)]);
-    }
-}
-
-/// The core's handle on a leg. Dropping it (the core discards an endpoint after releasing its
-/// locks) closes the PeerConnection.
-pub(crate) struct LegPort {
-    pub leg: Arc<Leg>,
-}
-
-impl Drop for LegPort {
-    fn drop(&mut self) {
-        if let Some(engine) = self.leg.engine.upgrade() {
-            engine.close(self.leg.clone());
-        }
-    }
-}
-
-impl MediaPort for LegPort {
-    fn local_addr(&self) -> SocketAddr {
-        self.leg.engine.upgrade().map(|e| e.local).unwrap_or_else(|| ([0, 0, 0, 0], 0).into())
-    }
-
-    fn answer(&self, offer: &str) -> Result<String, String> {
-        let sdp = {
-            let mut st = self.leg.lock();
-            st.data_mid = super::sdp::parse_offer(offer)
-                .ok()
-                .and_then(|streams| streams.into_iter().find(|s| s.kind == MediaKind::Data).map(|s| s.mid));
-            let offer = RTCSessionDescription::offer(super::sdp::normalize_offer(offer).into_owned())
-                .map_err(|e| e.to_string())?;
-            st.pc.set_remote_description(Instant::now(), offer).map_err(|e| e.to_string())?;
-            st.apply_early_candidates();
-            if self.leg.owner.kind == LegKind::Echo {
-                peer::echo_tracks(&mut st.pc)?;
-            }
-            let answer = st.pc.create_answer(None).map_err(|e| e.to_string())?;
-            let sdp = answer.sdp.clone();
-            st.pc.set_local_description(Instant::now(), answer).map_err(|e| e.to_string())?;
-            let senders = peer::senders(&mut st.pc);
-            for (mid, (id, ssrc, pt)) in senders {
-                st.senders.insert(mid, Sender { id, ssrc, pt, rewrite: Rewriter::default() });
-            }
-            sdp
-        };
-        self.leg.poke();
-        Ok(sdp)
-    }
-
-    fn offer(&self, streams: &[SubStreamInfo]) -> Result<String, String> {
-        let sdp = {
-            let mut st = self.leg.lock();
-            peer::sync_subscriber_tracks(&mut st.pc, streams)?;
-            if st.channels.is_empty() && streams.iter().any(|s| s.kind == MediaKind::Data) {
-                // The data m-line: Janus's subscribers get one, whatever the number of sources.
-                let id = st.pc.create_data_channel(DATA_LABEL, None).map_err(|e| e.to_string())?.id();
-                st.channels.insert(DATA_LABEL.to_string(), id);
-            }
-            let offer = st.pc.create_offer(None).map_err(|e| e.to_string())?;
-            let sdp = offer.sdp.clone();
-            st.pc.set_local_description(Instant::now(), offer).map_err(|e| e.to_string())?;
-            sdp
-        };
-        self.leg.poke();
-        Ok(sdp)
-    }
-
-    fn accept_answer(&self, answer: &str) -> Result<(), String> {
-        {
-            let mut st = self.leg.lock();
-            let answer = RTCSessionDescription::answer(answer.to_string()).map_err(|e| e.to_string())?;
-            st.pc.set_remote_description(Instant::now(), answer).map_err(|e| e.to_string())?;
-            st.apply_early_candidates();
-            for (mid, (id, ssrc, pt)) in peer::senders(&mut st.pc) {
-                let s = st.senders.entry(mid).or_insert(Sender { id, ssrc, pt, rewrite: Rewriter::default() });
-                s.id = id;
-                s.pt = pt;
-            }
-        }
-        self.leg.poke();
-        Ok(())
-    }
-
-    fn add_candidate(&self, candidate: Option<&TrickleCandidate>) -> Result<(), String> {
-        let Some(c) = candidate else { return Ok(()) };
-        {
-            let mut st = self.leg.lock();
-            if st.pc.remote_description().is_none() {
-                // Over HTTP a client's candidates may overtake its answer.
-                if st.early_candidates.len() < 64 {
-                    st.early_candidates.push(c.clone());
-                }
-                return Ok(());
-            }
-            st.pc.add_remote_candidate(peer::candidate_init(c)).map_err(|e| e.to_string())?;
-        }
-        self.leg.poke();
-        Ok(())
-    }
-
-    fn set_fanout(&self, mid: &str, targets: &[FanoutTarget]) {
-        let Some(engine) = self.leg.engine.upgrade() else { return };
-        let resolved: Vec<Target> = targets
-            .iter()
-            .filter_map(|t| Some(Target { leg: engine.leg(t.subscriber)?, mid: t.sub_mid.clone() }))
-            .collect();
-        for t in &resolved {
-            t.leg.lock().sources.insert(t.mid.clone(), (Arc::downgrade(&self.leg), mid.to_string()));
-        }
-        let mut fanout = Fanout::clone(&self.leg.fanout.load());
-        fanout.insert(mid.to_string(), resolved.into());
-        self.leg.fanout.store(Arc::new(fanout));
-        // A newly wired subscriber that is already connected (a `subscribe` or `switch`) needs a
-        // keyframe to start decoding.
-        engine.keyframe(self.leg.clone(), mid.to_string());
-    }
-
-    fn set_paused(&self, paused: bool) {
-        self.leg.paused.store(paused, Ordering::Relaxed);
-    }
-
-    fn set_send(&self, mid: &str, send: bool) {
-        let mut st = self.leg.lock();
-        if send {
-            st.muted.remove(mid);
-        } else {
-            st.muted.insert(mid.to_string());
-        }
-    }
-
-    fn set_limits(&self, bitrate: u32, fir_freq: u32) {
-        let mut st = self.leg.lock();
-        st.bitrate = bitrate;
-        st.fir_freq = fir_freq;
-    }
-
-    fn set_forwarders(&self, forwarders: &[(String, Arc<dyn ForwarderSocket>)]) {
-        self.leg.forwarders.store(Arc::new(forwarders.to_vec()));
     }
 }

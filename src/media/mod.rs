@@ -1,6 +1,6 @@
 //! Media: WebRTC PeerConnections on webrtc-rs's sans-IO stack (`rtc`), driven by vroom's own
 //! UDP I/O. `engine` is what the core sees (a socket factory handing out legs), `leg` one
-//! PeerConnection, `shard` the thread that moves every leg's packets, `peer` how vroom sets up
+//! PeerConnection (`port` its side the core calls), `shard` the thread that moves every leg's packets, `peer` how vroom sets up
 //! and queries an `rtc` peer connection, `rewrite` the per-subscriber RTP numbering.
 //!
 //! `udp` keeps the signalling-only endpoint (vroom's own SDP, no media) that the core's unit
@@ -9,6 +9,7 @@
 mod engine;
 mod leg;
 mod peer;
+mod port;
 mod rewrite;
 pub mod sdp;
 mod shard;

@@ -198,7 +198,8 @@ pub fn normalize_offer(sdp: &str) -> std::borrow::Cow<'_, str> {
             out.push_str(&format!("m=application {} UDP/DTLS/SCTP webrtc-datachannel{end}", fields[1]));
             out.push_str(&format!("a=sctp-port:{}{end}", fields[3]));
         } else if text.starts_with("a=sctpmap:") {
-        } else if split_transports && section > 1 && (text.starts_with("a=candidate:") || text == "a=end-of-candidates") {
+        } else if split_transports && section > 1 && (text.starts_with("a=candidate:") || text == "a=end-of-candidates")
+        {
         } else if let (true, Some(u)) = (split_transports && text.starts_with("a=ice-ufrag:"), &ufrag) {
             out.push_str(&format!("a=ice-ufrag:{u}{end}"));
         } else if let (true, Some(p)) = (split_transports && text.starts_with("a=ice-pwd:"), &pwd) {

@@ -1,0 +1,155 @@
+//! The core's side of a leg: the [`MediaPort`] through which the core gets SDP from a
+//! PeerConnection, hands it the client's candidates, and publishes fan-outs, forwarders and
+//! limits to the packet path. Each call is one hold of the leg's leaf lock, then a poke to the
+//! shard, which sends whatever the call made the stack want to send.
+
+use std::net::SocketAddr;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Instant;
+
+use rtc::peer_connection::sdp::RTCSessionDescription;
+
+use super::leg::{Fanout, Leg, Sender, Target, DATA_LABEL};
+use super::peer;
+use super::rewrite::Rewriter;
+use crate::core::event::{MediaKind, SubStreamInfo};
+use crate::core::room::FanoutTarget;
+use crate::core::seams::{ForwarderSocket, LegKind, MediaPort, TrickleCandidate};
+
+/// The core's handle on a leg. Dropping it (the core discards an endpoint after releasing its
+/// locks) closes the PeerConnection.
+pub(crate) struct LegPort {
+    pub leg: Arc<Leg>,
+}
+
+impl Drop for LegPort {
+    fn drop(&mut self) {
+        if let Some(engine) = self.leg.engine.upgrade() {
+            engine.close(self.leg.clone());
+        }
+    }
+}
+
+impl MediaPort for LegPort {
+    fn local_addr(&self) -> SocketAddr {
+        self.leg.engine.upgrade().map(|e| e.local).unwrap_or_else(|| ([0, 0, 0, 0], 0).into())
+    }
+
+    fn answer(&self, offer: &str) -> Result<String, String> {
+        let sdp = {
+            let mut st = self.leg.lock();
+            st.data_mid = super::sdp::parse_offer(offer)
+                .ok()
+                .and_then(|streams| streams.into_iter().find(|s| s.kind == MediaKind::Data).map(|s| s.mid));
+            let offer = RTCSessionDescription::offer(super::sdp::normalize_offer(offer).into_owned())
+                .map_err(|e| e.to_string())?;
+            st.pc.set_remote_description(Instant::now(), offer).map_err(|e| e.to_string())?;
+            st.apply_early_candidates();
+            if self.leg.owner.kind == LegKind::Echo {
+                peer::echo_tracks(&mut st.pc)?;
+            }
+            let answer = st.pc.create_answer(None).map_err(|e| e.to_string())?;
+            let sdp = answer.sdp.clone();
+            st.pc.set_local_description(Instant::now(), answer).map_err(|e| e.to_string())?;
+            let senders = peer::senders(&mut st.pc);
+            for (mid, (id, ssrc, pt)) in senders {
+                st.senders.insert(mid, Sender { id, ssrc, pt, rewrite: Rewriter::default() });
+            }
+            sdp
+        };
+        self.leg.poke();
+        Ok(sdp)
+    }
+
+    fn offer(&self, streams: &[SubStreamInfo]) -> Result<String, String> {
+        let sdp = {
+            let mut st = self.leg.lock();
+            peer::sync_subscriber_tracks(&mut st.pc, streams)?;
+            if st.channels.is_empty() && streams.iter().any(|s| s.kind == MediaKind::Data) {
+                // The data m-line: Janus's subscribers get one, whatever the number of sources.
+                let id = st.pc.create_data_channel(DATA_LABEL, None).map_err(|e| e.to_string())?.id();
+                st.channels.insert(DATA_LABEL.to_string(), id);
+            }
+            let offer = st.pc.create_offer(None).map_err(|e| e.to_string())?;
+            let sdp = offer.sdp.clone();
+            st.pc.set_local_description(Instant::now(), offer).map_err(|e| e.to_string())?;
+            sdp
+        };
+        self.leg.poke();
+        Ok(sdp)
+    }
+
+    fn accept_answer(&self, answer: &str) -> Result<(), String> {
+        {
+            let mut st = self.leg.lock();
+            let answer = RTCSessionDescription::answer(answer.to_string()).map_err(|e| e.to_string())?;
+            st.pc.set_remote_description(Instant::now(), answer).map_err(|e| e.to_string())?;
+            st.apply_early_candidates();
+            for (mid, (id, ssrc, pt)) in peer::senders(&mut st.pc) {
+                let s = st.senders.entry(mid).or_insert(Sender { id, ssrc, pt, rewrite: Rewriter::default() });
+                s.id = id;
+                s.pt = pt;
+            }
+        }
+        self.leg.poke();
+        Ok(())
+    }
+
+    fn add_candidate(&self, candidate: Option<&TrickleCandidate>) -> Result<(), String> {
+        let Some(c) = candidate else { return Ok(()) };
+        {
+            let mut st = self.leg.lock();
+            if st.pc.remote_description().is_none() {
+                // Over HTTP a client's candidates may overtake its answer.
+                if st.early_candidates.len() < 64 {
+                    st.early_candidates.push(c.clone());
+                }
+                return Ok(());
+            }
+            st.pc.add_remote_candidate(peer::candidate_init(c)).map_err(|e| e.to_string())?;
+        }
+        self.leg.poke();
+        Ok(())
+    }
+
+    fn set_fanout(&self, mid: &str, targets: &[FanoutTarget]) {
+        let Some(engine) = self.leg.engine.upgrade() else { return };
+        let resolved: Vec<Target> = targets
+            .iter()
+            .filter_map(|t| Some(Target { leg: engine.leg(t.subscriber)?, mid: t.sub_mid.clone() }))
+            .collect();
+        for t in &resolved {
+            t.leg.lock().sources.insert(t.mid.clone(), (Arc::downgrade(&self.leg), mid.to_string()));
+        }
+        let mut fanout = Fanout::clone(&self.leg.fanout.load());
+        fanout.insert(mid.to_string(), resolved.into());
+        self.leg.fanout.store(Arc::new(fanout));
+        // A newly wired subscriber that is already connected (a `subscribe` or `switch`) needs a
+        // keyframe to start decoding.
+        engine.keyframe(self.leg.clone(), mid.to_string());
+    }
+
+    fn set_paused(&self, paused: bool) {
+        self.leg.paused.store(paused, Ordering::Relaxed);
+    }
+
+    fn set_send(&self, mid: &str, send: bool) {
+        let mut st = self.leg.lock();
+        if send {
+            st.muted.remove(mid);
+        } else {
+            st.muted.insert(mid.to_string());
+        }
+    }
+
+    fn set_limits(&self, bitrate: u32, fir_freq: u32) {
+        let mut st = self.leg.lock();
+        st.bitrate = bitrate;
+        st.fir_freq = fir_freq;
+    }
+
+    fn set_forwarders(&self, forwarders: &[(String, Arc<dyn ForwarderSocket>)]) {
+        self.leg.forwarders.store(Arc::new(forwarders.to_vec()));
+    }
+}
