@@ -61,8 +61,7 @@ impl Shared {
     /// Fresh ICE credentials: ufrag and password.
     pub fn credentials(&self) -> (String, String) {
         let mut ids = IdGen::new(self.seed.fetch_add(0x9E37_79B9_7F4A_7C15, Ordering::Relaxed));
-        let mut hex = |n: usize| (0..n).map(|_| format!("{:08x}", ids.private_id(|_| false))).collect::<String>();
-        (hex(1), hex(3))
+        (ids.hex(1), ids.hex(3))
     }
 
     pub fn leg(&self, handle: HandleId) -> Option<Arc<Leg>> {

@@ -21,6 +21,7 @@ use rtc::rtcp;
 use rtc::rtp;
 use rtc::rtp_transceiver::RTCRtpSenderId;
 use rtc::sansio::Protocol;
+use rtc::shared::util::match_dtls;
 use rtc::shared::{TaggedBytesMut, TransportContext, TransportProtocol};
 
 use super::engine::{PeerEvent, Shared};
@@ -200,9 +201,9 @@ impl Leg {
             // A datagram the stack refuses (a replay, a stray packet) is dropped, as Janus does.
             let _ = e;
         }
-        // RFC 7983: 20..=63 is DTLS. A close_notify leaves the PeerConnection "connected" in
+        // A DTLS record (RFC 7983). A close_notify leaves the PeerConnection "connected" in
         // W3C terms; Janus hangs up on it ("DTLS alert"), and so does vroom.
-        if (20..=63).contains(&data[0]) && st.connected && peer::dtls_closed(&mut st.pc) {
+        if match_dtls(data) && st.connected && peer::dtls_closed(&mut st.pc) {
             st.connected = false;
             events.push(PeerEvent::Down(self.owner, "DTLS alert".into()));
         }

@@ -115,19 +115,33 @@ impl MediaPort for LegPort {
 
     fn set_fanout(&self, mid: &str, targets: &[FanoutTarget]) {
         let Some(engine) = self.leg.engine.upgrade() else { return };
+        let before = self.leg.fanout.load();
+        let known = |t: &FanoutTarget| {
+            before
+                .get(mid)
+                .is_some_and(|old| old.iter().any(|o| o.mid == t.sub_mid && o.leg.owner.handle == t.subscriber))
+        };
+        let mut added = false;
         let resolved: Vec<Target> = targets
             .iter()
-            .filter_map(|t| Some(Target { leg: engine.leg(t.subscriber)?, mid: t.sub_mid.clone() }))
+            .filter_map(|t| {
+                let leg = engine.leg(t.subscriber)?;
+                if !known(t) {
+                    // Only a new subscriber stream learns where its keyframes come from.
+                    leg.lock().sources.insert(t.sub_mid.clone(), (Arc::downgrade(&self.leg), mid.to_string()));
+                    added = true;
+                }
+                Some(Target { leg, mid: t.sub_mid.clone() })
+            })
             .collect();
-        for t in &resolved {
-            t.leg.lock().sources.insert(t.mid.clone(), (Arc::downgrade(&self.leg), mid.to_string()));
-        }
-        let mut fanout = Fanout::clone(&self.leg.fanout.load());
+        let mut fanout = Fanout::clone(&before);
         fanout.insert(mid.to_string(), resolved.into());
         self.leg.fanout.store(Arc::new(fanout));
-        // A newly wired subscriber that is already connected (a `subscribe` or `switch`) needs a
-        // keyframe to start decoding.
-        engine.keyframe(self.leg.clone(), mid.to_string());
+        if added {
+            // A newly wired subscriber that is already connected (a `subscribe` or `switch`)
+            // needs a keyframe to start decoding.
+            engine.keyframe(self.leg.clone(), mid.to_string());
+        }
     }
 
     fn set_paused(&self, paused: bool) {

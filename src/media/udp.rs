@@ -41,12 +41,9 @@ impl UdpSockets {
 
     fn credentials(&self) -> (String, String, String) {
         let mut ids = IdGen::new(self.counter.fetch_add(0x9E37_79B9, Ordering::Relaxed));
-        let hex = |ids: &mut IdGen, n: usize| {
-            (0..n).map(|_| format!("{:08x}", ids.private_id(|_| false))).collect::<String>()
-        };
-        let ufrag = hex(&mut ids, 1);
-        let pwd = hex(&mut ids, 3);
-        let fp = hex(&mut ids, 8);
+        let ufrag = ids.hex(1);
+        let pwd = ids.hex(3);
+        let fp = ids.hex(8);
         let fingerprint = fp
             .as_bytes()
             .chunks(2)
