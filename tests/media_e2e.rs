@@ -46,6 +46,9 @@ fn aiortc_subscriber_decodes_the_aiortc_publisher() {
     // connects needs one; fir_freq is 10 s).
     assert_eq!(summary["publisher_got_remb"], serde_json::json!([128000]), "{summary}");
     assert!(summary["publisher_got_pli"].as_u64().unwrap() >= 1, "{summary}");
+    // vroom writes the subscriber's sender reports itself (its forwarded packets bypass the
+    // stack): the count in the latest one is the video it sent.
+    assert!(summary["subscriber_sender_reports"]["video"].as_u64().unwrap_or(0) >= 100, "{summary}");
     // The publisher's data-channel text reaches the subscriber (one data stream per subscription).
     assert_eq!(summary["data_relayed"], summary["data_sent"], "{summary}");
     for leg in ["publisher_leg", "subscriber_leg"] {

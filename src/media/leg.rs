@@ -11,7 +11,7 @@ use std::sync::{Arc, Weak};
 use std::time::Instant;
 
 use arc_swap::ArcSwap;
-use bytes::BytesMut;
+use bytes::{Bytes, BytesMut};
 use rtc::data_channel::{RTCDataChannelId, RTCDataChannelMessage, RTCDataChannelState};
 use rtc::peer_connection::event::{RTCDataChannelEvent, RTCPeerConnectionEvent, RTCTrackEvent};
 use rtc::peer_connection::message::RTCMessage;
@@ -19,14 +19,14 @@ use rtc::peer_connection::state::RTCPeerConnectionState;
 use rtc::peer_connection::RTCPeerConnection;
 use rtc::rtcp;
 use rtc::rtp;
-use rtc::rtp_transceiver::RTCRtpSenderId;
 use rtc::sansio::Protocol;
 use rtc::shared::util::match_dtls;
 use rtc::shared::{TaggedBytesMut, TransportContext, TransportProtocol};
 
 use super::engine::{PeerEvent, Shared};
 use super::peer;
-use super::rewrite::Rewriter;
+use super::sender::Sender;
+use super::srtp_out::{KeyTap, SrtpOut};
 use crate::core::event::MediaKind;
 use crate::core::seams::{ForwarderSocket, LegKind, PeerOwner, TrickleCandidate};
 
@@ -45,6 +45,9 @@ const KEYFRAME_GAP: std::time::Duration = std::time::Duration::from_millis(300);
 /// What Janus's EchoTest puts before the text it sends back on a data channel.
 const ECHO_PREFIX: &str = "Janus EchoTest here! You wrote: ";
 
+/// Datagrams to send: (to, bytes).
+pub(crate) type Datagrams = Vec<(SocketAddr, Bytes)>;
+
 /// A subscriber stream a publisher stream is forwarded to.
 pub(crate) struct Target {
     pub leg: Arc<Leg>,
@@ -61,6 +64,8 @@ pub(crate) struct Leg {
     /// Our ICE username fragment: how the shard recognises this leg's first STUN checks.
     pub ufrag: String,
     pub(super) engine: Weak<Shared>,
+    /// How a subscriber leg learns its SRTP keys (`srtp_out.rs`).
+    tap: Option<Arc<KeyTap>>,
     state: parking_lot::Mutex<LegState>,
     pub fanout: ArcSwap<Fanout>,
     /// A publisher's RTP forwarders: (mid, socket), published by the core like the fan-out.
@@ -80,6 +85,11 @@ pub(crate) struct LegState {
     /// Where each outgoing mid's media comes from, for keyframe requests (subscribers).
     pub(super) sources: HashMap<String, (Weak<Leg>, String)>,
     connected: bool,
+    /// A subscriber's own SRTP for what it forwards, from the handshake on; until then, or if
+    /// the keys cannot be had, its packets go through the stack.
+    srtp: Option<SrtpOut>,
+    /// Where the stack sends this leg's datagrams (the selected candidate pair's remote end).
+    remote: Option<SocketAddr>,
     /// A publisher's room limits: REMB bitrate (0: none) and keyframe interval in s (0: none).
     pub(super) bitrate: u32,
     pub(super) fir_freq: u32,
@@ -104,19 +114,21 @@ impl LegState {
         self.pc.poll_timeout()
     }
 
+    /// Collects what the stack wants to send; whether there was any.
+    fn flush(&mut self, out: &mut Datagrams) -> bool {
+        let before = out.len();
+        while let Some(w) = self.pc.poll_write() {
+            self.remote = Some(w.transport.peer_addr);
+            out.push((w.transport.peer_addr, w.message.freeze()));
+        }
+        out.len() > before
+    }
+
     pub(super) fn apply_early_candidates(&mut self) {
         for c in std::mem::take(&mut self.early_candidates) {
             let _ = self.pc.add_remote_candidate(peer::candidate_init(&c));
         }
     }
-}
-
-pub(super) struct Sender {
-    pub(super) id: RTCRtpSenderId,
-    pub(super) ssrc: u32,
-    /// The payload type negotiated for this stream (known once the answer is in).
-    pub(super) pt: Option<u8>,
-    pub(super) rewrite: Rewriter,
 }
 
 /// What draining a leg produced besides datagrams.
@@ -135,13 +147,17 @@ pub(crate) struct Drained {
 impl Leg {
     pub fn new(owner: PeerOwner, engine: &Arc<Shared>) -> Result<Arc<Leg>, String> {
         let (ufrag, pwd) = engine.credentials();
-        let pc = peer::build(engine, &ufrag, &pwd, owner.kind)?;
+        let tap = if owner.kind == LegKind::Subscriber { Some(KeyTap::new()?) } else { None };
+        let pc = peer::build(engine, &ufrag, &pwd, owner.kind, tap.clone())?;
         Ok(Arc::new(Leg {
             owner,
             ufrag,
             engine: Arc::downgrade(engine),
+            tap,
             state: parking_lot::Mutex::new(LegState {
                 pc,
+                srtp: None,
+                remote: None,
                 track_mids: HashMap::new(),
                 receiving: HashSet::new(),
                 senders: HashMap::new(),
@@ -183,7 +199,7 @@ impl Leg {
         local: SocketAddr,
         peer: SocketAddr,
         data: &[u8],
-        out: &mut Vec<(SocketAddr, BytesMut)>,
+        out: &mut Datagrams,
         events: &mut Vec<PeerEvent>,
     ) -> Drained {
         let mut st = self.lock();
@@ -211,12 +227,7 @@ impl Leg {
     }
 
     /// Runs the leg's timers if due, and drains it.
-    pub fn tick(
-        self: &Arc<Self>,
-        now: Instant,
-        out: &mut Vec<(SocketAddr, BytesMut)>,
-        events: &mut Vec<PeerEvent>,
-    ) -> Drained {
+    pub fn tick(self: &Arc<Self>, now: Instant, out: &mut Datagrams, events: &mut Vec<PeerEvent>) -> Drained {
         let mut st = self.lock();
         if st.pc.poll_timeout().is_some_and(|t| t <= now) {
             let _ = st.pc.handle_timeout(now);
@@ -229,23 +240,20 @@ impl Leg {
         self: &Arc<Self>,
         st: &mut LegState,
         now: Instant,
-        out: &mut Vec<(SocketAddr, BytesMut)>,
+        out: &mut Datagrams,
         events: &mut Vec<PeerEvent>,
     ) -> Drained {
         let mut drained = Drained::default();
         loop {
             let mut progressed = false;
-            while let Some(w) = st.pc.poll_write() {
-                out.push((w.transport.peer_addr, w.message));
-                progressed = true;
-            }
+            progressed |= st.flush(out);
             while let Some(ev) = st.pc.poll_event() {
                 progressed = true;
                 self.on_event(st, ev, events, &mut drained);
             }
             while let Some(m) = st.pc.poll_read() {
                 progressed = true;
-                self.on_message(st, now, m.message, events, &mut drained);
+                self.on_message(st, now, m.message, out, events, &mut drained);
             }
             if !progressed {
                 break;
@@ -265,6 +273,9 @@ impl Leg {
             RTCPeerConnectionEvent::OnConnectionStateChangeEvent(state) => match state {
                 RTCPeerConnectionState::Connected if !st.connected => {
                     st.connected = true;
+                    if let Some(tap) = &self.tap {
+                        st.srtp = peer::srtp_cipher(&mut st.pc).and_then(|c| tap.local_context(&c));
+                    }
                     drained.connected = true;
                     events.push(PeerEvent::Up(self.owner));
                 }
@@ -307,6 +318,7 @@ impl Leg {
         st: &mut LegState,
         now: Instant,
         m: RTCMessage,
+        out: &mut Datagrams,
         events: &mut Vec<PeerEvent>,
         drained: &mut Drained,
     ) {
@@ -343,6 +355,9 @@ impl Leg {
                 }
             }
             RTCMessage::RtcpPacket(_, packets) => {
+                if self.owner.kind == LegKind::Subscriber {
+                    resend_nacked(st, &packets, out);
+                }
                 let wants_keyframe = packets.iter().any(|p| {
                     let any = p.as_any();
                     any.is::<rtcp::payload_feedbacks::picture_loss_indication::PictureLossIndication>()
@@ -372,13 +387,7 @@ impl Leg {
     }
 
     /// Sends a publisher's packet on one of this subscriber's streams (the fan-out step).
-    pub fn forward(
-        self: &Arc<Self>,
-        now: Instant,
-        mid: &str,
-        packet: &rtp::Packet,
-        out: &mut Vec<(SocketAddr, BytesMut)>,
-    ) {
+    pub fn forward(self: &Arc<Self>, now: Instant, mid: &str, packet: &rtp::Packet, out: &mut Datagrams) {
         if self.paused.load(Ordering::Relaxed) || self.closed.load(Ordering::Relaxed) {
             return;
         }
@@ -386,20 +395,26 @@ impl Leg {
         if !st.connected || st.muted.contains(mid) {
             return;
         }
-        send_rtp(&mut st, now, mid, packet);
-        while let Some(w) = st.pc.poll_write() {
-            out.push((w.transport.peer_addr, w.message));
+        let st = &mut *st;
+        match (st.srtp.as_mut(), st.remote) {
+            (Some(srtp), Some(remote)) => {
+                let Some(sender) = st.senders.get_mut(mid) else { return };
+                let Some(p) = rewritten(sender, packet) else { return };
+                let Some(datagram) = srtp.protect(&p) else { return };
+                let keep = (sender.clock_rate == 90_000).then_some(&datagram);
+                sender.sent(now, p.header.sequence_number, p.header.timestamp, p.payload.len(), keep);
+                out.push((remote, datagram));
+            }
+            _ => {
+                send_rtp(st, now, mid, packet);
+                st.flush(out);
+            }
         }
     }
 
     /// Relays a publisher's data-channel message to this subscriber, on a channel with the same
     /// label (opened on first use; messages wait, a bounded few, until it is open).
-    pub fn forward_data(
-        self: &Arc<Self>,
-        label: &str,
-        msg: &RTCDataChannelMessage,
-        out: &mut Vec<(SocketAddr, BytesMut)>,
-    ) {
+    pub fn forward_data(self: &Arc<Self>, label: &str, msg: &RTCDataChannelMessage, out: &mut Datagrams) {
         if self.closed.load(Ordering::Relaxed) {
             return;
         }
@@ -426,33 +441,24 @@ impl Leg {
                 }
             }
         }
-        while let Some(w) = st.pc.poll_write() {
-            out.push((w.transport.peer_addr, w.message));
-        }
+        st.flush(out);
     }
 
     /// Asks the publisher for a keyframe on `mid` (PLI), at most once per [`KEYFRAME_GAP`]:
     /// many subscribers asking at once make one request.
-    pub fn keyframe(self: &Arc<Self>, now: Instant, mid: &str, out: &mut Vec<(SocketAddr, BytesMut)>) {
+    pub fn keyframe(self: &Arc<Self>, now: Instant, mid: &str, out: &mut Datagrams) {
         let mut st = self.lock();
         if st.last_keyframe.get(mid).is_some_and(|t| now.duration_since(*t) < KEYFRAME_GAP) {
             return;
         }
         st.last_keyframe.insert(mid.to_string(), now);
         request_keyframe(&mut st, now, mid);
-        while let Some(w) = st.pc.poll_write() {
-            out.push((w.transport.peer_addr, w.message));
-        }
+        st.flush(out);
     }
 
     /// Once a second: the room's bitrate cap (REMB) and periodic keyframe requests to a
     /// publisher, and `media` events with `receiving: false` for streams that went quiet.
-    pub fn housekeeping(
-        self: &Arc<Self>,
-        now: Instant,
-        out: &mut Vec<(SocketAddr, BytesMut)>,
-        events: &mut Vec<PeerEvent>,
-    ) {
+    pub fn housekeeping(self: &Arc<Self>, now: Instant, out: &mut Datagrams, events: &mut Vec<PeerEvent>) {
         let mut st = self.lock();
         if !st.connected {
             return;
@@ -467,6 +473,9 @@ impl Leg {
             st.receiving.remove(&mid);
             let kind = peer::kind_of(&mut st.pc, &mid);
             events.push(PeerEvent::Media { owner: self.owner, mid, kind, receiving: false });
+        }
+        if st.srtp.is_some() {
+            send_reports(&mut st, now);
         }
         if self.owner.kind == LegKind::Publisher {
             let mids: Vec<String> = st.track_mids.values().cloned().collect();
@@ -484,9 +493,7 @@ impl Leg {
                 }
             }
         }
-        while let Some(w) = st.pc.poll_write() {
-            out.push((w.transport.peer_addr, w.message));
-        }
+        st.flush(out);
     }
 
     /// The publishers behind this subscriber's streams (for keyframe requests when it connects).
@@ -503,11 +510,20 @@ impl Leg {
 /// Rewrites `packet` for our outgoing stream `mid` and hands it to the stack.
 fn send_rtp(st: &mut LegState, now: Instant, mid: &str, packet: &rtp::Packet) {
     let Some(sender) = st.senders.get_mut(mid) else { return };
-    let Some(pt) = sender.pt else { return };
+    let Some(p) = rewritten(sender, packet) else { return };
+    let id = sender.id;
+    if let Some(mut s) = st.pc.rtp_sender(id) {
+        let _ = s.write_rtp(now, p);
+    }
+}
+
+/// `packet` as stream `sender` sends it: its SSRC, payload type and numbering. A new header
+/// (the publisher leg's extension ids mean nothing on this one); the payload is shared, not
+/// copied.
+fn rewritten(sender: &mut Sender, packet: &rtp::Packet) -> Option<rtp::Packet> {
+    let pt = sender.pt?;
     let (seq, ts) = sender.rewrite.rewrite(packet.header.ssrc, packet.header.sequence_number, packet.header.timestamp);
-    // A new header (the publisher leg's extension ids mean nothing on this one); the payload is
-    // shared, not copied.
-    let p = rtp::Packet {
+    Some(rtp::Packet {
         header: rtp::header::Header {
             version: 2,
             marker: packet.header.marker,
@@ -518,10 +534,35 @@ fn send_rtp(st: &mut LegState, now: Instant, mid: &str, packet: &rtp::Packet) {
             ..Default::default()
         },
         payload: packet.payload.clone(),
-    };
-    let id = sender.id;
-    if let Some(mut s) = st.pc.rtp_sender(id) {
-        let _ = s.write_rtp(now, p);
+    })
+}
+
+/// Answers a subscriber's NACKs from the packets its streams kept (the leg's own SRTP path;
+/// the stack never saw those packets).
+fn resend_nacked(st: &LegState, packets: &[Box<dyn rtcp::Packet>], out: &mut Datagrams) {
+    let Some(remote) = st.remote else { return };
+    for p in packets {
+        let Some(nack) =
+            p.as_any().downcast_ref::<rtcp::transport_feedbacks::transport_layer_nack::TransportLayerNack>()
+        else {
+            continue;
+        };
+        let Some(sender) = st.senders.values().find(|s| s.ssrc == nack.media_ssrc) else { continue };
+        for seq in nack.nacks.iter().flat_map(|pair| pair.packet_list()) {
+            if let Some(datagram) = sender.resend(seq) {
+                out.push((remote, datagram.clone()));
+            }
+        }
+    }
+}
+
+/// A sender report for each stream the leg sent past the stack.
+fn send_reports(st: &mut LegState, now: Instant) {
+    let reports: Vec<_> = st.senders.values().filter_map(|s| Some((s.id, s.report(now)?))).collect();
+    for (id, report) in reports {
+        if let Some(mut s) = st.pc.rtp_sender(id) {
+            let _ = s.write_rtcp(now, vec![Box::new(report)]);
+        }
     }
 }
 

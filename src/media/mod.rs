@@ -1,7 +1,9 @@
 //! Media: WebRTC PeerConnections on webrtc-rs's sans-IO stack (`rtc`), driven by vroom's own
 //! UDP I/O. `engine` is what the core sees (a socket factory handing out legs), `leg` one
-//! PeerConnection (`port` its side the core calls), `shard` the thread that moves every leg's packets, `peer` how vroom sets up
-//! and queries an `rtc` peer connection, `rewrite` the per-subscriber RTP numbering.
+//! PeerConnection (`port` its side the core calls), `shard` the thread that moves every leg's
+//! packets, `peer` how vroom sets up and queries an `rtc` peer connection. A leg's outgoing
+//! streams are `sender`s (numbered by `rewrite`); a subscriber leg encrypts what it forwards
+//! itself (`srtp_out`), past the stack.
 //!
 //! `udp` keeps the signalling-only endpoint (vroom's own SDP, no media) that the core's unit
 //! tests use, and the system clock.
@@ -12,7 +14,9 @@ mod peer;
 mod port;
 mod rewrite;
 pub mod sdp;
+mod sender;
 mod shard;
+mod srtp_out;
 mod stats;
 mod udp;
 

@@ -6,9 +6,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use rtc::dtls::extension::extension_use_srtp::SrtpProtectionProfile;
-use rtc::interceptor::{
-    Attribute, Interceptor, NackResponderBuilder, Packet, Registry, SenderReportBuilder, Slot, StreamInfo, TaggedPacket,
-};
+use rtc::interceptor::{Attribute, Interceptor, Packet, Registry, Slot, StreamInfo, TaggedPacket};
 use rtc::media_stream::MediaStreamTrack;
 use rtc::peer_connection::configuration::interceptor_registry::register_default_interceptors;
 use rtc::peer_connection::configuration::media_engine::MediaEngine;
@@ -22,42 +20,54 @@ use rtc::rtp_transceiver::rtp_sender::{RTCPFeedback, TYPE_RTCP_FB_NACK};
 use rtc::rtp_transceiver::rtp_sender::{
     RTCRtpCodec, RTCRtpCodecParameters, RTCRtpCodingParameters, RTCRtpEncodingParameters, RtpCodecKind,
 };
-use rtc::rtp_transceiver::{RTCRtpReceiverId, RTCRtpSenderId, RTCRtpTransceiverDirection};
+use rtc::rtp_transceiver::{RTCRtpReceiverId, RTCRtpTransceiverDirection};
 use rtc::sansio::Protocol;
+use rtc::statistics::StatsSelector;
 
 use super::engine::Shared;
+use super::sender::Sender;
+use super::srtp_out::KeyTap;
 use crate::core::event::{MediaKind, SubStreamInfo};
 use crate::core::seams::{LegKind, TrickleCandidate};
 
-/// A new peer connection for a leg of `kind`, with our credentials and host candidate.
-pub(crate) fn build(engine: &Arc<Shared>, ufrag: &str, pwd: &str, kind: LegKind) -> Result<RTCPeerConnection, String> {
+/// A new peer connection for a leg of `kind`, with our credentials and host candidate. A
+/// subscriber leg's connection derives its keys through `tap`, so that the leg can encrypt what
+/// it forwards itself (`srtp_out.rs`).
+pub(crate) fn build(
+    engine: &Arc<Shared>,
+    ufrag: &str,
+    pwd: &str,
+    kind: LegKind,
+    tap: Option<Arc<KeyTap>>,
+) -> Result<RTCPeerConnection, String> {
     // The DTLS client's order decides among the profiles we accept, and browsers rank AES-CM
     // above GCM: accepting only GCM is how they end up on GCM.
     let mut profiles = vec![SrtpProtectionProfile::Srtp_Aead_Aes_128_Gcm, SrtpProtectionProfile::Srtp_Aead_Aes_256_Gcm];
     if engine.settings.allow_aes_cm {
         profiles.push(SrtpProtectionProfile::Srtp_Aes128_Cm_Hmac_Sha1_80);
     }
-    let settings = SettingEngineBuilder::new()
+    let mut settings = SettingEngineBuilder::new()
         .with_answering_dtls_role(RTCDtlsRole::Server)
         .with_ice_credentials(ufrag.to_string(), pwd.to_string())
-        .with_srtp_protection_profiles(profiles)
-        .build();
+        .with_srtp_protection_profiles(profiles);
+    if let Some(tap) = tap {
+        settings = settings.with_crypto_provider(tap);
+    }
+    let settings = settings.build();
     let mut media = MediaEngine::default();
     media.register_default_codecs().map_err(|e| e.to_string())?;
     // Keyframe requests (PLI, FIR) must reach vroom: the default chain ends by dropping inbound
     // RTCP that no interceptor marked for the application.
     let registry = Registry::new().with(Slot::from(14_000), DeliverRtcp::default());
     let registry = match kind {
-        // A subscriber leg only sends: it answers NACKs from its history and sends sender
-        // reports. Every interceptor is work on each forwarded packet, so none more.
+        // A subscriber leg only sends, and sends its media past the stack: it answers NACKs
+        // from its own history and writes its own sender reports (`sender.rs`).
         LegKind::Subscriber => {
             for parameter in ["", "pli"] {
                 let nack = RTCPFeedback { typ: TYPE_RTCP_FB_NACK.into(), parameter: parameter.into() };
                 media.register_feedback(nack, RtpCodecKind::Video);
             }
             registry
-                .with(Slot::NackResponder, NackResponderBuilder::new().build())
-                .with(Slot::SenderReport, SenderReportBuilder::new().build())
         }
         LegKind::Publisher | LegKind::Echo => {
             register_default_interceptors(registry, &mut media).map_err(|e| e.to_string())?
@@ -194,8 +204,9 @@ pub(crate) fn echo_tracks(pc: &mut RTCPeerConnection) -> Result<(), String> {
     Ok(())
 }
 
-/// Every negotiated outgoing stream: mid to (sender, SSRC, payload type once negotiated).
-pub(crate) fn senders(pc: &mut RTCPeerConnection) -> Vec<(String, (RTCRtpSenderId, u32, Option<u8>))> {
+/// Every negotiated outgoing stream by mid, as a fresh [`Sender`] (its payload type once
+/// negotiated).
+pub(crate) fn senders(pc: &mut RTCPeerConnection) -> Vec<(String, Sender)> {
     let ids: Vec<_> = pc.get_transceivers().collect();
     let mut out = Vec::new();
     for id in ids {
@@ -205,14 +216,18 @@ pub(crate) fn senders(pc: &mut RTCPeerConnection) -> Vec<(String, (RTCRtpSenderI
         let Some(ssrc) = s.track().ssrcs().next() else { continue };
         let wanted = s.track().codec(ssrc).map(|c| c.mime_type.to_ascii_lowercase());
         let codecs = &s.get_parameters().rtp_parameters.codecs;
-        let pt = codecs
-            .iter()
-            .find(|c| Some(c.rtp_codec.mime_type.to_ascii_lowercase()) == wanted)
-            .or(codecs.first())
-            .map(|c| c.payload_type);
-        out.push((mid, (sender, ssrc, pt)));
+        let codec =
+            codecs.iter().find(|c| Some(c.rtp_codec.mime_type.to_ascii_lowercase()) == wanted).or(codecs.first());
+        let (pt, clock_rate) = codec.map_or((None, 90_000), |c| (Some(c.payload_type), c.rtp_codec.clock_rate));
+        out.push((mid, Sender::new(sender, ssrc, pt, clock_rate)));
     }
     out
+}
+
+/// The SRTP profile the DTLS handshake settled on, as `rtc`'s statistics name it.
+pub(crate) fn srtp_cipher(pc: &mut RTCPeerConnection) -> Option<String> {
+    let report = pc.get_stats(Instant::now(), StatsSelector::None);
+    report.transport().map(|t| t.srtp_cipher.clone()).filter(|c| !c.is_empty())
 }
 
 /// The receiver of incoming stream `mid` and the SSRC it receives.

@@ -10,9 +10,8 @@ use std::time::Instant;
 
 use rtc::peer_connection::sdp::RTCSessionDescription;
 
-use super::leg::{Fanout, Leg, Sender, Target, DATA_LABEL};
+use super::leg::{Fanout, Leg, Target, DATA_LABEL};
 use super::peer;
-use super::rewrite::Rewriter;
 use crate::core::event::{MediaKind, SubStreamInfo};
 use crate::core::room::FanoutTarget;
 use crate::core::seams::{ForwarderSocket, LegKind, MediaPort, TrickleCandidate};
@@ -53,9 +52,7 @@ impl MediaPort for LegPort {
             let sdp = answer.sdp.clone();
             st.pc.set_local_description(Instant::now(), answer).map_err(|e| e.to_string())?;
             let senders = peer::senders(&mut st.pc);
-            for (mid, (id, ssrc, pt)) in senders {
-                st.senders.insert(mid, Sender { id, ssrc, pt, rewrite: Rewriter::default() });
-            }
+            st.senders.extend(senders);
             sdp
         };
         self.leg.poke();
@@ -86,10 +83,12 @@ impl MediaPort for LegPort {
             let answer = RTCSessionDescription::answer(answer.to_string()).map_err(|e| e.to_string())?;
             st.pc.set_remote_description(Instant::now(), answer).map_err(|e| e.to_string())?;
             st.apply_early_candidates();
-            for (mid, (id, ssrc, pt)) in peer::senders(&mut st.pc) {
-                let s = st.senders.entry(mid).or_insert(Sender { id, ssrc, pt, rewrite: Rewriter::default() });
+            for (mid, fresh) in peer::senders(&mut st.pc) {
+                let (id, pt, clock_rate) = (fresh.id, fresh.pt, fresh.clock_rate);
+                let s = st.senders.entry(mid).or_insert(fresh);
                 s.id = id;
                 s.pt = pt;
+                s.clock_rate = clock_rate;
             }
         }
         self.leg.poke();

@@ -11,14 +11,13 @@ use std::sync::atomic::Ordering::{self, Relaxed};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use bytes::BytesMut;
 use rtc::stun::attributes::ATTR_USERNAME;
 use rtc::stun::message::Message;
 use rtc::stun::textattrs::TextAttribute;
 use tokio::sync::mpsc;
 
 use super::engine::PeerEvent;
-use super::leg::{Drained, Leg};
+use super::leg::{Datagrams, Drained, Leg};
 use super::stats::MediaStats;
 use crate::core::seams::{ForwarderSocket, LegKind};
 use rtc::shared::marshal::Marshal;
@@ -89,7 +88,7 @@ struct Shard {
     by_ufrag: HashMap<String, Arc<Leg>>,
     by_addr: HashMap<SocketAddr, Arc<Leg>>,
     timers: BinaryHeap<Reverse<Timer>>,
-    out: Vec<(SocketAddr, BytesMut)>,
+    out: Datagrams,
     /// Ranges of `out` that are forwarded copies of one publisher packet, and when that packet
     /// arrived: (start, end, arrival).
     stamps: Vec<(usize, usize, Instant)>,

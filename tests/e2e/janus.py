@@ -115,6 +115,13 @@ def srtp_of(pc):
     return {"srtp_profile": transport._ssl.get_selected_srtp_profile().decode(), "aiortc_dtls_role": transport._role}
 
 
+async def sender_reports(pc):
+    """What the RTCP sender reports `pc` received say, per stream kind: the packet count of
+    the latest (aiortc's `remote-outbound-rtp` statistics come from them)."""
+    stats = await pc.getStats()
+    return {s.kind: s.packetsSent for s in stats.values() if s.type == "remote-outbound-rtp"}
+
+
 def record_feedback(pc):
     """Records the keyframe requests (PLI, FIR) and bitrate caps (REMB) the senders of `pc`
     receive: returns a dict that fills up as they arrive."""

@@ -14,7 +14,7 @@ import sys
 from aiortc import RTCSessionDescription
 
 from frames import NumberedFrames, decode_for, score
-from janus import Session, peer_connection, plugin_data, record_feedback, srtp_of
+from janus import Session, peer_connection, plugin_data, record_feedback, sender_reports, srtp_of
 
 ROOM = 1234
 
@@ -68,6 +68,7 @@ async def main(url, seconds):
         "subscriber_leg": srtp_of(sub_pc),
         "publisher_got_pli": feedback["pli"],
         "publisher_got_remb": sorted(set(feedback["remb"])),
+        "subscriber_sender_reports": await sender_reports(sub_pc),
         "data_sent": 20,
         "data_relayed": sum(1 for m in relayed if isinstance(m, str) and m.startswith("chat ")),
     })

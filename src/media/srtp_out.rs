@@ -1,0 +1,137 @@
+//! The forward path's own SRTP. A subscriber leg encrypts the packets it forwards itself instead
+//! of handing each one through `rtc`'s per-connection pipeline: in the 1 → 100 benchmark that
+//! pipeline (sender checks, interceptors, five handlers, a queue at each) cost about 10 µs a
+//! packet, the encryption in it 0.26 µs.
+//!
+//! `rtc` 0.21 keeps a connection's SRTP keys to itself, but it derives them through the crypto
+//! provider a connection is built with, and that is ours to give. [`KeyTap`] is the default
+//! provider plus one observation: the first AES key the SRTP key derivation (RFC 3711 §4.3) is
+//! run with after the DTLS handshake is the local master key, and the block it derives the first
+//! session key from starts with the local master salt (`rtc` derives the local context first, and
+//! label 0 with index 0 leaves the salt as it is). Nothing else in `rtc` uses the raw AES block
+//! operation (checked for 0.21.1; `media_rtc` and the browser tests fail if that ever changes).
+
+use std::sync::{Arc, OnceLock};
+
+use bytes::Bytes;
+use rtc::crypto::{
+    ActiveKeyExchange, AeadAlgorithm, AeadCipher, BlockCipherAlgorithm, CbcAlgorithm, CbcCipher, CryptoAlgorithm,
+    CryptoError, HashAlgorithm, HmacAlgorithm, KeyExchangeAlgorithm, Mac, PublicKey, RTCCrypto, RTCCryptoProvider,
+    RTCRandom, SignatureScheme, SigningKey, StreamCipher, StreamCipherAlgorithm,
+};
+use rtc::rtp;
+use rtc::shared::marshal::Marshal;
+use rtc::srtp::context::Context;
+use rtc::srtp::protection_profile::ProtectionProfile;
+
+/// The default crypto provider, remembering the first SRTP master key and salt derived with it.
+pub(crate) struct KeyTap {
+    inner: Arc<dyn RTCCryptoProvider>,
+    /// (master key, first KDF input block).
+    local: OnceLock<(Vec<u8>, [u8; 16])>,
+}
+
+impl KeyTap {
+    pub fn new() -> Result<Arc<KeyTap>, String> {
+        let inner = rtc::crypto::default_provider().map_err(|e| e.to_string())?;
+        Ok(Arc::new(KeyTap { inner, local: OnceLock::new() }))
+    }
+
+    /// An SRTP context for what this side sends, once the handshake has produced the keys.
+    /// `cipher` is the profile as `rtc`'s transport statistics name it.
+    pub fn local_context(&self, cipher: &str) -> Option<SrtpOut> {
+        let profile = match cipher {
+            "SRTP_AEAD_AES_128_GCM" => ProtectionProfile::AeadAes128Gcm,
+            "SRTP_AEAD_AES_256_GCM" => ProtectionProfile::AeadAes256Gcm,
+            "SRTP_AES128_CM_HMAC_SHA1_80" => ProtectionProfile::Aes128CmHmacSha1_80,
+            "SRTP_AES128_CM_HMAC_SHA1_32" => ProtectionProfile::Aes128CmHmacSha1_32,
+            _ => return None,
+        };
+        let (key, block) = self.local.get()?;
+        let salt = &block[..profile.salt_len()];
+        let context = Context::new(key, salt, profile, None, None, self.inner.crypto()).ok()?;
+        Some(SrtpOut { context })
+    }
+}
+
+impl RTCCryptoProvider for KeyTap {
+    fn name(&self) -> &'static str {
+        "vroom key tap"
+    }
+    fn crypto(&self) -> &dyn RTCCrypto {
+        self
+    }
+    fn random(&self) -> &dyn RTCRandom {
+        self.inner.random()
+    }
+}
+
+impl RTCCrypto for KeyTap {
+    fn block_encrypt(&self, algorithm: BlockCipherAlgorithm, key: &[u8], block: &mut [u8]) -> Result<(), CryptoError> {
+        if self.local.get().is_none() {
+            if let Ok(first) = <[u8; 16]>::try_from(&*block) {
+                let _ = self.local.set((key.to_vec(), first));
+            }
+        }
+        self.inner.crypto().block_encrypt(algorithm, key, block)
+    }
+
+    // The rest is the default provider's.
+    fn supports(&self, algorithm: CryptoAlgorithm) -> bool {
+        self.inner.crypto().supports(algorithm)
+    }
+    fn hash(&self, algorithm: HashAlgorithm, data: &[u8]) -> Result<Vec<u8>, CryptoError> {
+        self.inner.crypto().hash(algorithm, data)
+    }
+    fn new_hmac(&self, algorithm: HmacAlgorithm, key: &[u8]) -> Result<Box<dyn Mac>, CryptoError> {
+        self.inner.crypto().new_hmac(algorithm, key)
+    }
+    fn new_stream_cipher(
+        &self,
+        algorithm: StreamCipherAlgorithm,
+        key: &[u8],
+    ) -> Result<Box<dyn StreamCipher>, CryptoError> {
+        self.inner.crypto().new_stream_cipher(algorithm, key)
+    }
+    fn new_aead(&self, algorithm: AeadAlgorithm, key: &[u8]) -> Result<Box<dyn AeadCipher>, CryptoError> {
+        self.inner.crypto().new_aead(algorithm, key)
+    }
+    fn new_cbc(&self, algorithm: CbcAlgorithm, key: &[u8]) -> Result<Box<dyn CbcCipher>, CryptoError> {
+        self.inner.crypto().new_cbc(algorithm, key)
+    }
+    fn start_key_exchange(&self, algorithm: KeyExchangeAlgorithm) -> Result<Box<dyn ActiveKeyExchange>, CryptoError> {
+        self.inner.crypto().start_key_exchange(algorithm)
+    }
+    fn generate_signing_key(&self, scheme: SignatureScheme) -> Result<Arc<dyn SigningKey>, CryptoError> {
+        self.inner.crypto().generate_signing_key(scheme)
+    }
+    fn import_signing_key(
+        &self,
+        scheme: SignatureScheme,
+        pkcs8_der: &[u8],
+    ) -> Result<Arc<dyn SigningKey>, CryptoError> {
+        self.inner.crypto().import_signing_key(scheme, pkcs8_der)
+    }
+    fn verify_signature(
+        &self,
+        scheme: SignatureScheme,
+        public_key: PublicKey<'_>,
+        message: &[u8],
+        signature: &[u8],
+    ) -> Result<(), CryptoError> {
+        self.inner.crypto().verify_signature(scheme, public_key, message, signature)
+    }
+}
+
+/// Encrypts the RTP a leg sends on its own, with the keys `rtc` negotiated for it.
+pub(crate) struct SrtpOut {
+    context: Context,
+}
+
+impl SrtpOut {
+    /// One RTP packet, marshalled and encrypted.
+    pub fn protect(&mut self, packet: &rtp::Packet) -> Option<Bytes> {
+        let plain = packet.marshal().ok()?;
+        Some(self.context.encrypt_rtp_with_header(&plain, &packet.header).ok()?.freeze())
+    }
+}
