@@ -7,7 +7,12 @@
 //! - forwarded packets per second on one core: 10^6 / CPU-µs per forwarded packet;
 //! - added latency p50 / p99: from the publisher's datagram arriving at vroom to each
 //!   subscriber's copy handed to the kernel (measured inside vroom, `media_stats`);
-//! - memory per subscriber: growth of vroom's resident set when the N subscribers join, / N.
+//! - memory per subscriber: growth of vroom's resident set when the N subscribers join, / N;
+//! - the loopback floor, measured the same way in the same run: the CPU one thread on vroom's
+//!   core spends per datagram sending the same 1,200-byte datagrams at the same rate to the
+//!   same N subscriber sockets (which drop them). On loopback the sender pays for the
+//!   receiver's side of the kernel too; this is what one `sendto` per forwarded packet costs
+//!   here before vroom does anything.
 //!
 //! The server runs pinned to CPU 0 and this load generator (webrtc-rs `rtc` peers, each with its
 //! own socket) to CPU 1. The publisher sends `MEDIA_BENCH_PPS` (default 50) packets/s of 1,200
@@ -17,6 +22,7 @@
 #[path = "../tests/common/mod.rs"]
 mod common;
 
+use std::net::SocketAddr;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -46,6 +52,41 @@ fn rss_kib(pid: u32) -> u64 {
     line.split_whitespace().nth(1).unwrap().parse().unwrap()
 }
 
+/// utime + stime of the calling thread, in seconds.
+fn thread_cpu_seconds() -> f64 {
+    let stat = std::fs::read_to_string("/proc/thread-self/stat").unwrap();
+    let after = &stat[stat.rfind(')').unwrap() + 2..];
+    let fields: Vec<&str> = after.split_whitespace().collect();
+    (fields[11].parse::<f64>().unwrap() + fields[12].parse::<f64>().unwrap()) / 100.0
+}
+
+/// CPU-µs per datagram of sending 1,200-byte datagrams to `targets`, a burst to all of them
+/// `pps` times a second for `secs`, from a thread pinned to CPU 0 (vroom's).
+fn loopback_floor(targets: &[SocketAddr], pps: u64, secs: u64) -> f64 {
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            let tid = std::fs::read_link("/proc/thread-self").unwrap();
+            let tid: u32 = tid.file_name().unwrap().to_str().unwrap().parse().unwrap();
+            pin(tid, 0);
+            let socket = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+            let mut datagram = vec![0u8; 1200];
+            datagram[0] = 0x80; // RTP-shaped, from an address no receiver knows
+            let rounds = pps * secs;
+            let (cpu0, start) = (thread_cpu_seconds(), Instant::now());
+            for round in 0..rounds {
+                for t in targets {
+                    let _ = socket.send_to(&datagram, t);
+                }
+                let next = start + Duration::from_micros(round * 1_000_000 / pps);
+                std::thread::sleep(next.saturating_duration_since(Instant::now()));
+            }
+            (thread_cpu_seconds() - cpu0) * 1e6 / (rounds as f64 * targets.len() as f64)
+        })
+        .join()
+        .unwrap()
+    })
+}
+
 fn pin(pid: u32, cpu: u32) {
     let _ = Command::new("taskset").args(["-a", "-cp", &cpu.to_string(), &pid.to_string()]).output();
 }
@@ -63,6 +104,7 @@ struct Row {
     p50: Option<u64>,
     p99: Option<u64>,
     kib_per_subscriber: f64,
+    floor_us: f64,
 }
 
 async fn run(n: usize, pps: u64) -> Row {
@@ -124,7 +166,13 @@ async fn run(n: usize, pps: u64) -> Row {
         "N={n}: vroom forwarded {} packets in {secs:.1} s ({} received from the publisher, {} timer expirations); subscribers got {delivered}",
         d.forwarded, d.received, d.timer_ticks
     );
+    // The floor, with vroom idle: the publisher stops first.
+    publisher.close();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let targets: Vec<SocketAddr> = subscribers.iter().map(|p| p.addr()).collect();
+    let floor_us = tokio::task::block_in_place(|| loopback_floor(&targets, pps, env_or("MEDIA_BENCH_SECS", 10)));
     Row {
+        floor_us,
         n,
         forwarded_per_s: d.forwarded as f64 / secs,
         cpu_us_per_packet: (cpu1 - cpu0) * 1e6 / d.forwarded.max(1) as f64,
@@ -152,19 +200,20 @@ fn main() {
         "\n1 publisher -> N subscribers, {pps} packets/s of 1,200 B, SRTP AES-GCM, loopback, {} s per N",
         env_or("MEDIA_BENCH_SECS", 10)
     );
-    println!("| N | forwarded packets/s | server CPU-µs per forwarded packet | packets/s per core (10^6 / CPU-µs) | added latency p50 | p99 | memory per subscriber |");
-    println!("|---|---|---|---|---|---|---|");
+    println!("| N | forwarded packets/s | server CPU-µs per forwarded packet | packets/s per core (10^6 / CPU-µs) | added latency p50 | p99 | memory per subscriber | loopback floor: CPU-µs per `sendto` to the same receivers |");
+    println!("|---|---|---|---|---|---|---|---|");
     for r in rows {
         let us = |v: Option<u64>| v.map(|v| format!("{v} µs")).unwrap_or("-".into());
         println!(
-            "| {} | {:.0} | {:.2} | {:.0} | {} | {} | {:.0} KiB |",
+            "| {} | {:.0} | {:.2} | {:.0} | {} | {} | {:.0} KiB | {:.2} |",
             r.n,
             r.forwarded_per_s,
             r.cpu_us_per_packet,
             1e6 / r.cpu_us_per_packet,
             us(r.p50),
             us(r.p99),
-            r.kib_per_subscriber
+            r.kib_per_subscriber,
+            r.floor_us
         );
     }
 }

@@ -175,12 +175,13 @@ impl Shard {
             let forwarders = leg.forwarders.load();
             self.stats.received.fetch_add(drained.rtp.len() as u64, Relaxed);
             for (mid, packet) in &drained.rtp {
-                if let Some(targets) = fanout.get(mid) {
+                // Each copy goes out as soon as it is ready: the k-th subscriber waits for k-1
+                // copies, not for every copy to be encrypted first.
+                for t in fanout.get(mid).iter().flat_map(|targets| targets.iter()) {
                     let start = self.out.len();
-                    for t in targets.iter() {
-                        t.leg.forward(now, &t.mid, packet, &mut self.out);
-                    }
+                    t.leg.forward(now, &t.mid, packet, &mut self.out);
                     self.stamps.push((start, self.out.len(), now));
+                    self.send();
                 }
                 forward_plain(&forwarders, mid, packet);
             }
@@ -258,6 +259,16 @@ impl Shard {
 
     /// Sends what the legs produced; then hands the core what it must hear.
     fn flush(&mut self) {
+        self.send();
+        for ev in self.events.drain(..) {
+            if self.to_core.try_send(ev).is_err() {
+                eprintln!("vroom: media event dropped: the core is not keeping up");
+            }
+        }
+    }
+
+    /// Sends the datagrams collected so far, and counts the forwarded ones.
+    fn send(&mut self) {
         let mut stamps = self.stamps.drain(..).peekable();
         let mut forwarded = 0;
         for (i, (addr, data)) in self.out.drain(..).enumerate() {
@@ -274,11 +285,6 @@ impl Shard {
             }
         }
         self.stats.forwarded.fetch_add(forwarded, Relaxed);
-        for ev in self.events.drain(..) {
-            if self.to_core.try_send(ev).is_err() {
-                eprintln!("vroom: media event dropped: the core is not keeping up");
-            }
-        }
     }
 }
 

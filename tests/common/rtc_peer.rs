@@ -153,6 +153,11 @@ impl RtcPeer {
         json!({ "type": "answer", "sdp": answer.sdp })
     }
 
+    /// The address of the peer's socket.
+    pub fn addr(&self) -> SocketAddr {
+        self.inner.lock().unwrap().local
+    }
+
     /// Closes the PeerConnection (a DTLS close_notify goes out).
     pub fn close(&self) {
         let _ = self.inner.lock().unwrap().pc.close();
