@@ -401,8 +401,7 @@ impl Leg {
                 let Some(sender) = st.senders.get_mut(mid) else { return };
                 let Some(p) = rewritten(sender, packet) else { return };
                 let Some(datagram) = srtp.protect(&p) else { return };
-                let keep = (sender.clock_rate == 90_000).then_some(&datagram);
-                sender.sent(now, p.header.sequence_number, p.header.timestamp, p.payload.len(), keep);
+                sender.sent(now, p.header.sequence_number, p.header.timestamp, p.payload.len(), &datagram);
                 out.push((remote, datagram));
             }
             _ => {

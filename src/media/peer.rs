@@ -219,7 +219,8 @@ pub(crate) fn senders(pc: &mut RTCPeerConnection) -> Vec<(String, Sender)> {
         let codec =
             codecs.iter().find(|c| Some(c.rtp_codec.mime_type.to_ascii_lowercase()) == wanted).or(codecs.first());
         let (pt, clock_rate) = codec.map_or((None, 90_000), |c| (Some(c.payload_type), c.rtp_codec.clock_rate));
-        out.push((mid, Sender::new(sender, ssrc, pt, clock_rate)));
+        let video = s.track().kind() == RtpCodecKind::Video;
+        out.push((mid, Sender::new(sender, ssrc, pt, clock_rate, video)));
     }
     out
 }

@@ -21,6 +21,8 @@ pub(crate) struct Sender {
     pub pt: Option<u8>,
     pub clock_rate: u32,
     pub rewrite: Rewriter,
+    /// Video streams keep what they sent, for NACKs (vroom offers NACK feedback on video only).
+    answers_nacks: bool,
     history: Vec<Option<(u16, Bytes)>>,
     packets: u32,
     octets: u32,
@@ -29,13 +31,14 @@ pub(crate) struct Sender {
 }
 
 impl Sender {
-    pub fn new(id: RTCRtpSenderId, ssrc: u32, pt: Option<u8>, clock_rate: u32) -> Sender {
+    pub fn new(id: RTCRtpSenderId, ssrc: u32, pt: Option<u8>, clock_rate: u32, answers_nacks: bool) -> Sender {
         Sender {
             id,
             ssrc,
             pt,
             clock_rate,
             rewrite: Rewriter::default(),
+            answers_nacks,
             history: Vec::new(),
             packets: 0,
             octets: 0,
@@ -44,12 +47,12 @@ impl Sender {
     }
 
     /// Notes a packet this stream sent: its sequence number, RTP timestamp, payload size, and
-    /// (for streams that answer NACKs) the datagram itself.
-    pub fn sent(&mut self, now: Instant, seq: u16, ts: u32, payload: usize, keep: Option<&Bytes>) {
+    /// (if the stream answers NACKs) the datagram itself.
+    pub fn sent(&mut self, now: Instant, seq: u16, ts: u32, payload: usize, datagram: &Bytes) {
         self.packets = self.packets.wrapping_add(1);
         self.octets = self.octets.wrapping_add(payload as u32);
         self.last = Some((ts, now));
-        if let Some(datagram) = keep {
+        if self.answers_nacks {
             if self.history.is_empty() {
                 self.history = vec![None; HISTORY];
             }
@@ -96,7 +99,7 @@ mod tests {
     use super::*;
 
     fn sender() -> Sender {
-        Sender::new(RTCRtpSenderId::default(), 7, Some(96), 90_000)
+        Sender::new(RTCRtpSenderId::default(), 7, Some(96), 90_000, true)
     }
 
     #[test]
@@ -104,7 +107,7 @@ mod tests {
         let mut s = sender();
         let now = Instant::now();
         for seq in 0..300u16 {
-            s.sent(now, seq, 0, 10, Some(&Bytes::from(vec![seq as u8])));
+            s.sent(now, seq, 0, 10, &Bytes::from(vec![seq as u8]));
         }
         assert_eq!(s.resend(299).map(|b| b[0]), Some(299u16 as u8));
         assert_eq!(s.resend(44).map(|b| b[0]), Some(44));
@@ -117,8 +120,8 @@ mod tests {
         let mut s = sender();
         let t0 = Instant::now();
         assert!(s.report(t0).is_none(), "nothing sent yet");
-        s.sent(t0, 1, 1000, 100, None);
-        s.sent(t0, 2, 4000, 50, None);
+        s.sent(t0, 1, 1000, 100, &Bytes::new());
+        s.sent(t0, 2, 4000, 50, &Bytes::new());
         let r = s.report(t0 + Duration::from_millis(100)).unwrap();
         assert_eq!((r.ssrc, r.packet_count, r.octet_count), (7, 2, 150));
         assert_eq!(r.rtp_time, 4000 + 9000, "100 ms at 90 kHz after the last packet");
