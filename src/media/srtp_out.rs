@@ -20,7 +20,7 @@ use rtc::crypto::{
     RTCRandom, SignatureScheme, SigningKey, StreamCipher, StreamCipherAlgorithm,
 };
 use rtc::rtp;
-use rtc::shared::marshal::Marshal;
+use rtc::shared::marshal::{Marshal, MarshalSize};
 use rtc::srtp::context::Context;
 use rtc::srtp::protection_profile::ProtectionProfile;
 
@@ -50,7 +50,7 @@ impl KeyTap {
         let (key, block) = self.local.get()?;
         let salt = &block[..profile.salt_len()];
         let context = Context::new(key, salt, profile, None, None, self.inner.crypto()).ok()?;
-        Some(SrtpOut { context })
+        Some(SrtpOut { context, plain: Vec::new() })
     }
 }
 
@@ -126,12 +126,16 @@ impl RTCCrypto for KeyTap {
 /// Encrypts the RTP a leg sends on its own, with the keys `rtc` negotiated for it.
 pub(crate) struct SrtpOut {
     context: Context,
+    /// Where each packet is marshalled before it is encrypted into a buffer of its own: one
+    /// allocation per packet, the one that is sent.
+    plain: Vec<u8>,
 }
 
 impl SrtpOut {
     /// One RTP packet, marshalled and encrypted.
     pub fn protect(&mut self, packet: &rtp::Packet) -> Option<Bytes> {
-        let plain = packet.marshal().ok()?;
-        Some(self.context.encrypt_rtp_with_header(&plain, &packet.header).ok()?.freeze())
+        self.plain.resize(packet.marshal_size(), 0);
+        let n = packet.marshal_to(&mut self.plain).ok()?;
+        Some(self.context.encrypt_rtp_with_header(&self.plain[..n], &packet.header).ok()?.freeze())
     }
 }
