@@ -17,6 +17,10 @@
 //! The server runs pinned to CPU 0 and this load generator (webrtc-rs `rtc` peers, each with its
 //! own socket) to CPU 1. The publisher sends `MEDIA_BENCH_PPS` (default 50) packets/s of 1,200
 //! bytes, measured for `MEDIA_BENCH_SECS` (default 10) per N. `cargo bench --bench media`.
+//!
+//! `MEDIA_BENCH_DEAF=1`: once every subscriber receives, they stop reading their sockets, so the
+//! kernel drops what vroom sends them and vroom's CPU no longer includes waking receivers (the
+//! reference fan-out floor's "drop" rows are measured this way).
 
 #[allow(dead_code)]
 #[path = "../tests/common/mod.rs"]
@@ -155,6 +159,10 @@ async fn run(n: usize, pps: u64) -> Row {
     tokio::time::sleep(Duration::from_secs(1)).await;
     let rss_after = rss_kib(server.pid());
     subscribers.iter().for_each(|p| p.forget_received());
+    if env_or("MEDIA_BENCH_DEAF", 0) == 1 {
+        subscribers.iter().for_each(|p| p.go_deaf());
+        tokio::time::sleep(Duration::from_secs(1)).await; // their socket buffers fill
+    }
 
     let (cpu0, stats0, t0) = (cpu_seconds(server.pid()), media_stats(&server.admin).await, Instant::now());
     tokio::time::sleep(Duration::from_secs(env_or("MEDIA_BENCH_SECS", 10))).await;
@@ -197,8 +205,9 @@ fn main() {
         rows.push(rt.block_on(run(n, pps)));
     }
     println!(
-        "\n1 publisher -> N subscribers, {pps} packets/s of 1,200 B, SRTP AES-GCM, loopback, {} s per N",
-        env_or("MEDIA_BENCH_SECS", 10)
+        "\n1 publisher -> N subscribers, {pps} packets/s of 1,200 B, SRTP AES-GCM, loopback, {} s per N{}",
+        env_or("MEDIA_BENCH_SECS", 10),
+        if env_or("MEDIA_BENCH_DEAF", 0) == 1 { ", receivers dropping" } else { "" }
     );
     println!("| N | forwarded packets/s | server CPU-µs per forwarded packet | packets/s per core (10^6 / CPU-µs) | added latency p50 | p99 | memory per subscriber | loopback floor: CPU-µs per `sendto` to the same receivers |");
     println!("|---|---|---|---|---|---|---|---|");

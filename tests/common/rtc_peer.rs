@@ -58,6 +58,8 @@ struct Inner {
     loss: f64,
     dropped: u64,
     rng: u64,
+    /// Stop reading the socket: the kernel then drops what arrives once its buffer is full.
+    deaf: bool,
 }
 
 pub struct RtcPeer {
@@ -103,6 +105,7 @@ impl RtcPeer {
             loss: 0.0,
             dropped: 0,
             rng: 0x2545_F491_4F6C_DD1D,
+            deaf: false,
         }));
         let task = tokio::spawn(run(inner.clone(), socket));
         RtcPeer { inner, task }
@@ -151,6 +154,12 @@ impl RtcPeer {
         let answer = g.pc.create_answer(None).unwrap();
         g.pc.set_local_description(Instant::now(), answer.clone()).unwrap();
         json!({ "type": "answer", "sdp": answer.sdp })
+    }
+
+    /// Stops reading the socket (timers and sends go on): a receiver that drops, for
+    /// benchmarks that measure the sender alone.
+    pub fn go_deaf(&self) {
+        self.inner.lock().unwrap().deaf = true;
     }
 
     /// The address of the peer's socket.
@@ -263,6 +272,10 @@ async fn run(inner: Arc<Mutex<Inner>>, socket: tokio::net::UdpSocket) {
         };
         for (addr, data) in out {
             let _ = socket.send_to(&data, addr).await;
+        }
+        if inner.lock().unwrap().deaf {
+            tokio::time::sleep(wait).await;
+            continue;
         }
         if let Ok(Ok((n, peer))) = tokio::time::timeout(wait, socket.recv_from(&mut buf)).await {
             let mut g = inner.lock().unwrap();
