@@ -8,6 +8,7 @@
 //! `udp` keeps the signalling-only endpoint (vroom's own SDP, no media) that the core's unit
 //! tests use, and the system clock.
 
+mod batch;
 mod engine;
 mod leg;
 mod peer;

@@ -1,12 +1,15 @@
 //! The shard: one thread, one UDP socket, every leg's packets. It routes each datagram to its
 //! leg (STUN by our ufrag, the rest by the sender's address), forwards publishers' packets to
 //! the fan-out snapshot right there (a loop, no channel or task per subscriber), runs the legs'
-//! timers from one heap, and sends what the legs produced once per wake-up.
+//! timers from one heap, and sends what the legs produced with one `sendmmsg` per run of
+//! datagrams (`batch.rs`): a fan-out's copies in runs of [`FANOUT_RUN`], the rest once per
+//! wake-up.
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
 use std::io;
 use std::net::SocketAddr;
+use std::os::fd::AsRawFd;
 use std::sync::atomic::Ordering::{self, Relaxed};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -16,6 +19,7 @@ use rtc::stun::message::Message;
 use rtc::stun::textattrs::TextAttribute;
 use tokio::sync::mpsc;
 
+use super::batch::BatchSender;
 use super::engine::PeerEvent;
 use super::leg::{Datagrams, Drained, Leg};
 use super::stats::MediaStats;
@@ -49,6 +53,8 @@ pub(crate) fn spawn(
                 by_addr: HashMap::new(),
                 timers: BinaryHeap::new(),
                 out: Vec::new(),
+                batch: BatchSender::new(),
+                sent: Vec::new(),
                 stamps: Vec::new(),
                 events: Vec::new(),
                 to_core: events,
@@ -89,6 +95,9 @@ struct Shard {
     by_addr: HashMap<SocketAddr, Arc<Leg>>,
     timers: BinaryHeap<Reverse<Timer>>,
     out: Datagrams,
+    batch: BatchSender,
+    /// Which of `out` the kernel took, after a send.
+    sent: Vec<bool>,
     /// Ranges of `out` that are forwarded copies of one publisher packet, and when that packet
     /// arrived: (start, end, arrival).
     stamps: Vec<(usize, usize, Instant)>,
@@ -99,6 +108,11 @@ struct Shard {
 
 /// How many datagrams one wake-up reads before sending what they produced.
 const BATCH: usize = 64;
+
+/// How many forwarded copies go to the kernel in one call. Measured at N = 100 (receivers
+/// dropping, 20 s): one call per copy 18.7–19.8 CPU-µs per forwarded packet, runs of 32
+/// 17.3–18.3, with the same p50. Longer runs delay the first copies for little more gain.
+const FANOUT_RUN: usize = 32;
 
 impl Shard {
     async fn run(&mut self, mut cmds: mpsc::UnboundedReceiver<Cmd>) {
@@ -175,14 +189,17 @@ impl Shard {
             let forwarders = leg.forwarders.load();
             self.stats.received.fetch_add(drained.rtp.len() as u64, Relaxed);
             for (mid, packet) in &drained.rtp {
-                // Each copy goes out as soon as it is ready: the k-th subscriber waits for k-1
-                // copies, not for every copy to be encrypted first.
+                // Copies go out a short run at a time: one system call per run, and the k-th
+                // subscriber waits for the run it is in, not for every copy to be encrypted.
                 for t in fanout.get(mid).iter().flat_map(|targets| targets.iter()) {
                     let start = self.out.len();
                     t.leg.forward(now, &t.mid, packet, &mut self.out);
                     self.stamps.push((start, self.out.len(), now));
-                    self.send();
+                    if self.out.len() >= FANOUT_RUN {
+                        self.send();
+                    }
                 }
+                self.send();
                 forward_plain(&forwarders, mid, packet);
             }
         }
@@ -269,18 +286,22 @@ impl Shard {
 
     /// Sends the datagrams collected so far, and counts the forwarded ones.
     fn send(&mut self) {
+        if self.out.is_empty() {
+            return;
+        }
+        self.batch.send(self.socket.as_raw_fd(), &self.out, &mut self.sent);
+        self.out.clear();
+        let done = Instant::now();
         let mut stamps = self.stamps.drain(..).peekable();
         let mut forwarded = 0;
-        for (i, (addr, data)) in self.out.drain(..).enumerate() {
-            // A full socket buffer drops the datagram, as a congested network would.
-            let sent = self.socket.try_send_to(&data, addr).is_ok();
+        for (i, &sent) in self.sent.iter().enumerate() {
             while stamps.peek().is_some_and(|(_, end, _)| *end <= i) {
                 stamps.next();
             }
             if let Some((start, _, arrived)) = stamps.peek() {
                 if *start <= i && sent {
                     forwarded += 1;
-                    self.stats.record_latency(arrived.elapsed());
+                    self.stats.record_latency(done.saturating_duration_since(*arrived));
                 }
             }
         }
