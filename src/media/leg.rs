@@ -401,7 +401,7 @@ impl Leg {
                 let Some(sender) = st.senders.get_mut(mid) else { return };
                 let Some(p) = rewritten(sender, packet) else { return };
                 let Some(datagram) = srtp.protect(&p) else { return };
-                sender.sent(now, p.header.sequence_number, p.header.timestamp, p.payload.len(), &datagram);
+                sender.sent(now, p);
                 out.push((remote, datagram));
             }
             _ => {
@@ -537,9 +537,9 @@ fn rewritten(sender: &mut Sender, packet: &rtp::Packet) -> Option<rtp::Packet> {
 }
 
 /// Answers a subscriber's NACKs from the packets its streams kept (the leg's own SRTP path;
-/// the stack never saw those packets).
-fn resend_nacked(st: &LegState, packets: &[Box<dyn rtcp::Packet>], out: &mut Datagrams) {
-    let Some(remote) = st.remote else { return };
+/// the stack never saw those packets), encrypted again.
+fn resend_nacked(st: &mut LegState, packets: &[Box<dyn rtcp::Packet>], out: &mut Datagrams) {
+    let (Some(remote), Some(srtp)) = (st.remote, st.srtp.as_mut()) else { return };
     for p in packets {
         let Some(nack) =
             p.as_any().downcast_ref::<rtcp::transport_feedbacks::transport_layer_nack::TransportLayerNack>()
@@ -548,8 +548,8 @@ fn resend_nacked(st: &LegState, packets: &[Box<dyn rtcp::Packet>], out: &mut Dat
         };
         let Some(sender) = st.senders.values().find(|s| s.ssrc == nack.media_ssrc) else { continue };
         for seq in nack.nacks.iter().flat_map(|pair| pair.packet_list()) {
-            if let Some(datagram) = sender.resend(seq) {
-                out.push((remote, datagram.clone()));
+            if let Some(datagram) = sender.resend(seq).and_then(|p| srtp.protect(p)) {
+                out.push((remote, datagram));
             }
         }
     }
