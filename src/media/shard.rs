@@ -163,14 +163,9 @@ impl Shard {
     /// once held up every packet behind them (at N = 500 for milliseconds, once a second,
     /// which was the p99 of the added latency).
     fn housekeeping_slice(&mut self) {
-        if self.legs.is_empty() {
-            return;
-        }
         let now = Instant::now();
-        let slice = self.legs.len().div_ceil(HOUSEKEEPING_SLICES);
-        for _ in 0..slice.min(self.legs.len()) {
-            self.housekept = (self.housekept + 1) % self.legs.len();
-            self.legs[self.housekept].housekeeping(now, &mut self.out, &mut self.events);
+        for i in housekeeping_turn(self.legs.len(), &mut self.housekept) {
+            self.legs[i].housekeeping(now, &mut self.out, &mut self.events);
         }
     }
 
@@ -333,6 +328,18 @@ impl Shard {
     }
 }
 
+/// The legs (indexes into `len` of them) one housekeeping tick visits: the next
+/// 1/[`HOUSEKEEPING_SLICES`] of them after `cursor`, which moves on past them.
+fn housekeeping_turn(len: usize, cursor: &mut usize) -> Vec<usize> {
+    let slice = len.div_ceil(HOUSEKEEPING_SLICES);
+    (0..slice)
+        .map(|_| {
+            *cursor = (*cursor + 1) % len;
+            *cursor
+        })
+        .collect()
+}
+
 /// Sends a publisher's packet, as plain RTP, to the RTP forwarders of its mid.
 fn forward_plain(forwarders: &[(String, Arc<dyn ForwarderSocket>)], mid: &str, packet: &rtc::rtp::Packet) {
     let mut wire = None;
@@ -356,4 +363,22 @@ fn local_ufrag(data: &[u8]) -> Option<String> {
     m.decode().ok()?;
     let username = TextAttribute::get_from_as(&m, ATTR_USERNAME).ok()?;
     Some(username.text.split(':').next()?.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_leg_is_housekept_once_per_round_of_slices() {
+        for len in [0, 1, 7, 50, 101, 500] {
+            let (mut cursor, mut visits) = (0, vec![0; len]);
+            for _ in 0..HOUSEKEEPING_SLICES {
+                let turn = housekeeping_turn(len, &mut cursor);
+                assert!(turn.len() <= len.div_ceil(HOUSEKEEPING_SLICES), "a slice, not all of them");
+                turn.into_iter().for_each(|i| visits[i] += 1);
+            }
+            assert!(visits.iter().all(|&v| v >= 1), "len {len}: {visits:?}");
+        }
+    }
 }
