@@ -178,3 +178,38 @@ async fn a_closed_peer_connection_hangs_up() {
     }
     assert!(hangup && updated, "hangup {hangup}, updated {updated}");
 }
+
+/// Janus's `media` events: a publisher's stream is reported receiving when its first packet
+/// arrives, not receiving after a second without one (each leg's housekeeping, on its own
+/// timer), and receiving again when packets resume.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn media_events_follow_a_publisher_that_pauses() {
+    let server = Server::start("");
+    let mut ws = Ws::connect(&server.ws).await;
+    let s = ws.create().await;
+    let (a, ha, _) = publish(&mut ws, s, 1).await;
+    let media = |ev: &Value, receiving: bool| {
+        ev["janus"] == "media" && ev["sender"] == ha && ev["type"] == "video" && ev["receiving"] == receiving
+    };
+    let mut seen = Vec::new();
+    for receiving in [true, false, true] {
+        if !receiving {
+            a.pause_sending(true);
+        } else if !seen.is_empty() {
+            a.pause_sending(false);
+        }
+        let mut found = false;
+        while let Some(ev) = ws.try_event(WAIT).await {
+            if ev["janus"] == "media" {
+                seen.push(ev.clone());
+            }
+            if media(&ev, receiving) {
+                found = true;
+                break;
+            }
+        }
+        assert!(found, "no media receiving={receiving}; media events so far: {seen:?}");
+    }
+    assert_eq!(seen.len(), 3, "one event per change: {seen:?}");
+    assert_eq!(seen[0]["mid"], "0", "{seen:?}");
+}

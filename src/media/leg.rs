@@ -30,6 +30,10 @@ use super::srtp_out::{KeyTap, SrtpOut};
 use crate::core::event::MediaKind;
 use crate::core::seams::{ForwarderSocket, LegKind, PeerOwner, TrickleCandidate};
 
+/// How often a connected leg does its housekeeping (`Leg::housekeeping`). Each leg keeps its own
+/// phase, on its own timer: all legs at once, once a second, held up every packet behind them.
+const HOUSEKEEPING: std::time::Duration = std::time::Duration::from_secs(1);
+
 /// Janus's `no_media_timer`: a stream with no packet for this long is reported not receiving.
 const NO_MEDIA: std::time::Duration = std::time::Duration::from_secs(1);
 
@@ -105,13 +109,19 @@ pub(crate) struct LegState {
     waiting_data: Vec<(String, RTCDataChannelMessage)>,
     /// Candidates trickled before the remote description was set (applied with it).
     pub(super) early_candidates: Vec<TrickleCandidate>,
+    /// When the leg's next housekeeping is due (from when it connects).
+    next_housekeeping: Option<Instant>,
     /// The leg's next timer, as the shard last scheduled it.
     pub deadline: Option<Instant>,
 }
 
 impl LegState {
+    /// The leg's next timer: the stack's, or its housekeeping.
     pub fn next_timeout(&mut self) -> Option<Instant> {
-        self.pc.poll_timeout()
+        match (self.pc.poll_timeout(), self.next_housekeeping) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
     }
 
     /// Collects what the stack wants to send; whether there was any.
@@ -172,6 +182,7 @@ impl Leg {
                 channels: HashMap::new(),
                 waiting_data: Vec::new(),
                 early_candidates: Vec::new(),
+                next_housekeeping: None,
                 deadline: None,
             }),
             fanout: ArcSwap::from_pointee(Fanout::new()),
@@ -226,11 +237,15 @@ impl Leg {
         self.drain(&mut st, now, out, events)
     }
 
-    /// Runs the leg's timers if due, and drains it.
+    /// Runs the leg's timers if due (the stack's, its housekeeping), and drains it.
     pub fn tick(self: &Arc<Self>, now: Instant, out: &mut Datagrams, events: &mut Vec<PeerEvent>) -> Drained {
         let mut st = self.lock();
         if st.pc.poll_timeout().is_some_and(|t| t <= now) {
             let _ = st.pc.handle_timeout(now);
+        }
+        if st.next_housekeeping.is_some_and(|t| t <= now) {
+            st.next_housekeeping = st.connected.then_some(now + HOUSEKEEPING);
+            self.housekeeping(&mut st, now, events);
         }
         self.drain(&mut st, now, out, events)
     }
@@ -249,7 +264,7 @@ impl Leg {
             progressed |= st.flush(out);
             while let Some(ev) = st.pc.poll_event() {
                 progressed = true;
-                self.on_event(st, ev, events, &mut drained);
+                self.on_event(st, now, ev, events, &mut drained);
             }
             while let Some(m) = st.pc.poll_read() {
                 progressed = true;
@@ -265,6 +280,7 @@ impl Leg {
     fn on_event(
         self: &Arc<Self>,
         st: &mut LegState,
+        now: Instant,
         ev: RTCPeerConnectionEvent,
         events: &mut Vec<PeerEvent>,
         drained: &mut Drained,
@@ -273,6 +289,7 @@ impl Leg {
             RTCPeerConnectionEvent::OnConnectionStateChangeEvent(state) => match state {
                 RTCPeerConnectionState::Connected if !st.connected => {
                     st.connected = true;
+                    st.next_housekeeping = Some(now + HOUSEKEEPING);
                     if let Some(tap) = &self.tap {
                         st.srtp = peer::srtp_cipher(&mut st.pc).and_then(|c| tap.local_context(&c));
                     }
@@ -457,8 +474,7 @@ impl Leg {
 
     /// Once a second: the room's bitrate cap (REMB) and periodic keyframe requests to a
     /// publisher, and `media` events with `receiving: false` for streams that went quiet.
-    pub fn housekeeping(self: &Arc<Self>, now: Instant, out: &mut Datagrams, events: &mut Vec<PeerEvent>) {
-        let mut st = self.lock();
+    fn housekeeping(self: &Arc<Self>, st: &mut LegState, now: Instant, events: &mut Vec<PeerEvent>) {
         if !st.connected {
             return;
         }
@@ -474,7 +490,7 @@ impl Leg {
             events.push(PeerEvent::Media { owner: self.owner, mid, kind, receiving: false });
         }
         if st.srtp.is_some() {
-            send_reports(&mut st, now);
+            send_reports(st, now);
         }
         if self.owner.kind == LegKind::Publisher {
             let mids: Vec<String> = st.track_mids.values().cloned().collect();
@@ -482,17 +498,16 @@ impl Leg {
                 mids.into_iter().filter(|m| peer::kind_of(&mut st.pc, m) == MediaKind::Video).collect();
             for mid in &video {
                 if st.bitrate > 0 {
-                    send_remb(&mut st, now, mid);
+                    send_remb(st, now, mid);
                 }
                 let due =
                     st.last_keyframe.get(mid).is_none_or(|t| now.duration_since(*t).as_secs() >= st.fir_freq as u64);
                 if st.fir_freq > 0 && due {
                     st.last_keyframe.insert(mid.clone(), now);
-                    request_keyframe(&mut st, now, mid);
+                    request_keyframe(st, now, mid);
                 }
             }
         }
-        st.flush(out);
     }
 
     /// The publishers behind this subscriber's streams (for keyframe requests when it connects).

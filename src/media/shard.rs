@@ -50,8 +50,6 @@ pub(crate) fn spawn(
                 socket,
                 local,
                 by_ufrag: HashMap::new(),
-                legs: Vec::new(),
-                housekept: 0,
                 by_addr: HashMap::new(),
                 timers: BinaryHeap::new(),
                 out: Vec::new(),
@@ -94,9 +92,6 @@ struct Shard {
     socket: tokio::net::UdpSocket,
     local: SocketAddr,
     by_ufrag: HashMap<String, Arc<Leg>>,
-    /// The same legs in a list, and where the next housekeeping slice starts in it.
-    legs: Vec<Arc<Leg>>,
-    housekept: usize,
     by_addr: HashMap<SocketAddr, Arc<Leg>>,
     timers: BinaryHeap<Reverse<Timer>>,
     out: Datagrams,
@@ -114,10 +109,6 @@ struct Shard {
 /// How many datagrams one wake-up reads before sending what they produced.
 const BATCH: usize = 64;
 
-/// How often each leg's housekeeping runs, and in how many slices of the legs.
-const HOUSEKEEPING: Duration = Duration::from_secs(1);
-const HOUSEKEEPING_SLICES: usize = 50;
-
 /// How many forwarded copies go to the kernel in one call. Measured at N = 100 (receivers
 /// dropping, 20 s): one call per copy 18.7–19.8 CPU-µs per forwarded packet, runs of 32
 /// 17.3–18.3, with the same p50. Longer runs delay the first copies for little more gain.
@@ -126,8 +117,6 @@ const FANOUT_RUN: usize = 32;
 impl Shard {
     async fn run(&mut self, mut cmds: mpsc::UnboundedReceiver<Cmd>) {
         let mut buf = vec![0u8; 2048];
-        let mut housekeeping = tokio::time::interval(HOUSEKEEPING / HOUSEKEEPING_SLICES as u32);
-        housekeeping.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             let next = self.timers.peek().map(|t| t.0.at);
             let sleep = async {
@@ -153,19 +142,8 @@ impl Shard {
                     None => return,
                 },
                 _ = sleep => self.expire(),
-                _ = housekeeping.tick() => self.housekeeping_slice(),
             }
             self.flush();
-        }
-    }
-
-    /// Each leg's once-a-second housekeeping, a slice of the legs at a time: all of them at
-    /// once held up every packet behind them (at N = 500 for milliseconds, once a second,
-    /// which was the p99 of the added latency).
-    fn housekeeping_slice(&mut self) {
-        let now = Instant::now();
-        for i in housekeeping_turn(self.legs.len(), &mut self.housekept) {
-            self.legs[i].housekeeping(now, &mut self.out, &mut self.events);
         }
     }
 
@@ -275,10 +253,7 @@ impl Shard {
                 if leg.closed.load(Ordering::Relaxed) {
                     return;
                 }
-                if !self.by_ufrag.contains_key(&leg.ufrag) {
-                    self.by_ufrag.insert(leg.ufrag.clone(), leg.clone());
-                    self.legs.push(leg.clone());
-                }
+                self.by_ufrag.entry(leg.ufrag.clone()).or_insert_with(|| leg.clone());
                 let drained = leg.tick(now, &mut self.out, &mut self.events);
                 self.after(&leg, drained, now);
             }
@@ -287,7 +262,6 @@ impl Shard {
                 leg.close();
                 let _ = leg.tick(now, &mut self.out, &mut Vec::new());
                 self.by_ufrag.remove(&leg.ufrag);
-                self.legs.retain(|l| !Arc::ptr_eq(l, &leg));
                 self.by_addr.retain(|_, l| !Arc::ptr_eq(l, &leg));
             }
         }
@@ -328,18 +302,6 @@ impl Shard {
     }
 }
 
-/// The legs (indexes into `len` of them) one housekeeping tick visits: the next
-/// 1/[`HOUSEKEEPING_SLICES`] of them after `cursor`, which moves on past them.
-fn housekeeping_turn(len: usize, cursor: &mut usize) -> Vec<usize> {
-    let slice = len.div_ceil(HOUSEKEEPING_SLICES);
-    (0..slice)
-        .map(|_| {
-            *cursor = (*cursor + 1) % len;
-            *cursor
-        })
-        .collect()
-}
-
 /// Sends a publisher's packet, as plain RTP, to the RTP forwarders of its mid.
 fn forward_plain(forwarders: &[(String, Arc<dyn ForwarderSocket>)], mid: &str, packet: &rtc::rtp::Packet) {
     let mut wire = None;
@@ -363,22 +325,4 @@ fn local_ufrag(data: &[u8]) -> Option<String> {
     m.decode().ok()?;
     let username = TextAttribute::get_from_as(&m, ATTR_USERNAME).ok()?;
     Some(username.text.split(':').next()?.to_string())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn every_leg_is_housekept_once_per_round_of_slices() {
-        for len in [0, 1, 7, 50, 101, 500] {
-            let (mut cursor, mut visits) = (0, vec![0; len]);
-            for _ in 0..HOUSEKEEPING_SLICES {
-                let turn = housekeeping_turn(len, &mut cursor);
-                assert!(turn.len() <= len.div_ceil(HOUSEKEEPING_SLICES), "a slice, not all of them");
-                turn.into_iter().for_each(|i| visits[i] += 1);
-            }
-            assert!(visits.iter().all(|&v| v >= 1), "len {len}: {visits:?}");
-        }
-    }
 }

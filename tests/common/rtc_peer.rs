@@ -46,6 +46,7 @@ struct Sending {
     next: Instant,
     payload_len: usize,
     interval: Duration,
+    paused: bool,
 }
 
 struct Inner {
@@ -135,7 +136,7 @@ impl RtcPeer {
         );
         let sender = g.pc.add_track(track).unwrap();
         let next = Instant::now();
-        g.sending = Some(Sending { sender, ssrc, seq: 1000 * tag as u16, ts: 0, tag, next, payload_len, interval });
+        g.sending = Some(Sending { sender, ssrc, seq: 1000 * tag as u16, ts: 0, tag, next, payload_len, interval, paused: false });
         let offer = g.pc.create_offer(None).unwrap();
         g.pc.set_local_description(Instant::now(), offer.clone()).unwrap();
         json!({ "type": "offer", "sdp": offer.sdp })
@@ -160,6 +161,13 @@ impl RtcPeer {
     /// benchmarks that measure the sender alone.
     pub fn go_deaf(&self) {
         self.inner.lock().unwrap().deaf = true;
+    }
+
+    /// Stops (or resumes) sending the published track's packets; the connection stays up.
+    pub fn pause_sending(&self, paused: bool) {
+        if let Some(s) = self.inner.lock().unwrap().sending.as_mut() {
+            s.paused = paused;
+        }
     }
 
     /// The address of the peer's socket.
@@ -308,7 +316,7 @@ async fn run(inner: Arc<Mutex<Inner>>, socket: tokio::net::UdpSocket) {
 fn send_due(g: &mut Inner, now: Instant) {
     loop {
         let (packet, id) = {
-            let Some(s) = g.sending.as_mut() else { return };
+            let Some(s) = g.sending.as_mut().filter(|s| !s.paused) else { return };
             if s.next + s.interval * 50 < now {
                 s.next = now;
             }
