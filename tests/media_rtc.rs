@@ -13,6 +13,14 @@ use serde_json::{json, Value};
 const ROOM: u64 = 1234;
 const WAIT: Duration = Duration::from_secs(10);
 
+/// A server and a session on it, over WebSocket.
+async fn start() -> (Server, Ws, u64) {
+    let server = Server::start("");
+    let mut ws = Ws::connect(&server.ws).await;
+    let s = ws.create().await;
+    (server, ws, s)
+}
+
 /// A publisher peer sending packets tagged `tag`, joined and up; returns it and its feed id.
 async fn publish(ws: &mut Ws, s: u64, tag: u8) -> (RtcPeer, u64, u64) {
     let h = ws.attach(s, "janus.plugin.videoroom").await;
@@ -63,9 +71,7 @@ async fn next_videoroom(ws: &mut Ws, kind: &str) -> Value {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn switch_keeps_ssrc_sequence_and_timestamps_continuous() {
-    let server = Server::start("");
-    let mut ws = Ws::connect(&server.ws).await;
-    let s = ws.create().await;
+    let (_server, mut ws, s) = start().await;
     let (_a, _, feed_a) = publish(&mut ws, s, 1).await;
     let (_b, _, feed_b) = publish(&mut ws, s, 2).await;
     let (sub, hs) = subscribe(&mut ws, s, &[feed_a]).await;
@@ -89,9 +95,7 @@ async fn switch_keeps_ssrc_sequence_and_timestamps_continuous() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn subscribe_renegotiates_and_unpublish_makes_the_stream_inactive() {
-    let server = Server::start("");
-    let mut ws = Ws::connect(&server.ws).await;
-    let s = ws.create().await;
+    let (_server, mut ws, s) = start().await;
     let (_a, _, feed_a) = publish(&mut ws, s, 1).await;
     let (_b, hb, feed_b) = publish(&mut ws, s, 2).await;
     let (sub, hs) = subscribe(&mut ws, s, &[feed_a]).await;
@@ -119,9 +123,7 @@ async fn subscribe_renegotiates_and_unpublish_makes_the_stream_inactive() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn lost_packets_are_resent_when_the_subscriber_nacks() {
-    let server = Server::start("");
-    let mut ws = Ws::connect(&server.ws).await;
-    let s = ws.create().await;
+    let (_server, mut ws, s) = start().await;
     let (_a, _, feed_a) = publish(&mut ws, s, 1).await;
     let (sub, _) = subscribe(&mut ws, s, &[feed_a]).await;
     sub.wait_received(WAIT, |r| !r.is_empty()).await;
@@ -138,9 +140,7 @@ async fn lost_packets_are_resent_when_the_subscriber_nacks() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn configure_send_false_stops_a_stream_until_true() {
-    let server = Server::start("");
-    let mut ws = Ws::connect(&server.ws).await;
-    let s = ws.create().await;
+    let (_server, mut ws, s) = start().await;
     let (_a, _, feed_a) = publish(&mut ws, s, 1).await;
     let (sub, hs) = subscribe(&mut ws, s, &[feed_a]).await;
     sub.wait_received(WAIT, |r| r.len() >= 10).await;
@@ -159,9 +159,7 @@ async fn configure_send_false_stops_a_stream_until_true() {
 /// subscriber's stream goes inactive, as after `unpublish`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_closed_peer_connection_hangs_up() {
-    let server = Server::start("");
-    let mut ws = Ws::connect(&server.ws).await;
-    let s = ws.create().await;
+    let (_server, mut ws, s) = start().await;
     let (a, ha, feed_a) = publish(&mut ws, s, 1).await;
     let (sub, _) = subscribe(&mut ws, s, &[feed_a]).await;
     sub.wait_received(WAIT, |r| r.len() >= 10).await;
@@ -184,9 +182,7 @@ async fn a_closed_peer_connection_hangs_up() {
 /// timer), and receiving again when packets resume.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn media_events_follow_a_publisher_that_pauses() {
-    let server = Server::start("");
-    let mut ws = Ws::connect(&server.ws).await;
-    let s = ws.create().await;
+    let (_server, mut ws, s) = start().await;
     let (a, ha, _) = publish(&mut ws, s, 1).await;
     let media = |ev: &Value, receiving: bool| {
         ev["janus"] == "media" && ev["sender"] == ha && ev["type"] == "video" && ev["receiving"] == receiving
