@@ -472,8 +472,9 @@ impl Leg {
         st.flush(out);
     }
 
-    /// Once a second: the room's bitrate cap (REMB) and periodic keyframe requests to a
-    /// publisher, and `media` events with `receiving: false` for streams that went quiet.
+    /// Every [`HOUSEKEEPING`], on the leg's own timer: `media` events with `receiving: false`
+    /// for streams that went quiet, sender reports for what the leg forwarded, and the room's
+    /// bitrate cap (REMB) and periodic keyframe requests to a publisher.
     fn housekeeping(self: &Arc<Self>, st: &mut LegState, now: Instant, events: &mut Vec<PeerEvent>) {
         if !st.connected {
             return;

@@ -5,8 +5,8 @@
 //! payload, which every subscriber's history shares. A NACKed packet is encrypted again; SRTP's
 //! IV comes from the SSRC, rollover counter and sequence number, so the same packet gives the
 //! same bytes. (LiveKit's down tracks likewise keep only what to rebuild a packet from.) Keeping
-//! the encrypted datagrams instead cost a cold 1.2 KB buffer per copy and 256 of them per
-//! subscriber stream.
+//! the encrypted datagrams instead held 256 buffers of 1.2 KB per subscriber stream: 70 KiB
+//! more per subscriber in the 1 → 100 benchmark.
 
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
