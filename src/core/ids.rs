@@ -43,12 +43,12 @@ impl IdGen {
         }
     }
 
-    /// A fresh nonzero 32-bit private id that `taken` rejects.
     /// `words` random 32-bit words as lowercase hex (ICE credentials, test fingerprints).
     pub fn hex(&mut self, words: usize) -> String {
         (0..words).map(|_| format!("{:08x}", (self.next_u64() >> 32) as u32)).collect()
     }
 
+    /// A fresh nonzero 32-bit private id that `taken` rejects.
     pub fn private_id(&mut self, taken: impl Fn(u32) -> bool) -> u32 {
         loop {
             let v = (self.next_u64() >> 32) as u32;
