@@ -111,6 +111,8 @@ pub(crate) struct LegState {
     pub(super) early_candidates: Vec<TrickleCandidate>,
     /// When the leg's next housekeeping is due (from when it connects).
     next_housekeeping: Option<Instant>,
+    /// The stack's own next timer, as last asked (`rtc`'s `poll_timeout` visits every handler).
+    stack_deadline: Option<Instant>,
     /// The leg's next timer, as the shard last scheduled it.
     pub deadline: Option<Instant>,
 }
@@ -118,7 +120,8 @@ pub(crate) struct LegState {
 impl LegState {
     /// The leg's next timer: the stack's, or its housekeeping.
     pub fn next_timeout(&mut self) -> Option<Instant> {
-        match (self.pc.poll_timeout(), self.next_housekeeping) {
+        self.stack_deadline = self.pc.poll_timeout();
+        match (self.stack_deadline, self.next_housekeeping) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
         }
@@ -183,6 +186,7 @@ impl Leg {
                 waiting_data: Vec::new(),
                 early_candidates: Vec::new(),
                 next_housekeeping: None,
+                stack_deadline: None,
                 deadline: None,
             }),
             fanout: ArcSwap::from_pointee(Fanout::new()),
@@ -240,7 +244,9 @@ impl Leg {
     /// Runs the leg's timers if due (the stack's, its housekeeping), and drains it.
     pub fn tick(self: &Arc<Self>, now: Instant, out: &mut Datagrams, events: &mut Vec<PeerEvent>) -> Drained {
         let mut st = self.lock();
-        if st.pc.poll_timeout().is_some_and(|t| t <= now) {
+        // The deadline the shard scheduled this tick by; one asked for too early only costs a
+        // handler pass, one that moved earlier since is found when the leg is rescheduled.
+        if st.stack_deadline.is_some_and(|t| t <= now) {
             let _ = st.pc.handle_timeout(now);
         }
         if st.next_housekeeping.is_some_and(|t| t <= now) {
