@@ -2,11 +2,15 @@
 //! exhaustively: notify vs listparticipants vs join vs destroy, in the lock order of
 //! `src/sync/levels.rs`. The inverted order of Janus #3463 must be reported as a deadlock.
 //!
-//! Needs `spin` and `gcc` (`.ci/run` installs spin). `pan` exits 0 even when it finds errors,
+//! Needs `spin` and `gcc` (`tests/run` installs them). `pan` exits 0 even when it finds errors,
 //! so the verdict is read from its `errors: N` line and the absence of a trail file.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
+
+#[path = "../tests/common/prereq.rs"]
+#[allow(dead_code)]
+mod prereq;
 
 struct Verdict {
     errors: u32,
@@ -17,7 +21,7 @@ struct Verdict {
 
 fn run(cmd: &mut Command, what: &str) -> String {
     let out = cmd.output().unwrap_or_else(|e| {
-        panic!("cannot run {what} ({e}): install spin and gcc (`apt-get install -y spin gcc`, as .ci/run does)")
+        panic!("cannot run {what}: {e}")
     });
     let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     assert!(out.status.success(), "{what} failed:\n{text}");
@@ -25,6 +29,7 @@ fn run(cmd: &mut Command, what: &str) -> String {
 }
 
 fn verify(define: &str) -> Verdict {
+    prereq::require(&["spin", "gcc"]);
     let dir: PathBuf = std::env::temp_dir().join(format!("vroom-spin-{}-{define}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();

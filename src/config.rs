@@ -36,6 +36,11 @@ pub struct General {
     pub max_message_bytes: usize,
     /// `server-name` in `info`.
     pub server_name: String,
+    /// Log level or per-module directives (`info`, `vroom=debug,rtc=warn`); `RUST_LOG` and
+    /// `--log-level` win over it.
+    pub log_level: String,
+    /// `text` or `json` (one object a line, for log shippers); `--log-format` wins over it.
+    pub log_format: crate::observe::log::LogFormat,
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -135,6 +140,8 @@ impl Default for General {
             token_auth: false,
             max_message_bytes: 1 << 20,
             server_name: "vroom".into(),
+            log_level: "info".into(),
+            log_format: Default::default(),
         }
     }
 }

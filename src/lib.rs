@@ -10,6 +10,7 @@ pub mod api;
 pub mod config;
 pub mod core;
 pub mod media;
+pub mod observe;
 pub mod sync;
 pub mod transport;
 

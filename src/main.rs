@@ -5,11 +5,14 @@ use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use std::io::Write;
+
 use clap::Parser;
 
 use vroom::api::{Api, ApiConfig};
 use vroom::config::Config;
 use vroom::media::{MediaEngine, SystemClock};
+use vroom::observe::log::{LogFormat, Logging};
 use vroom::transport::{self, App, Listen};
 use vroom::ProdCore;
 
@@ -20,10 +23,19 @@ struct Args {
     /// TOML configuration file; every key has a default (see README.md).
     #[arg(long, short)]
     config: Option<PathBuf>,
+    /// Log level or per-module directives (`debug`, `vroom=debug,rtc=warn`); wins over
+    /// `RUST_LOG`, which wins over `[general] log_level`.
+    #[arg(long)]
+    log_level: Option<String>,
+    /// `text` for people, `json` (one object a line) for log shippers; wins over `[general] log_format`.
+    #[arg(long, value_enum)]
+    log_format: Option<LogFormat>,
 }
 
-fn fail(what: &str, e: impl std::fmt::Display) -> ! {
-    eprintln!("vroom: {what}: {e}");
+/// Logs why the server cannot start, flushes the log, and exits.
+fn fail(logging: Arc<Logging>, what: &str, e: impl std::fmt::Display) -> ! {
+    tracing::error!("{what}: {e}");
+    logging.flush_and_stop();
     std::process::exit(2);
 }
 
@@ -33,18 +45,29 @@ async fn main() {
     let config = match &args.config {
         Some(path) => Config::load(path),
         None => Ok(Config::default()),
-    }
-    .unwrap_or_else(|e| fail("bad configuration", e));
+    };
+    let general = config.as_ref().map(|c| c.general.clone()).unwrap_or_default();
+    let directive = args.log_level.clone().or_else(|| std::env::var("RUST_LOG").ok()).unwrap_or(general.log_level);
+    let logging = match Logging::install(&directive, args.log_format.unwrap_or(general.log_format)) {
+        Ok(l) => Arc::new(l),
+        Err(e) => {
+            // No logger yet: standard error is all there is.
+            let _ = writeln!(std::io::stderr(), "vroom: {e}");
+            std::process::exit(2);
+        }
+    };
+    let config = config.unwrap_or_else(|e| fail(logging.clone(), "bad configuration", e));
+    let fail = |what: &str, e: &dyn std::fmt::Display| -> ! { fail(logging.clone(), what, e) };
     let seed = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos() as u64).unwrap_or(1);
     let (peer_events, peer_rx) = tokio::sync::mpsc::channel(4096);
     let media = MediaEngine::start(config.media.settings(), peer_events)
-        .unwrap_or_else(|e| fail("cannot open the media socket", e));
+        .unwrap_or_else(|e| fail("cannot open the media socket", &e));
     let media_addr = media.local_addr();
     let media_stats = media.stats();
     let core = Arc::new(ProdCore::new(config.core(seed), Arc::new(SystemClock::default()), Arc::new(media)));
     for room in &config.videoroom.rooms {
         if let Err(e) = core.create_room(Some(room.id), room.room_config(), config.videoroom.admin_key.as_deref()) {
-            fail(&format!("static room {}", room.id), e);
+            fail(&format!("static room {}", room.id), &e);
         }
     }
     let mut api = Api::new(
@@ -58,6 +81,7 @@ async fn main() {
         },
     );
     api.media_stats = Some(media_stats);
+    api.logging = Some(logging.clone());
     let app = Arc::new(App {
         api,
         admin_secret: config.admin.secret.clone(),
@@ -70,15 +94,19 @@ async fn main() {
         http_base: config.http.base_path.clone(),
         admin: config.admin.listen,
     };
-    let bound = transport::start(app.clone(), listen).await.unwrap_or_else(|e| fail("cannot listen", e));
+    let bound = transport::start(app.clone(), listen).await.unwrap_or_else(|e| fail("cannot listen", &e));
     tokio::spawn(transport::peer_events(app.clone(), peer_rx));
-    println!("vroom {} listening", env!("CARGO_PKG_VERSION"));
-    println!("websocket ws://{} (janus-protocol)", bound.websocket);
-    println!("http http://{}{}", bound.http, config.http.base_path);
-    println!("admin ws://{} (janus-admin-protocol)", bound.admin);
-    println!("media udp://{media_addr}");
+    tracing::info!(
+        version = env!("CARGO_PKG_VERSION"),
+        websocket = %format_args!("ws://{}", bound.websocket),
+        http = %format_args!("http://{}{}", bound.http, config.http.base_path),
+        admin = %format_args!("ws://{}", bound.admin),
+        media = %format_args!("udp://{media_addr}"),
+        "listening"
+    );
     for r in app.api.core.list_rooms(config.videoroom.admin_key.as_deref()) {
-        println!("room {} {:?}", r.room, r.config.description_or_default(r.room));
+        tracing::info!(room = r.room, description = %r.config.description_or_default(r.room), "room ready");
     }
     let _ = tokio::signal::ctrl_c().await;
+    tracing::info!("stopping (interrupted)");
 }

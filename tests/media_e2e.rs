@@ -1,7 +1,7 @@
 //! End-to-end media through the real server on loopback: real WebRTC peers (aiortc, in Python)
 //! publish, subscribe and echo through vroom, and check what they decode.
 //!
-//! The peers run from the virtualenv `.ci/run` makes (`.venv`, from `tests/e2e/requirements.txt`);
+//! The peers run from the virtualenv `tests/run` makes (`.venv`, from `tests/e2e/requirements.txt`);
 //! `VROOM_E2E_PYTHON` points elsewhere.
 
 mod common;
@@ -13,12 +13,7 @@ use common::netns::Netns;
 use common::Server;
 
 fn python() -> PathBuf {
-    if let Some(p) = std::env::var_os("VROOM_E2E_PYTHON") {
-        return p.into();
-    }
-    let venv = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/python");
-    assert!(venv.exists(), "{} is missing: run .ci/run (it installs tests/e2e/requirements.txt there)", venv.display());
-    venv
+    common::prereq::python()
 }
 
 /// Runs one of the Python peers in `tests/e2e/` (in `ns`, if given); returns its JSON summary.
@@ -28,7 +23,7 @@ fn run_peer(ns: Option<&Netns>, script: &str, args: &[&str]) -> serde_json::Valu
         Some(ns) => ns.command(python()),
         None => Command::new(python()),
     };
-    let out = command.current_dir(&dir).arg(script).args(args).output().expect("python runs");
+    let out = common::prereq::die_with_parent(&mut command).current_dir(&dir).arg(script).args(args).output().expect("python runs");
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     println!("{script}: {stdout}");
@@ -77,7 +72,7 @@ impl Publisher {
     fn start(server: &Server) -> Publisher {
         use std::io::BufRead;
         let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/e2e");
-        let mut child = Command::new(python())
+        let mut child = common::prereq::die_with_parent(&mut Command::new(python()))
             .current_dir(dir)
             .args(["publisher_aiortc.py", &server.ws])
             .stdin(std::process::Stdio::piped())
@@ -177,6 +172,7 @@ async fn rtp_forwarder_failure_leaves_nothing_and_forwarding_works() {
 /// Runs a janus-demos page in headless Chromium against vroom, in a loopback-only namespace;
 /// every tab must decode what vroom sends it, over AES-GCM with vroom as the DTLS server.
 fn demo(mode: &str, transport: fn(&Server) -> &str) {
+    common::prereq::require(&["chromium", "/usr/share/janus/demos", common::prereq::VENV]);
     let ns = Netns::new();
     let server = Server::start_in(Some(&ns), "");
     let summary = run_peer(Some(&ns), "demos_chromium.py", &[mode, transport(&server)]);

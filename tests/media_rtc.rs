@@ -156,10 +156,10 @@ async fn configure_send_false_stops_a_stream_until_true() {
 }
 
 /// A publisher that closes its PeerConnection gets `hangup` and stops being a feed: its
-/// subscriber's stream goes inactive, as after `unpublish`.
+/// subscriber's stream goes inactive, as after `unpublish`. Each step is in the log.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_closed_peer_connection_hangs_up() {
-    let (_server, mut ws, s) = start().await;
+    let (server, mut ws, s) = start().await;
     let (a, ha, feed_a) = publish(&mut ws, s, 1).await;
     let (sub, _) = subscribe(&mut ws, s, &[feed_a]).await;
     sub.wait_received(WAIT, |r| r.len() >= 10).await;
@@ -175,6 +175,13 @@ async fn a_closed_peer_connection_hangs_up() {
         }
     }
     assert!(hangup && updated, "hangup {hangup}, updated {updated}");
+    let ids = json!({ "session": s, "handle": ha });
+    server.logged("PeerConnection created", json!({ "session": s, "handle": ha, "kind": "Publisher" })).await;
+    server.logged("PeerConnection state", json!({ "session": s, "handle": ha, "state": "connected" })).await;
+    server.logged("webrtcup", ids.clone()).await;
+    server.logged("media", json!({ "session": s, "handle": ha, "kind": "Video", "receiving": true })).await;
+    server.logged("PeerConnection down", ids.clone()).await;
+    server.logged("PeerConnection closed", ids).await;
 }
 
 /// Janus's `media` events: a publisher's stream is reported receiving when its first packet

@@ -378,13 +378,13 @@ fn ws_bad_config_names_the_key() {
     let out =
         std::process::Command::new(env!("CARGO_BIN_EXE_vroom")).arg("--config").arg(config.path()).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("sesion_timeout"), "{err}");
+    let err = String::from_utf8_lossy(&out.stdout);
+    assert!(err.contains("ERROR") && err.contains("sesion_timeout"), "{err}");
     let mut config = tempfile::NamedTempFile::new().unwrap();
     std::io::Write::write_all(&mut config, b"[websocket]\nlisten = \"not an address\"\n").unwrap();
     let out =
         std::process::Command::new(env!("CARGO_BIN_EXE_vroom")).arg("--config").arg(config.path()).output().unwrap();
-    assert!(String::from_utf8_lossy(&out.stderr).contains("listen"), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("listen"), "{}", String::from_utf8_lossy(&out.stdout));
     let help = std::process::Command::new(env!("CARGO_BIN_EXE_vroom")).arg("--help").output().unwrap();
     assert!(String::from_utf8_lossy(&help.stdout).contains("--config"));
 }

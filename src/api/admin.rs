@@ -99,8 +99,26 @@ impl<R: Runtime> Api<R> {
             }
             "get_status" => success(json!({ "status": {
                 "token_auth": self.tokens.enabled, "api_secret": self.config.api_secret.is_some(), "session_timeout": self.config.session_timeout_s,
-                "reclaim_session_timeout": 0, "log_level": 4, "accepting_new_sessions": true,
+                "reclaim_session_timeout": 0, "log_level": self.logging.as_ref().map_or(4, |l| l.janus_level()),
+                "accepting_new_sessions": true,
             } })),
+            "set_log_level" => {
+                let level = match obj.get("level") {
+                    None => return error(Some(txn), 456, "Missing mandatory element (level)"),
+                    Some(v) => match v.as_u64() {
+                        Some(l) if l <= 7 => l as u8,
+                        Some(_) => return error(Some(txn), 467, "Invalid element type (level should be between 0 and 7)"),
+                        None => return error(Some(txn), 467, "Invalid element type (level should be a positive integer)"),
+                    },
+                };
+                match &self.logging {
+                    Some(logging) => match logging.set_janus_level(level) {
+                        Ok(()) => success(json!({ "level": level })),
+                        Err(e) => error(Some(txn), 490, &e),
+                    },
+                    None => success(json!({ "level": level })),
+                }
+            }
             other => error(Some(txn), 453, &format!("Unknown request '{other}'")),
         }
     }

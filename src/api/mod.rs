@@ -94,6 +94,8 @@ pub struct Api<R: Runtime> {
     pub tokens: tokens::Tokens<R>,
     /// The media engine's counters, for the admin API's `media_stats` (none without media).
     pub media_stats: Option<Arc<crate::media::MediaStats>>,
+    /// The process's logger, for the admin API's `set_log_level` (none in tests of the API alone).
+    pub logging: Option<Arc<crate::observe::log::Logging>>,
 }
 
 /// Parses a request's text. Invalid JSON is Janus's 454, with the parser's message.
@@ -110,7 +112,7 @@ pub fn not_an_object() -> Value {
 impl<R: Runtime> Api<R> {
     pub fn new(core: Arc<Core<R>>, config: ApiConfig) -> Self {
         let tokens = tokens::Tokens::new(config.token_auth);
-        Api { core, config, tokens, media_stats: None }
+        Api { core, config, tokens, media_stats: None, logging: None }
     }
 
     /// Handles one request from `transport`.
@@ -195,6 +197,7 @@ impl<R: Runtime> Api<R> {
                     e.session = id; // Janus echoes the id it could not give
                     e
                 })?;
+                tracing::info!(session = session.id, transport, "session created");
                 let reply = json!({ "janus": "success", "transaction": req.transaction, "data": { "id": session.id } });
                 *change = Some(SessionChange::Owned(session));
                 Ok(reply)
@@ -224,17 +227,20 @@ impl<R: Runtime> Api<R> {
                 self.tokens.check_plugin(req.fields.str("token").ok().flatten(), plugin)?;
                 let opaque = req.fields.str("opaque_id").ok().flatten().map(String::from);
                 let handle = self.core.attach(sid, plugin, opaque)?;
+                tracing::info!(session = sid, handle = handle.id, plugin = plugin.package(), "handle attached");
                 Ok(
                     json!({ "janus": "success", "session_id": sid, "transaction": req.transaction, "data": { "id": handle.id } }),
                 )
             }
             "claim" => {
                 self.core.claim(sid, transport)?;
+                tracing::info!(session = sid, transport, "session claimed");
                 *change = Some(SessionChange::Owned(session));
                 Ok(success())
             }
             "destroy" => {
                 self.core.destroy_session(sid)?;
+                tracing::info!(session = sid, "session destroyed");
                 *change = Some(SessionChange::Gone(sid));
                 Ok(success())
             }
@@ -264,10 +270,12 @@ impl<R: Runtime> Api<R> {
             }
             "hangup" => {
                 self.core.hangup(sid, hid, "Janus API")?;
+                tracing::info!(session = sid, handle = hid, "handle hung up");
                 Ok(success)
             }
             "detach" => {
                 self.core.detach(sid, hid)?;
+                tracing::info!(session = sid, handle = hid, "handle detached");
                 Ok(success)
             }
             verb => Err(ApiError::new(453, format!("Unknown request '{verb}'"))),

@@ -57,7 +57,7 @@ impl<R: Runtime> Core<R> {
         let applied = with_port(st, ht, |port| {
             for c in candidates {
                 if let Err(e) = port.add_candidate(c.as_ref()) {
-                    eprintln!("vroom: handle {handle}: candidate refused: {e}");
+                    tracing::warn!(session, handle, "candidate refused: {e}");
                 }
             }
         });

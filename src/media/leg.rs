@@ -162,6 +162,7 @@ impl Leg {
         let (ufrag, pwd) = engine.credentials();
         let tap = if owner.kind == LegKind::Subscriber { Some(KeyTap::new()?) } else { None };
         let pc = peer::build(engine, &ufrag, &pwd, owner.kind, tap.clone())?;
+        tracing::info!(session = owner.session, handle = owner.handle, kind = ?owner.kind, ufrag, "PeerConnection created");
         Ok(Arc::new(Leg {
             owner,
             ufrag,
@@ -283,6 +284,37 @@ impl Leg {
         drained
     }
 
+    /// The PeerConnection's state moved: up once connected (`webrtcup`), down when it fails or closes.
+    fn on_state(
+        self: &Arc<Self>,
+        st: &mut LegState,
+        now: Instant,
+        state: RTCPeerConnectionState,
+        events: &mut Vec<PeerEvent>,
+        drained: &mut Drained,
+    ) {
+        match state {
+            RTCPeerConnectionState::Connected if !st.connected => {
+                st.connected = true;
+                st.next_housekeeping = Some(now + HOUSEKEEPING);
+                if let Some(tap) = &self.tap {
+                    st.srtp = peer::srtp_cipher(&mut st.pc).and_then(|c| tap.local_context(&c));
+                }
+                drained.connected = true;
+                events.push(PeerEvent::Up(self.owner));
+            }
+            RTCPeerConnectionState::Failed if st.connected => {
+                st.connected = false;
+                events.push(PeerEvent::Down(self.owner, "ICE failed".into()));
+            }
+            RTCPeerConnectionState::Closed if st.connected => {
+                st.connected = false;
+                events.push(PeerEvent::Down(self.owner, "Close PC".into()));
+            }
+            _ => {}
+        }
+    }
+
     fn on_event(
         self: &Arc<Self>,
         st: &mut LegState,
@@ -292,26 +324,15 @@ impl Leg {
         drained: &mut Drained,
     ) {
         match ev {
-            RTCPeerConnectionEvent::OnConnectionStateChangeEvent(state) => match state {
-                RTCPeerConnectionState::Connected if !st.connected => {
-                    st.connected = true;
-                    st.next_housekeeping = Some(now + HOUSEKEEPING);
-                    if let Some(tap) = &self.tap {
-                        st.srtp = peer::srtp_cipher(&mut st.pc).and_then(|c| tap.local_context(&c));
-                    }
-                    drained.connected = true;
-                    events.push(PeerEvent::Up(self.owner));
-                }
-                RTCPeerConnectionState::Failed if st.connected => {
-                    st.connected = false;
-                    events.push(PeerEvent::Down(self.owner, "ICE failed".into()));
-                }
-                RTCPeerConnectionState::Closed if st.connected => {
-                    st.connected = false;
-                    events.push(PeerEvent::Down(self.owner, "Close PC".into()));
-                }
-                _ => {}
-            },
+            RTCPeerConnectionEvent::OnConnectionStateChangeEvent(state) => {
+                let o = &self.owner;
+                tracing::info!(session = o.session, handle = o.handle, kind = ?o.kind, %state, "PeerConnection state");
+                self.on_state(st, now, state, events, drained)
+            }
+            RTCPeerConnectionEvent::OnIceConnectionStateChangeEvent(state) => {
+                let o = &self.owner;
+                tracing::debug!(session = o.session, handle = o.handle, kind = ?o.kind, %state, "ICE state");
+            }
             RTCPeerConnectionEvent::OnDataChannel(RTCDataChannelEvent::OnOpen(id)) => {
                 let Some(label) = st.pc.data_channel(id).map(|dc| dc.label().to_string()) else { return };
                 st.channels.entry(label.clone()).or_insert(id);
@@ -523,6 +544,7 @@ impl Leg {
     }
 
     pub fn close(&self) {
+        tracing::info!(session = self.owner.session, handle = self.owner.handle, kind = ?self.owner.kind, "PeerConnection closed");
         self.closed.store(true, Ordering::Relaxed);
         let _ = self.lock().pc.close();
     }

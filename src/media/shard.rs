@@ -272,7 +272,7 @@ impl Shard {
         self.send();
         for ev in self.events.drain(..) {
             if self.to_core.try_send(ev).is_err() {
-                eprintln!("vroom: media event dropped: the core is not keeping up");
+                tracing::warn!("media event dropped: the core is not keeping up");
             }
         }
     }

@@ -74,7 +74,7 @@ async fn serve(addr: SocketAddr, router: Router) -> std::io::Result<SocketAddr> 
     });
     tokio::spawn(async move {
         if let Err(e) = axum::serve(listener, router).await {
-            eprintln!("vroom: listener {bound} stopped: {e}");
+            tracing::error!(%bound, "listener stopped: {e}");
         }
     });
     Ok(bound)
@@ -86,9 +86,18 @@ pub async fn peer_events(app: Arc<App>, mut events: tokio::sync::mpsc::Receiver<
     while let Some(ev) = events.recv().await {
         // A handle that is gone by now has nothing to hear.
         let _ = match ev {
-            PeerEvent::Up(owner) => core.peer_up(owner),
-            PeerEvent::Media { owner, mid, kind, receiving } => core.peer_media(owner, mid, kind, receiving),
-            PeerEvent::Down(owner, reason) => core.peer_down(owner, &reason),
+            PeerEvent::Up(owner) => {
+                tracing::info!(session = owner.session, handle = owner.handle, "webrtcup");
+                core.peer_up(owner)
+            }
+            PeerEvent::Media { owner, mid, kind, receiving } => {
+                tracing::info!(session = owner.session, handle = owner.handle, mid, ?kind, receiving, "media");
+                core.peer_media(owner, mid, kind, receiving)
+            }
+            PeerEvent::Down(owner, reason) => {
+                tracing::info!(session = owner.session, handle = owner.handle, reason, "PeerConnection down");
+                core.peer_down(owner, &reason)
+            }
         };
     }
 }
@@ -98,6 +107,8 @@ async fn sweep(app: Arc<App>) {
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     loop {
         tick.tick().await;
-        app.api.core.sweep_timeouts();
+        for session in app.api.core.sweep_timeouts() {
+            tracing::info!(session, "session timed out");
+        }
     }
 }

@@ -50,6 +50,7 @@ async fn connection(socket: WebSocket, app: Arc<App>) {
     let wake = Arc::new(Notify::new());
     let mut owned: BTreeMap<SessionId, Arc<Session<ParkingLot>>> = BTreeMap::new();
     let (mut tx, mut rx) = socket.split();
+    tracing::debug!(transport, "WebSocket connected");
     loop {
         tokio::select! {
             incoming = rx.next() => {
@@ -92,7 +93,9 @@ async fn connection(socket: WebSocket, app: Arc<App>) {
             }
         }
     }
-    app.api.core.transport_gone(transport);
+    for session in app.api.core.transport_gone(transport) {
+        tracing::info!(session, transport, "session destroyed: its WebSocket closed");
+    }
 }
 
 type Sink = futures_util::stream::SplitSink<WebSocket, Message>;
@@ -116,6 +119,7 @@ async fn deliver(
         if s.events().overflowed() {
             // The client fell a whole queue behind and lost events: drop it (its sessions go
             // with the connection) rather than let it fall further.
+            tracing::warn!(session = *id, transport, "event queue overflowed: closing the WebSocket");
             return Err(axum::Error::new("event queue overflowed"));
         }
         if s.owner() != Some(transport) {

@@ -20,11 +20,12 @@ fn free_port() -> u16 {
 
 /// Where Debian put Janus's modules (`/usr/lib/<arch>/janus`).
 fn modules() -> PathBuf {
+    super::prereq::require(&["janus"]);
     std::fs::read_dir("/usr/lib")
         .unwrap()
         .filter_map(|e| Some(e.ok()?.path().join("janus")))
         .find(|p| p.join("plugins/libjanus_videoroom.so").exists())
-        .expect("Janus is installed (apt-get install janus; .ci/run does)")
+        .expect("Debian's Janus has its VideoRoom plugin under /usr/lib/<arch>/janus")
 }
 
 fn all_but(dir: &Path, keep: &[&str]) -> String {
@@ -70,7 +71,7 @@ impl Janus {
         for plugin in ["janus.plugin.videoroom.jcfg", "janus.plugin.echotest.jcfg"] {
             std::fs::copy(Path::new("/etc/janus").join(plugin), dir.path().join(plugin)).unwrap();
         }
-        let child = Command::new("janus")
+        let child = super::prereq::die_with_parent(&mut Command::new("janus"))
             .arg("-C")
             .arg(dir.path().join("janus.jcfg"))
             .arg("-F")

@@ -5,10 +5,12 @@
 
 pub mod janus;
 pub mod netns;
+pub mod prereq;
 pub mod rtc_peer;
 
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
@@ -22,6 +24,7 @@ pub struct Server {
     pub ws: String,
     pub http: String,
     pub admin: String,
+    logs: Arc<Mutex<Vec<Value>>>,
     _config: tempfile::NamedTempFile,
 }
 
@@ -44,27 +47,51 @@ impl Server {
             Some(ns) => ns.command(env!("CARGO_BIN_EXE_vroom")),
             None => Command::new(env!("CARGO_BIN_EXE_vroom")),
         };
-        let mut child = command
+        let mut child = prereq::die_with_parent(&mut command)
             .arg("--config")
             .arg(config.path())
+            .args(["--log-format", "json"])
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
             .expect("vroom starts");
+        let logs = Arc::new(Mutex::new(Vec::new()));
+        let (tx, rx) = std::sync::mpsc::channel();
         let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-        let (mut ws, mut http, mut admin) = (String::new(), String::new(), String::new());
-        while admin.is_empty() {
-            let line = lines.next().expect("vroom prints its addresses").unwrap();
-            let url = line.split_whitespace().nth(1).unwrap_or_default().to_string();
-            match line.split_whitespace().next() {
-                Some("websocket") => ws = url,
-                Some("http") => http = url,
-                Some("admin") => admin = url,
-                _ => {}
+        let keep = logs.clone();
+        std::thread::spawn(move || {
+            for line in lines.by_ref().map_while(Result::ok) {
+                let Ok(entry) = serde_json::from_str::<Value>(&line) else { continue };
+                if entry["message"] == "listening" {
+                    let _ = tx.send(entry.clone());
+                }
+                keep.lock().unwrap().push(entry);
             }
+        });
+        let listening = rx.recv_timeout(Duration::from_secs(20)).expect("vroom logs the addresses it listens on");
+        let url = |k: &str| listening[k].as_str().unwrap_or_default().to_string();
+        Server { child, ws: url("websocket"), http: url("http"), admin: url("admin"), logs, _config: config }
+    }
+
+    /// The server's log so far, one JSON object a line (`message`, `level`, fields).
+    pub fn logs(&self) -> Vec<Value> {
+        self.logs.lock().unwrap().clone()
+    }
+
+    /// Waits (up to 5 s) until the server has logged a line with `message` whose fields
+    /// include `fields`; returns it.
+    pub async fn logged(&self, message: &str, fields: Value) -> Value {
+        let started = std::time::Instant::now();
+        loop {
+            let hit = self.logs().into_iter().find(|l| {
+                l["message"] == message && fields.as_object().unwrap().iter().all(|(k, v)| &l[k] == v)
+            });
+            if let Some(line) = hit {
+                return line;
+            }
+            assert!(started.elapsed() < WAIT, "no {message:?} line with {fields}: {:#?}", self.logs());
+            tokio::time::sleep(Duration::from_millis(20)).await;
         }
-        std::thread::spawn(move || lines.for_each(drop));
-        Server { child, ws, http, admin, _config: config }
     }
 }
 

@@ -18,6 +18,7 @@ fn ip(args: &[&str]) {
 
 impl Netns {
     pub fn new() -> Netns {
+        super::prereq::require(&["ip"]);
         let name = format!("vroom-test-{}-{}", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed));
         ip(&["netns", "add", &name]);
         let ns = Netns { name };

@@ -162,7 +162,7 @@ fn offer_jsep(port: &dyn MediaPort, streams: &[SubStreamInfo]) -> Option<Jsep> {
     match port.offer(streams) {
         Ok(sdp) => Some(Jsep { kind: SdpKind::Offer, sdp }),
         Err(e) => {
-            eprintln!("vroom: could not make a subscriber offer: {e}");
+            tracing::error!("could not make a subscriber offer: {e}");
             None
         }
     }
