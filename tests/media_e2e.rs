@@ -7,7 +7,7 @@
 mod common;
 
 use std::path::PathBuf;
-use std::process::Command;
+use std::process::{Command, Stdio};
 
 use common::netns::Netns;
 use common::Server;
@@ -23,7 +23,8 @@ fn run_peer(ns: Option<&Netns>, script: &str, args: &[&str]) -> serde_json::Valu
         Some(ns) => ns.command(python()),
         None => Command::new(python()),
     };
-    let out = common::prereq::die_with_parent(&mut command).current_dir(&dir).arg(script).args(args).output().expect("python runs");
+    command.current_dir(&dir).arg(script).args(args).stdout(Stdio::piped()).stderr(Stdio::piped());
+    let out = common::prereq::spawn(&mut command).and_then(|c| c.wait_with_output()).expect("python runs");
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     println!("{script}: {stdout}");
@@ -72,13 +73,9 @@ impl Publisher {
     fn start(server: &Server) -> Publisher {
         use std::io::BufRead;
         let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/e2e");
-        let mut child = common::prereq::die_with_parent(&mut Command::new(python()))
-            .current_dir(dir)
-            .args(["publisher_aiortc.py", &server.ws])
-            .stdin(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::piped())
-            .spawn()
-            .expect("python runs");
+        let mut command = Command::new(python());
+        command.current_dir(dir).args(["publisher_aiortc.py", &server.ws]).stdin(Stdio::piped()).stdout(Stdio::piped());
+        let mut child = common::prereq::spawn(&mut command).expect("python runs");
         let mut line = String::new();
         std::io::BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
         let info = serde_json::from_str(&line).unwrap_or_else(|e| panic!("publisher said {line:?}: {e}"));

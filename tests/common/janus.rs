@@ -71,15 +71,9 @@ impl Janus {
         for plugin in ["janus.plugin.videoroom.jcfg", "janus.plugin.echotest.jcfg"] {
             std::fs::copy(Path::new("/etc/janus").join(plugin), dir.path().join(plugin)).unwrap();
         }
-        let child = super::prereq::die_with_parent(&mut Command::new("janus"))
-            .arg("-C")
-            .arg(dir.path().join("janus.jcfg"))
-            .arg("-F")
-            .arg(dir.path())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("janus starts");
+        let mut command = Command::new("janus");
+        command.arg("-C").arg(dir.path().join("janus.jcfg")).arg("-F").arg(dir.path());
+        let child = super::prereq::spawn(command.stdout(Stdio::null()).stderr(Stdio::null())).expect("janus starts");
         let started = Instant::now();
         while std::net::TcpStream::connect(("127.0.0.1", ws_port)).is_err()
             || std::net::TcpStream::connect(("127.0.0.1", http_port)).is_err()

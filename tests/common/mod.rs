@@ -47,14 +47,9 @@ impl Server {
             Some(ns) => ns.command(env!("CARGO_BIN_EXE_vroom")),
             None => Command::new(env!("CARGO_BIN_EXE_vroom")),
         };
-        let mut child = prereq::die_with_parent(&mut command)
-            .arg("--config")
-            .arg(config.path())
-            .args(["--log-format", "json"])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("vroom starts");
+        command.arg("--config").arg(config.path()).args(["--log-format", "json"]);
+        let mut child =
+            prereq::spawn(command.stdout(Stdio::piped()).stderr(Stdio::inherit())).expect("vroom starts");
         let logs = Arc::new(Mutex::new(Vec::new()));
         let (tx, rx) = std::sync::mpsc::channel();
         let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();

@@ -85,14 +85,35 @@ pub fn python() -> PathBuf {
     venv_python().expect("required above")
 }
 
-/// Makes `command`'s process die with the test that started it, even when the test binary ends
+/// Starts `command` so that its process dies with the test binary, even when the binary ends
 /// without running destructors (as [`require`] does, or a crash): no server outlives its test.
-pub fn die_with_parent(command: &mut std::process::Command) -> &mut std::process::Command {
+///
+/// The kernel's parent-death signal follows the *thread* that forked, not the process, and a
+/// test may start a server from a thread that ends before the test does (tokio's blocking
+/// pool). So every such child is forked by one thread that lives as long as the process.
+pub fn spawn(command: &mut std::process::Command) -> std::io::Result<std::process::Child> {
     use std::os::unix::process::CommandExt;
-    // SAFETY: prctl is async-signal-safe, and the closure touches nothing else.
-    unsafe {
-        command.pre_exec(|| {
-            nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGKILL).map_err(std::io::Error::from)
-        })
-    }
+    use std::sync::mpsc;
+    type Job = (std::process::Command, mpsc::Sender<std::io::Result<std::process::Child>>);
+    static SPAWNER: std::sync::OnceLock<Mutex<mpsc::Sender<Job>>> = std::sync::OnceLock::new();
+    let spawner = SPAWNER.get_or_init(|| {
+        let (tx, rx) = mpsc::channel::<Job>();
+        std::thread::spawn(move || {
+            for (mut command, reply) in rx {
+                // SAFETY: prctl is async-signal-safe, and the closure touches nothing else.
+                unsafe {
+                    command.pre_exec(|| {
+                        nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGKILL)
+                            .map_err(std::io::Error::from)
+                    });
+                }
+                let _ = reply.send(command.spawn());
+            }
+        });
+        Mutex::new(tx)
+    });
+    let command = std::mem::replace(command, std::process::Command::new("true"));
+    let (tx, rx) = mpsc::channel();
+    spawner.lock().unwrap().send((command, tx)).expect("the spawner thread lives");
+    rx.recv().expect("the spawner thread answers")
 }
