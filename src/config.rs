@@ -41,6 +41,9 @@ pub struct General {
     pub log_level: String,
     /// `text` or `json` (one object a line, for log shippers); `--log-format` wins over it.
     pub log_format: crate::observe::log::LogFormat,
+    /// An ordered lock held or waited for longer than this (ms) is logged once, with the
+    /// request holding it, and counted in `vroom_lock_watchdog_total`.
+    pub lock_watchdog_ms: u64,
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -61,6 +64,13 @@ pub struct HttpListener {
 pub struct AdminListener {
     pub listen: SocketAddr,
     pub secret: String,
+    /// Where the admin listener serves Prometheus metrics over HTTP (`""`: nowhere).
+    #[serde(default = "metrics_path")]
+    pub metrics_path: String,
+}
+
+fn metrics_path() -> String {
+    "/metrics".into()
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -124,7 +134,11 @@ impl Default for Config {
             general: General::default(),
             websocket: Listener { listen: ([127, 0, 0, 1], 8188).into() },
             http: HttpListener { listen: ([127, 0, 0, 1], 8088).into(), base_path: "/janus".into() },
-            admin: AdminListener { listen: ([127, 0, 0, 1], 7188).into(), secret: "janusoverlord".into() },
+            admin: AdminListener {
+                listen: ([127, 0, 0, 1], 7188).into(),
+                secret: "janusoverlord".into(),
+                metrics_path: metrics_path(),
+            },
             media: Media::default(),
             videoroom: VideoRoom::default(),
         }
@@ -142,6 +156,7 @@ impl Default for General {
             server_name: "vroom".into(),
             log_level: "info".into(),
             log_format: Default::default(),
+            lock_watchdog_ms: 1000,
         }
     }
 }

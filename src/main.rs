@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use std::io::Write;
 
@@ -12,6 +12,7 @@ use clap::Parser;
 use vroom::api::{Api, ApiConfig};
 use vroom::config::Config;
 use vroom::media::{MediaEngine, SystemClock};
+use vroom::observe::locks::WATCH;
 use vroom::observe::log::{LogFormat, Logging};
 use vroom::transport::{self, App, Listen};
 use vroom::ProdCore;
@@ -64,7 +65,8 @@ async fn main() {
         .unwrap_or_else(|e| fail("cannot open the media socket", &e));
     let media_addr = media.local_addr();
     let media_stats = media.stats();
-    let core = Arc::new(ProdCore::new(config.core(seed), Arc::new(SystemClock::default()), Arc::new(media)));
+    let media = Arc::new(media);
+    let core = Arc::new(ProdCore::new(config.core(seed), Arc::new(SystemClock::default()), media.clone()));
     for room in &config.videoroom.rooms {
         if let Err(e) = core.create_room(Some(room.id), room.room_config(), config.videoroom.admin_key.as_deref()) {
             fail(&format!("static room {}", room.id), &e);
@@ -87,12 +89,16 @@ async fn main() {
         admin_secret: config.admin.secret.clone(),
         max_message_bytes: config.general.max_message_bytes,
         next_transport: AtomicU64::new(1),
+        media: Some(media),
     });
+    let watchdog = Duration::from_millis(config.general.lock_watchdog_ms.max(1));
+    WATCH.start_watchdog(watchdog).unwrap_or_else(|e| fail("cannot start the lock watchdog", &e));
     let listen = Listen {
         websocket: config.websocket.listen,
         http: config.http.listen,
         http_base: config.http.base_path.clone(),
         admin: config.admin.listen,
+        metrics_path: Some(config.admin.metrics_path.clone()).filter(|p| !p.is_empty()),
     };
     let bound = transport::start(app.clone(), listen).await.unwrap_or_else(|e| fail("cannot listen", &e));
     tokio::spawn(transport::peer_events(app.clone(), peer_rx));

@@ -117,6 +117,7 @@ impl<R: Runtime> Api<R> {
 
     /// Handles one request from `transport`.
     pub fn handle(&self, transport: TransportId, msg: &Value) -> Handled<R> {
+        let _doing = crate::observe::locks::doing(|| describe(msg));
         let mut change = None;
         let reply = match self.dispatch(transport, msg, &mut change) {
             Ok(reply) => reply,
@@ -332,6 +333,19 @@ impl<R: Runtime> Api<R> {
 pub(crate) enum PluginReply {
     Sync(Value),
     Async,
+}
+
+/// A request as the lock watchdog names it: its verb, ids, plugin request and transaction.
+fn describe(msg: &Value) -> String {
+    let field = |k: &str| msg.get(k).map(|v| format!(" {k}={v}")).unwrap_or_default();
+    let request = msg.pointer("/body/request").map(|v| format!(" request={v}")).unwrap_or_default();
+    format!(
+        "{}{}{}{request}{}",
+        msg.get("janus").and_then(Value::as_str).unwrap_or("?"),
+        field("session_id"),
+        field("handle_id"),
+        field("transaction")
+    )
 }
 
 /// Checks a request's `jsep` as Janus does: 455 for a malformed object, 464 for an unknown

@@ -11,6 +11,7 @@ use std::sync::Arc;
 use crate::sync::order::{RwLock, Token, Unlocked};
 use crate::sync::Runtime;
 
+pub mod census;
 mod echotest;
 pub mod error;
 pub mod event;

@@ -124,6 +124,15 @@ impl<R: Runtime> Session<R> {
         st.alive.then_some(st.transport)
     }
 
+    pub(crate) fn handle_count(&self, t: &mut Token<Unlocked>) -> usize {
+        let st = self.state.lock(t);
+        if st.alive {
+            st.handles.len()
+        } else {
+            0
+        }
+    }
+
     /// The ids of this session's handles.
     pub fn handle_ids(&self) -> Vec<HandleId> {
         self.state.lock(&mut Token::root::<R>()).handles.keys().copied().collect()

@@ -55,6 +55,7 @@ pub(crate) struct Shared {
     legs: parking_lot::Mutex<HashMap<HandleId, Weak<Leg>>>,
     cmds: mpsc::UnboundedSender<Cmd>,
     seed: AtomicU64,
+    pub stats: Arc<MediaStats>,
 }
 
 impl Shared {
@@ -100,8 +101,8 @@ impl MediaEngine {
         let (cmds, rx) = mpsc::unbounded_channel();
         let seed = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos() as u64).unwrap_or(1);
         let legs = parking_lot::Mutex::new(HashMap::new());
-        let shared = Arc::new(Shared { local, settings, legs, cmds, seed: AtomicU64::new(seed) });
         let stats = Arc::new(MediaStats::default());
+        let shared = Arc::new(Shared { local, settings, legs, cmds, seed: AtomicU64::new(seed), stats: stats.clone() });
         shard::spawn(socket, rx, events, stats.clone())?;
         Ok(MediaEngine { shared, stats })
     }
@@ -113,6 +114,13 @@ impl MediaEngine {
 
     pub fn local_addr(&self) -> SocketAddr {
         self.shared.local
+    }
+
+    /// Open PeerConnections: (connecting, connected). Takes each leg's leaf lock in turn.
+    pub fn peer_connections(&self) -> (u64, u64) {
+        let legs: Vec<Arc<Leg>> = self.shared.legs.lock().values().filter_map(Weak::upgrade).collect();
+        let connected = legs.iter().filter(|l| l.is_connected()).count() as u64;
+        (legs.len() as u64 - connected, connected)
     }
 }
 

@@ -27,6 +27,7 @@ use super::engine::{PeerEvent, Shared};
 use super::peer;
 use super::sender::Sender;
 use super::srtp_out::{KeyTap, SrtpOut};
+use super::stats::MediaStats;
 use crate::core::event::MediaKind;
 use crate::core::seams::{ForwarderSocket, LegKind, PeerOwner, TrickleCandidate};
 
@@ -68,6 +69,8 @@ pub(crate) struct Leg {
     /// Our ICE username fragment: how the shard recognises this leg's first STUN checks.
     pub ufrag: String,
     pub(super) engine: Weak<Shared>,
+    /// The engine's counters (NACKs, keyframe requests, REMB).
+    stats: Arc<MediaStats>,
     /// How a subscriber leg learns its SRTP keys (`srtp_out.rs`).
     tap: Option<Arc<KeyTap>>,
     state: parking_lot::Mutex<LegState>,
@@ -167,6 +170,7 @@ impl Leg {
             owner,
             ufrag,
             engine: Arc::downgrade(engine),
+            stats: engine.stats.clone(),
             tap,
             state: parking_lot::Mutex::new(LegState {
                 pc,
@@ -400,7 +404,9 @@ impl Leg {
             }
             RTCMessage::RtcpPacket(_, packets) => {
                 if self.owner.kind == LegKind::Subscriber {
-                    resend_nacked(st, &packets, out);
+                    let (nacked, resent) = resend_nacked(st, &packets, out);
+                    self.stats.nacked.fetch_add(nacked, Ordering::Relaxed);
+                    self.stats.resent.fetch_add(resent, Ordering::Relaxed);
                 }
                 let wants_keyframe = packets.iter().any(|p| {
                     let any = p.as_any();
@@ -496,6 +502,7 @@ impl Leg {
         }
         st.last_keyframe.insert(mid.to_string(), now);
         request_keyframe(&mut st, now, mid);
+        self.stats.pli_sent.fetch_add(1, Ordering::Relaxed);
         st.flush(out);
     }
 
@@ -527,12 +534,14 @@ impl Leg {
             for mid in &video {
                 if st.bitrate > 0 {
                     send_remb(st, now, mid);
+                    self.stats.remb_sent.fetch_add(1, Ordering::Relaxed);
                 }
                 let due =
                     st.last_keyframe.get(mid).is_none_or(|t| now.duration_since(*t).as_secs() >= st.fir_freq as u64);
                 if st.fir_freq > 0 && due {
                     st.last_keyframe.insert(mid.clone(), now);
                     request_keyframe(st, now, mid);
+                    self.stats.pli_sent.fetch_add(1, Ordering::Relaxed);
                 }
             }
         }
@@ -541,6 +550,11 @@ impl Leg {
     /// The publishers behind this subscriber's streams (for keyframe requests when it connects).
     pub fn sources(&self) -> Vec<(Arc<Leg>, String)> {
         self.lock().sources.values().filter_map(|(l, m)| Some((l.upgrade()?, m.clone()))).collect()
+    }
+
+    /// ICE and DTLS are up (since `webrtcup`, until it fails or closes).
+    pub fn is_connected(&self) -> bool {
+        self.lock().connected
     }
 
     pub fn close(&self) {
@@ -582,8 +596,10 @@ fn rewritten(sender: &mut Sender, packet: &rtp::Packet) -> Option<rtp::Packet> {
 
 /// Answers a subscriber's NACKs from the packets its streams kept (the leg's own SRTP path;
 /// the stack never saw those packets), encrypted again.
-fn resend_nacked(st: &mut LegState, packets: &[Box<dyn rtcp::Packet>], out: &mut Datagrams) {
-    let (Some(remote), Some(srtp)) = (st.remote, st.srtp.as_mut()) else { return };
+/// Returns how many packets were asked for and how many of them were resent.
+fn resend_nacked(st: &mut LegState, packets: &[Box<dyn rtcp::Packet>], out: &mut Datagrams) -> (u64, u64) {
+    let (mut nacked, mut resent) = (0, 0);
+    let (Some(remote), Some(srtp)) = (st.remote, st.srtp.as_mut()) else { return (0, 0) };
     for p in packets {
         let Some(nack) =
             p.as_any().downcast_ref::<rtcp::transport_feedbacks::transport_layer_nack::TransportLayerNack>()
@@ -592,11 +608,14 @@ fn resend_nacked(st: &mut LegState, packets: &[Box<dyn rtcp::Packet>], out: &mut
         };
         let Some(sender) = st.senders.values().find(|s| s.ssrc == nack.media_ssrc) else { continue };
         for seq in nack.nacks.iter().flat_map(|pair| pair.packet_list()) {
+            nacked += 1;
             if let Some(datagram) = sender.resend(seq).and_then(|p| srtp.protect(p)) {
                 out.push((remote, datagram));
+                resent += 1;
             }
         }
     }
+    (nacked, resent)
 }
 
 /// A sender report for each stream the leg sent past the stack.

@@ -22,5 +22,5 @@ mod stats;
 mod udp;
 
 pub use engine::{MediaEngine, MediaSettings, PeerEvent};
-pub use stats::{MediaStats, StatsSnapshot};
+pub use stats::{DropReason, MediaStats, StatsSnapshot};
 pub use udp::{SystemClock, UdpSockets};

@@ -22,7 +22,7 @@ use tokio::sync::mpsc;
 use super::batch::BatchSender;
 use super::engine::PeerEvent;
 use super::leg::{Datagrams, Drained, Leg};
-use super::stats::MediaStats;
+use super::stats::{DropReason, MediaStats};
 use crate::core::seams::{ForwarderSocket, LegKind};
 use rtc::shared::marshal::Marshal;
 
@@ -148,10 +148,14 @@ impl Shard {
     }
 
     fn datagram(&mut self, data: &[u8], peer: SocketAddr) {
+        self.stats.bytes_received.fetch_add(data.len() as u64, Relaxed);
         let leg = if is_stun(data) {
             let Some(leg) = local_ufrag(data).and_then(|u| self.by_ufrag.get(&u).cloned()) else {
                 // A STUN response to one of our checks: it comes from a known address.
-                let Some(leg) = self.by_addr.get(&peer).cloned() else { return };
+                let Some(leg) = self.by_addr.get(&peer).cloned() else {
+                    self.stats.count_drop(DropReason::UnknownSource);
+                    return;
+                };
                 self.feed(leg, data, peer);
                 return;
             };
@@ -160,7 +164,10 @@ impl Shard {
         } else {
             match self.by_addr.get(&peer) {
                 Some(leg) => leg.clone(),
-                None => return,
+                None => {
+                    self.stats.count_drop(DropReason::UnknownSource);
+                    return;
+                }
             }
         };
         self.feed(leg, data, peer);
@@ -168,6 +175,7 @@ impl Shard {
 
     fn feed(&mut self, leg: Arc<Leg>, data: &[u8], peer: SocketAddr) {
         if leg.closed.load(Ordering::Relaxed) {
+            self.stats.count_drop(DropReason::Closed);
             return;
         }
         let now = Instant::now();
@@ -230,6 +238,7 @@ impl Shard {
         let now = Instant::now();
         while self.timers.peek().is_some_and(|t| t.0.at <= now) {
             let Reverse(Timer { at, leg }) = self.timers.pop().expect("peeked");
+            self.stats.loop_lag_us.record(now.saturating_duration_since(at).as_micros() as u64);
             if leg.closed.load(Ordering::Relaxed) {
                 continue;
             }
@@ -272,6 +281,7 @@ impl Shard {
         self.send();
         for ev in self.events.drain(..) {
             if self.to_core.try_send(ev).is_err() {
+                self.stats.events_dropped.fetch_add(1, Relaxed);
                 tracing::warn!("media event dropped: the core is not keeping up");
             }
         }
@@ -283,21 +293,26 @@ impl Shard {
             return;
         }
         self.batch.send(self.socket.as_raw_fd(), &self.out, &mut self.sent);
-        self.out.clear();
         let done = Instant::now();
         let mut stamps = self.stamps.drain(..).peekable();
-        let mut forwarded = 0;
+        let (mut forwarded, mut bytes) = (0, 0);
         for (i, &sent) in self.sent.iter().enumerate() {
+            if !sent {
+                self.stats.count_drop(DropReason::SendFailed);
+            }
             while stamps.peek().is_some_and(|(_, end, _)| *end <= i) {
                 stamps.next();
             }
             if let Some((start, _, arrived)) = stamps.peek() {
                 if *start <= i && sent {
                     forwarded += 1;
+                    bytes += self.out[i].1.len() as u64;
                     self.stats.record_latency(done.saturating_duration_since(*arrived));
                 }
             }
         }
+        self.out.clear();
+        self.stats.bytes_forwarded.fetch_add(bytes, Relaxed);
         self.stats.forwarded.fetch_add(forwarded, Relaxed);
     }
 }

@@ -5,9 +5,7 @@
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::time::Duration;
 
-/// Buckets per power of two of microseconds (so a bucket spans at most 1/4 of its value).
-const SUB: usize = 4;
-const BUCKETS: usize = 32 * SUB;
+use crate::observe::histogram::{bucket, bucket_floor, Counts, Histogram};
 
 pub struct MediaStats {
     /// Packets sent to subscribers.
@@ -16,7 +14,45 @@ pub struct MediaStats {
     pub received: AtomicU64,
     /// Timer expirations handled (all legs).
     pub timer_ticks: AtomicU64,
-    latency: [AtomicU64; BUCKETS],
+    /// Bytes of every datagram received, and of the copies forwarded to subscribers.
+    pub bytes_received: AtomicU64,
+    pub bytes_forwarded: AtomicU64,
+    /// Datagrams dropped, by [`DropReason`].
+    pub dropped: [AtomicU64; DropReason::ALL.len()],
+    /// NACKed packets subscribers asked for, and those resent from the history.
+    pub nacked: AtomicU64,
+    pub resent: AtomicU64,
+    /// Keyframe requests (PLI) and bitrate caps (REMB) sent to publishers.
+    pub pli_sent: AtomicU64,
+    pub remb_sent: AtomicU64,
+    /// `webrtcup`, `media` and hangups the core could not be handed (its queue was full).
+    pub events_dropped: AtomicU64,
+    /// How late the media loop ran each leg's timer (µs): a loop that falls behind shows here.
+    pub loop_lag_us: Histogram,
+    latency: Histogram,
+}
+
+/// Why the packet path dropped a datagram.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DropReason {
+    /// From an address no PeerConnection knows (and not a STUN check for one).
+    UnknownSource,
+    /// For a PeerConnection that is closing.
+    Closed,
+    /// The kernel refused to send it.
+    SendFailed,
+}
+
+impl DropReason {
+    pub const ALL: [DropReason; 3] = [DropReason::UnknownSource, DropReason::Closed, DropReason::SendFailed];
+
+    pub fn label(self) -> &'static str {
+        match self {
+            DropReason::UnknownSource => "unknown_source",
+            DropReason::Closed => "closed",
+            DropReason::SendFailed => "send_failed",
+        }
+    }
 }
 
 /// A copy of the counters, to subtract one from another.
@@ -25,25 +61,7 @@ pub struct StatsSnapshot {
     pub forwarded: u64,
     pub received: u64,
     pub timer_ticks: u64,
-    latency: Vec<u64>,
-}
-
-fn bucket(us: u64) -> usize {
-    if us < SUB as u64 {
-        return us as usize;
-    }
-    let pow = 63 - us.leading_zeros() as usize; // us >= 2^pow
-    let frac = ((us >> (pow - 2)) & (SUB as u64 - 1)) as usize; // the next two bits
-    ((pow - 1) * SUB + frac).min(BUCKETS - 1)
-}
-
-/// The smallest value (µs) that falls in bucket `b`.
-fn bucket_floor(b: usize) -> u64 {
-    if b < SUB {
-        return b as u64;
-    }
-    let pow = b / SUB + 1;
-    (1u64 << pow) + ((b % SUB) as u64) * (1u64 << (pow - 2))
+    latency: Counts,
 }
 
 impl Default for MediaStats {
@@ -52,14 +70,32 @@ impl Default for MediaStats {
             forwarded: AtomicU64::new(0),
             received: AtomicU64::new(0),
             timer_ticks: AtomicU64::new(0),
-            latency: std::array::from_fn(|_| AtomicU64::new(0)),
+            bytes_received: AtomicU64::new(0),
+            bytes_forwarded: AtomicU64::new(0),
+            dropped: Default::default(),
+            nacked: AtomicU64::new(0),
+            resent: AtomicU64::new(0),
+            pli_sent: AtomicU64::new(0),
+            remb_sent: AtomicU64::new(0),
+            events_dropped: AtomicU64::new(0),
+            loop_lag_us: Histogram::default(),
+            latency: Histogram::default(),
         }
     }
 }
 
 impl MediaStats {
+    pub fn count_drop(&self, why: DropReason) {
+        self.dropped[why as usize].fetch_add(1, Relaxed);
+    }
+
+    /// The forwarded copies' latency through vroom (µs).
+    pub fn latency(&self) -> Counts {
+        self.latency.snapshot()
+    }
+
     pub fn record_latency(&self, d: Duration) {
-        self.latency[bucket(d.as_micros() as u64)].fetch_add(1, Relaxed);
+        self.latency.record(d.as_micros() as u64);
     }
 
     pub fn snapshot(&self) -> StatsSnapshot {
@@ -67,7 +103,7 @@ impl MediaStats {
             forwarded: self.forwarded.load(Relaxed),
             received: self.received.load(Relaxed),
             timer_ticks: self.timer_ticks.load(Relaxed),
-            latency: self.latency.iter().map(|b| b.load(Relaxed)).collect(),
+            latency: self.latency.snapshot(),
         }
     }
 }
@@ -79,25 +115,13 @@ impl StatsSnapshot {
             forwarded: self.forwarded - earlier.forwarded,
             received: self.received - earlier.received,
             timer_ticks: self.timer_ticks - earlier.timer_ticks,
-            latency: self.latency.iter().zip(&earlier.latency).map(|(a, b)| a - b).collect(),
+            latency: self.latency.since(&earlier.latency),
         }
     }
 
     /// The latency (µs, rounded down to its bucket) below which a share `q` of the copies fall.
     pub fn latency_quantile_us(&self, q: f64) -> Option<u64> {
-        let total: u64 = self.latency.iter().sum();
-        if total == 0 {
-            return None;
-        }
-        let rank = ((total as f64) * q).ceil().max(1.0) as u64;
-        let mut seen = 0;
-        for (b, n) in self.latency.iter().enumerate() {
-            seen += n;
-            if seen >= rank {
-                return Some(bucket_floor(b));
-            }
-        }
-        None
+        self.latency.quantile(q)
     }
 
     pub fn to_json(&self) -> serde_json::Value {
@@ -109,17 +133,18 @@ impl StatsSnapshot {
                 "p50": self.latency_quantile_us(0.5),
                 "p99": self.latency_quantile_us(0.99),
                 "p999": self.latency_quantile_us(0.999),
-                "buckets": self.latency.iter().enumerate().filter(|(_, n)| **n > 0)
+                "sum": self.latency.sum,
+                "buckets": self.latency.buckets.iter().enumerate().filter(|(_, n)| **n > 0)
                     .map(|(b, n)| serde_json::json!([bucket_floor(b), n])).collect::<Vec<_>>(),
             },
         })
     }
 
     pub fn from_json(v: &serde_json::Value) -> Option<StatsSnapshot> {
-        let mut latency = vec![0; BUCKETS];
+        let mut latency = Counts { sum: v["latency_us"]["sum"].as_u64()?, ..Counts::default() };
         for pair in v["latency_us"]["buckets"].as_array()? {
             let floor = pair[0].as_u64()?;
-            latency[bucket(floor)] = pair[1].as_u64()?;
+            latency.buckets[bucket(floor)] = pair[1].as_u64()?;
         }
         Some(StatsSnapshot {
             forwarded: v["forwarded"].as_u64()?,
@@ -135,19 +160,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn buckets_are_ordered_and_tight() {
-        let mut last = 0;
-        for us in 0..1_000_000u64 {
-            let b = bucket(us);
-            assert!(b >= last, "bucket order at {us}");
-            last = b;
-            assert!(bucket_floor(b) <= us, "{us} below its bucket's floor");
-            assert!(us < 4 || (us - bucket_floor(b)) * 4 <= us, "{us} in a bucket wider than a quarter");
-        }
-    }
-
-    #[test]
-    fn quantiles_come_from_the_counts() {
+    fn latency_quantiles_survive_json() {
         let s = MediaStats::default();
         for _ in 0..99 {
             s.record_latency(Duration::from_micros(10));

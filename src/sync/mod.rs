@@ -65,4 +65,11 @@ pub trait Runtime: Sized + Send + Sync + 'static {
     /// Runs `f` on the calling thread's record of held locks. Each backend keeps it in its own
     /// thread-local storage, because loom and shuttle threads are coroutines on one OS thread.
     fn with_held<T>(f: impl FnOnce(&mut lockdep::HeldLocks) -> T) -> T;
+
+    /// Where this backend's ordered locks report how long they were waited for and held
+    /// (`observe::locks`): the production backend's do; the model checkers' schedules stay
+    /// free of clocks.
+    fn lock_watch() -> Option<&'static crate::observe::locks::LockWatch> {
+        None
+    }
 }

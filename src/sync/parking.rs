@@ -21,6 +21,10 @@ impl Runtime for ParkingLot {
     fn with_held<T>(f: impl FnOnce(&mut HeldLocks) -> T) -> T {
         HELD.with(|h| f(&mut h.borrow_mut()))
     }
+
+    fn lock_watch() -> Option<&'static crate::observe::locks::LockWatch> {
+        Some(&crate::observe::locks::WATCH)
+    }
 }
 
 impl<T: Send> RtMutex<T> for parking_lot::Mutex<T> {

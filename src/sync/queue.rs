@@ -35,6 +35,9 @@ pub enum Fill {
     Skipped,
 }
 
+/// Events dropped, process-wide, because a reader fell a whole queue behind (`/metrics`).
+pub static DROPPED_FULL: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
 /// Counters, for accounting and tests.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct QueueStats {
@@ -121,6 +124,7 @@ impl<E: Send, R: Runtime> EventQueue<E, R> {
                 }
                 Some(_) if pending >= self.capacity => {
                     st.stats.dropped_full += 1;
+                    DROPPED_FULL.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                     st.overflowed = true;
                     (None, Fill::Full)
                 }
@@ -154,6 +158,15 @@ impl<E: Send, R: Runtime> EventQueue<E, R> {
     /// Takes the next ready event.
     pub fn pop(&self) -> Option<E> {
         self.state.lock().ready.pop_front()
+    }
+
+    /// Events ready for the reader.
+    pub fn len(&self) -> usize {
+        self.state.lock().ready.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
     }
 
     /// Calls `waker` (after the queue's lock is released) whenever events become ready.

@@ -12,7 +12,7 @@ use axum::Router;
 use tokio::net::TcpListener;
 
 use crate::api::Api;
-use crate::media::PeerEvent;
+use crate::media::{MediaEngine, PeerEvent};
 use crate::sync::ParkingLot;
 
 mod http;
@@ -25,6 +25,8 @@ pub struct App {
     pub max_message_bytes: usize,
     /// Ids for WebSocket connections (0 is the HTTP transport).
     pub next_transport: AtomicU64,
+    /// The media engine, for `/metrics` (none when the core runs on another socket factory).
+    pub media: Option<Arc<MediaEngine>>,
 }
 
 /// The addresses the server listens on (useful when the configuration asked for port 0).
@@ -41,6 +43,8 @@ pub struct Listen {
     pub http: SocketAddr,
     pub http_base: String,
     pub admin: SocketAddr,
+    /// Where the admin listener serves `/metrics` (`None`: nowhere).
+    pub metrics_path: Option<String>,
 }
 
 /// Binds every listener and starts serving; returns the bound addresses. Also starts the
@@ -55,7 +59,11 @@ pub async fn start(app: Arc<App>, listen: Listen) -> std::io::Result<Bound> {
         .layer(axum::middleware::map_response(http::cors))
         .with_state(app.clone());
     let websocket = Router::new().route("/", get(ws::janus)).with_state(app.clone());
-    let admin = Router::new().route("/", get(ws::admin)).with_state(app.clone());
+    let mut admin = Router::new().route("/", get(ws::admin));
+    if let Some(path) = &listen.metrics_path {
+        admin = admin.route(path, get(metrics));
+    }
+    let admin = admin.with_state(app.clone());
     let bound = Bound {
         websocket: serve(listen.websocket, websocket).await?,
         http: serve(listen.http, http).await?,
@@ -80,10 +88,17 @@ async fn serve(addr: SocketAddr, router: Router) -> std::io::Result<SocketAddr> 
     Ok(bound)
 }
 
+/// Prometheus's scrape.
+async fn metrics(axum::extract::State(app): axum::extract::State<Arc<App>>) -> impl axum::response::IntoResponse {
+    let text = crate::observe::metrics::render(&app.api.core, app.media.as_deref());
+    ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], text)
+}
+
 /// Hands the media engine's news to the core (`webrtcup`, `media`, a failed PeerConnection).
 pub async fn peer_events(app: Arc<App>, mut events: tokio::sync::mpsc::Receiver<PeerEvent>) {
     let core = &app.api.core;
     while let Some(ev) = events.recv().await {
+        let _doing = crate::observe::locks::doing(|| format!("media event {ev:?}"));
         // A handle that is gone by now has nothing to hear.
         let _ = match ev {
             PeerEvent::Up(owner) => {
@@ -107,6 +122,7 @@ async fn sweep(app: Arc<App>) {
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     loop {
         tick.tick().await;
+        let _doing = crate::observe::locks::doing(|| "session timeout sweep".into());
         for session in app.api.core.sweep_timeouts() {
             tracing::info!(session, "session timed out");
         }

@@ -93,6 +93,7 @@ async fn connection(socket: WebSocket, app: Arc<App>) {
             }
         }
     }
+    let _doing = crate::observe::locks::doing(|| format!("WebSocket {transport} closed"));
     for session in app.api.core.transport_gone(transport) {
         tracing::info!(session, transport, "session destroyed: its WebSocket closed");
     }

@@ -1,0 +1,108 @@
+//! `GET /metrics`: what the core holds, what the packet path did, and how the ordered locks
+//! behave, in Prometheus's text format. Gathered at each scrape from counters that are kept
+//! anyway; the core's census takes one lock at a time.
+
+use std::sync::atomic::Ordering::Relaxed;
+
+use super::exposition::{Exposition, Labels};
+use super::locks::WATCH;
+use crate::core::Core;
+use crate::media::{DropReason, MediaEngine};
+use crate::sync::Runtime;
+
+/// Lock waits and holds: buckets up to 2^24 µs (16.8 s).
+const LOCK_MAX_POW: u32 = 24;
+/// Media latency and loop lag: up to 2^20 µs (1 s).
+const MEDIA_MAX_POW: u32 = 20;
+
+pub fn render<R: Runtime>(core: &Core<R>, media: Option<&MediaEngine>) -> String {
+    let mut e = Exposition::default();
+    let c = core.census();
+    let none: Labels<'_> = &[];
+    e.gauge("vroom_sessions", "Janus API sessions.", &[(none, c.sessions)]);
+    e.gauge("vroom_handles", "Plugin handles attached to sessions.", &[(none, c.handles)]);
+    e.gauge("vroom_rooms", "VideoRoom rooms.", &[(none, c.rooms)]);
+    e.gauge("vroom_participants", "VideoRoom publisher-role participants, publishing or not.", &[(none, c.participants)]);
+    e.gauge("vroom_publishers", "VideoRoom publishers whose media is negotiated or up.", &[(none, c.publishers)]);
+    e.gauge("vroom_subscribers", "VideoRoom subscriptions.", &[(none, c.subscribers)]);
+    e.gauge("vroom_event_queue_depth", "Events waiting in the sessions' queues for their clients.", &[(none, c.queued_events)]);
+    e.counter(
+        "vroom_events_dropped_total",
+        "Events dropped: for a client a whole queue behind (its session is then closed), or media news the core could not take.",
+        &[
+            (&[("reason", "client_too_slow")], crate::sync::queue::DROPPED_FULL.load(Relaxed)),
+            (&[("reason", "media_to_core_full")], media.map_or(0, |m| m.stats().events_dropped.load(Relaxed))),
+        ],
+    );
+    if let Some(m) = media {
+        media_metrics(&mut e, m);
+    }
+    lock_metrics(&mut e);
+    e.into_text()
+}
+
+fn media_metrics(e: &mut Exposition, media: &MediaEngine) {
+    let s = media.stats();
+    let none: Labels<'_> = &[];
+    let (connecting, connected) = media.peer_connections();
+    e.gauge(
+        "vroom_peer_connections",
+        "Open PeerConnections by state.",
+        &[(&[("state", "connecting")], connecting), (&[("state", "connected")], connected)],
+    );
+    let n = |a: &std::sync::atomic::AtomicU64| a.load(Relaxed);
+    e.counter("vroom_packets_received_total", "RTP packets received from publishers.", &[(none, n(&s.received))]);
+    e.counter("vroom_packets_forwarded_total", "RTP packets sent to subscribers.", &[(none, n(&s.forwarded))]);
+    e.counter("vroom_received_bytes_total", "Bytes of every datagram received on the media socket.", &[(none, n(&s.bytes_received))]);
+    e.counter("vroom_forwarded_bytes_total", "Bytes of the RTP packets sent to subscribers.", &[(none, n(&s.bytes_forwarded))]);
+    let reasons: Vec<[(&str, &str); 1]> = DropReason::ALL.iter().map(|r| [("reason", r.label())]).collect();
+    let dropped: Vec<(Labels<'_>, u64)> =
+        reasons.iter().zip(DropReason::ALL).map(|(l, r)| (&l[..], n(&s.dropped[r as usize]))).collect();
+    e.counter("vroom_packets_dropped_total", "Datagrams the packet path dropped, by reason.", &dropped);
+    e.counter("vroom_nacks_received_total", "Packets subscribers asked for again (NACK).", &[(none, n(&s.nacked))]);
+    e.counter("vroom_packets_resent_total", "NACKed packets resent from the history.", &[(none, n(&s.resent))]);
+    e.counter("vroom_keyframe_requests_sent_total", "Keyframe requests (PLI) sent to publishers.", &[(none, n(&s.pli_sent))]);
+    e.counter("vroom_remb_sent_total", "Bitrate caps (REMB) sent to publishers.", &[(none, n(&s.remb_sent))]);
+    e.histogram_us(
+        "vroom_forward_latency_seconds",
+        "From a publisher's datagram arriving to a subscriber's copy going to the kernel.",
+        MEDIA_MAX_POW,
+        &[(none, &s.latency())],
+    );
+    e.histogram_us(
+        "vroom_media_loop_lag_seconds",
+        "How late the media loop ran a PeerConnection's timer.",
+        MEDIA_MAX_POW,
+        &[(none, &s.loop_lag_us.snapshot())],
+    );
+}
+
+fn lock_metrics(e: &mut Exposition) {
+    let levels: Vec<_> = WATCH.level_stats().collect();
+    let label = |name: &'static str| -> [(&'static str, &'static str); 1] { [("level", name)] };
+    let names: Vec<[(&str, &str); 1]> = levels.iter().map(|(n, _)| label(n)).collect();
+    let waits: Vec<_> = levels.iter().map(|(_, s)| s.wait_us.snapshot()).collect();
+    let holds: Vec<_> = levels.iter().map(|(_, s)| s.hold_us.snapshot()).collect();
+    e.histogram_us(
+        "vroom_lock_wait_seconds",
+        "Time waited to take an ordered lock, by level of the lock order.",
+        LOCK_MAX_POW,
+        &names.iter().zip(&waits).map(|(l, c)| (&l[..], c)).collect::<Vec<_>>(),
+    );
+    e.histogram_us(
+        "vroom_lock_hold_seconds",
+        "Time an ordered lock was held, by level of the lock order.",
+        LOCK_MAX_POW,
+        &names.iter().zip(&holds).map(|(l, c)| (&l[..], c)).collect::<Vec<_>>(),
+    );
+    let mut stalls = Vec::new();
+    for (name, s) in &levels {
+        stalls.push(([("level", *name), ("state", "held")], s.held_too_long.load(Relaxed)));
+        stalls.push(([("level", *name), ("state", "waited")], s.waited_too_long.load(Relaxed)));
+    }
+    e.counter(
+        "vroom_lock_watchdog_total",
+        "Ordered locks held or waited for longer than the watchdog's threshold (each logged once).",
+        &stalls.iter().map(|(l, v)| (&l[..], *v)).collect::<Vec<_>>(),
+    );
+}
