@@ -62,3 +62,91 @@ async fn the_log_level_is_set_by_configuration_and_changed_by_the_admin_api() {
         assert_eq!(r["error"]["code"], code, "level {level}: {r}");
     }
 }
+
+/// `host:port` of a `ws://host:port` address.
+fn host_port(url: &str) -> &str {
+    url.trim_start_matches("ws://").trim_end_matches('/')
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// `GET /metrics` on the admin listener: what the core holds is counted, Debian's `promtool`
+/// finds nothing to say about the text, and a real Prometheus scrapes it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_pass_promtool_and_a_real_prometheus_scrapes_them() {
+    common::prereq::require(&["promtool"]);
+    let server = Server::start("");
+    let mut ws = Ws::connect(&server.ws).await;
+    let s = ws.create().await;
+    let h = ws.attach(s, "janus.plugin.videoroom").await;
+    let joined = ws
+        .message_async(s, h, json!({ "request": "join", "ptype": "publisher", "room": 1234, "display": "m" }), None)
+        .await;
+    assert_eq!(common::data(&joined)["videoroom"], "joined", "{joined}");
+    let admin = host_port(&server.admin).to_string();
+    let url = format!("http://{admin}/metrics");
+    let text = tokio::task::spawn_blocking(move || ureq::get(&url).call().unwrap().body_mut().read_to_string().unwrap())
+        .await
+        .unwrap();
+    for line in [
+        "vroom_sessions 1\n",
+        "vroom_handles 1\n",
+        "vroom_rooms 2\n",
+        "vroom_participants 1\n",
+        "vroom_peer_connections{state=\"connected\"} 0\n",
+        "# TYPE vroom_lock_hold_seconds histogram\n",
+        "vroom_lock_watchdog_total{level=\"Room\",state=\"held\"} 0\n",
+    ] {
+        assert!(text.contains(line), "no {line:?} in:\n{text}");
+    }
+    let mut promtool = std::process::Command::new("promtool");
+    promtool.args(["check", "metrics"]).stdin(std::process::Stdio::piped()).stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped());
+    let mut child = common::prereq::spawn(&mut promtool).unwrap();
+    std::io::Write::write_all(&mut child.stdin.take().unwrap(), text.as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    let said = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success() && said.trim().is_empty(), "promtool check metrics: {said}");
+
+    // A real Prometheus, on loopback, scraping every second.
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("prometheus.yml");
+    std::fs::write(
+        &config,
+        format!("global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: vroom\n    static_configs:\n      - targets: ['{admin}']\n"),
+    )
+    .unwrap();
+    let web: &'static str = Box::leak(format!("127.0.0.1:{}", free_port()).into_boxed_str());
+    let mut prometheus = std::process::Command::new("prometheus");
+    prometheus
+        .arg(format!("--config.file={}", config.display()))
+        .arg(format!("--storage.tsdb.path={}", dir.path().join("data").display()))
+        .arg(format!("--web.listen-address={web}"))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null());
+    let mut prometheus = common::prereq::spawn(&mut prometheus).expect("prometheus starts");
+    let query = move |q: &str| -> Option<Value> {
+        let mut r = ureq::get(&format!("http://{web}/api/v1/query")).query("query", q).call().ok()?;
+        serde_json::from_str(&r.body_mut().read_to_string().ok()?).ok()
+    };
+    let started = std::time::Instant::now();
+    let value = loop {
+        let answer = tokio::task::spawn_blocking({
+            let query = query.clone();
+            move || query("vroom_sessions")
+        })
+        .await
+        .unwrap();
+        if let Some(v) = answer.as_ref().and_then(|a| a["data"]["result"][0]["value"][1].as_str().map(String::from)) {
+            break v;
+        }
+        assert!(started.elapsed() < Duration::from_secs(30), "Prometheus never scraped vroom_sessions: {answer:?}");
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    };
+    assert_eq!(value, "1");
+    let up = tokio::task::spawn_blocking(move || query("up{job=\"vroom\"}")).await.unwrap().unwrap();
+    assert_eq!(up["data"]["result"][0]["value"][1], "1", "{up}");
+    let _ = prometheus.kill();
+    let _ = prometheus.wait();
+}
