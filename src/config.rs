@@ -76,8 +76,18 @@ fn metrics_path() -> String {
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Media {
-    /// The address the media socket binds to and ICE candidates advertise.
+    /// The address the media socket binds to: `0.0.0.0` (every interface that is up, as
+    /// `ice_enforce_list` / `ice_ignore_list` keep them) or one address, offered alone.
     pub ip: IpAddr,
+    /// Comma-separated interface names or address prefixes to use only (Janus's setting).
+    pub ice_enforce_list: String,
+    /// Comma-separated interface names or address prefixes to skip, unless an enforce list is set.
+    pub ice_ignore_list: String,
+    /// Comma-separated public addresses of a 1:1 NAT: host candidates advertise them instead of
+    /// the private addresses.
+    pub nat_1_1_mapping: String,
+    /// With `nat_1_1_mapping`, offer the private addresses as well.
+    pub keep_private_host: bool,
     /// The UDP port of the media socket (every PeerConnection shares it); 0 picks a free one.
     pub port: u16,
     /// Also accept SRTP AES_CM_128_HMAC_SHA1_80, for clients without AES-GCM. Browsers rank
@@ -86,8 +96,27 @@ pub struct Media {
 }
 
 impl Media {
+    /// The public addresses of `nat_1_1_mapping`.
+    pub fn nat_1_1(&self) -> Result<Vec<IpAddr>, String> {
+        crate::media::addresses::list(&self.nat_1_1_mapping)
+            .iter()
+            .map(|a| a.parse().map_err(|_| format!("media.nat_1_1_mapping: {a:?} is not an IP address")))
+            .collect()
+    }
+
     pub fn settings(&self) -> crate::media::MediaSettings {
-        crate::media::MediaSettings { ip: self.ip, port: self.port, allow_aes_cm: self.allow_aes_cm }
+        use crate::media::addresses::{list, AddressRules};
+        crate::media::MediaSettings {
+            ip: self.ip,
+            rules: AddressRules {
+                enforce: list(&self.ice_enforce_list),
+                ignore: list(&self.ice_ignore_list),
+                nat_1_1: self.nat_1_1().unwrap_or_default(),
+                keep_private_host: self.keep_private_host,
+            },
+            port: self.port,
+            allow_aes_cm: self.allow_aes_cm,
+        }
     }
 }
 
@@ -163,7 +192,15 @@ impl Default for General {
 
 impl Default for Media {
     fn default() -> Self {
-        Media { ip: [127, 0, 0, 1].into(), port: 0, allow_aes_cm: false }
+        Media {
+            ip: [0, 0, 0, 0].into(),
+            ice_enforce_list: String::new(),
+            ice_ignore_list: "vmnet".into(),
+            nat_1_1_mapping: String::new(),
+            keep_private_host: false,
+            port: 0,
+            allow_aes_cm: false,
+        }
     }
 }
 
@@ -199,7 +236,9 @@ impl Default for VideoRoom {
 
 impl Config {
     pub fn parse(text: &str) -> Result<Config, String> {
-        toml::from_str(text).map_err(|e| e.to_string())
+        let config: Config = toml::from_str(text).map_err(|e| e.to_string())?;
+        config.media.nat_1_1()?;
+        Ok(config)
     }
 
     pub fn load(path: &Path) -> Result<Config, String> {

@@ -5,14 +5,16 @@
 
 use std::collections::HashMap;
 use std::io;
-use std::net::{IpAddr, SocketAddr, UdpSocket};
+use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Weak};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use tokio::sync::mpsc;
 
+use super::addresses::{self, AddressRules, Addresses};
 use super::leg::Leg;
+use super::netio;
 use super::port::LegPort;
 use super::shard::{self, Cmd};
 use super::stats::MediaStats;
@@ -35,8 +37,11 @@ pub enum PeerEvent {
 /// How the engine runs (the `[media]` section of the configuration).
 #[derive(Clone, Debug)]
 pub struct MediaSettings {
-    /// The address of the media socket and of every leg's one host candidate.
+    /// The address the media socket binds to: the wildcard address (the default) listens on
+    /// every interface and offers those [`AddressRules`] keep; one address offers only it.
     pub ip: IpAddr,
+    /// Which interfaces are offered, and the 1:1 NAT mapping.
+    pub rules: AddressRules,
     /// Its UDP port; 0 picks a free one.
     pub port: u16,
     /// Also accept SRTP AES_CM_128_HMAC_SHA1_80 (for clients without AES-GCM). The DTLS
@@ -47,8 +52,10 @@ pub struct MediaSettings {
 
 /// What the core's ports and the shard share.
 pub(crate) struct Shared {
-    /// The shard's socket: every leg's one host candidate.
+    /// The shard's socket (its port is every host candidate's).
     pub local: SocketAddr,
+    /// The host candidates every leg offers, and the addresses they stand for.
+    pub addresses: Arc<Addresses>,
     pub settings: MediaSettings,
     /// Open legs by handle, to resolve the fan-out targets the core names by handle. A leaf
     /// lock, held only to read or change the map.
@@ -96,14 +103,36 @@ pub struct MediaEngine {
 impl MediaEngine {
     /// Binds the media socket on `ip:port` (0: any free port) and starts the shard thread.
     pub fn start(settings: MediaSettings, events: mpsc::Sender<PeerEvent>) -> io::Result<MediaEngine> {
-        let socket = UdpSocket::bind((settings.ip, settings.port))?;
+        let socket = netio::bind(settings.ip, settings.port)?;
         let local = socket.local_addr()?;
+        let interfaces = if settings.ip.is_unspecified() {
+            addresses::interfaces()?
+        } else {
+            vec![("configured".to_string(), settings.ip)]
+        };
+        let addresses = Arc::new(Addresses::choose(&interfaces, &settings.rules));
+        if addresses.hosts.is_empty() {
+            return Err(io::Error::other(format!(
+                "no address to offer as an ICE candidate among {interfaces:?} (check ice_enforce_list and ice_ignore_list)"
+            )));
+        }
+        for h in &addresses.hosts {
+            tracing::info!(interface = h.interface, address = %h.bound, advertised = ?h.advertised, port = local.port(), "media host candidate");
+        }
         let (cmds, rx) = mpsc::unbounded_channel();
         let seed = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos() as u64).unwrap_or(1);
         let legs = parking_lot::Mutex::new(HashMap::new());
         let stats = Arc::new(MediaStats::default());
-        let shared = Arc::new(Shared { local, settings, legs, cmds, seed: AtomicU64::new(seed), stats: stats.clone() });
-        shard::spawn(socket, rx, events, stats.clone())?;
+        let shared = Arc::new(Shared {
+            local,
+            addresses: addresses.clone(),
+            settings,
+            legs,
+            cmds,
+            seed: AtomicU64::new(seed),
+            stats: stats.clone(),
+        });
+        shard::spawn(socket, addresses, rx, events, stats.clone())?;
         Ok(MediaEngine { shared, stats })
     }
 

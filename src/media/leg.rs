@@ -5,7 +5,7 @@
 //! release), and each hold is one bounded computation of the sans-IO stack.
 
 use std::collections::{HashMap, HashSet};
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Weak};
 use std::time::Instant;
@@ -50,8 +50,16 @@ const KEYFRAME_GAP: std::time::Duration = std::time::Duration::from_millis(300);
 /// What Janus's EchoTest puts before the text it sends back on a data channel.
 const ECHO_PREFIX: &str = "Janus EchoTest here! You wrote: ";
 
-/// Datagrams to send: (to, bytes).
-pub(crate) type Datagrams = Vec<(SocketAddr, Bytes)>;
+/// Where a datagram goes: from which of our addresses (as ICE knows it: the advertised one),
+/// to which peer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Route {
+    pub from: IpAddr,
+    pub to: SocketAddr,
+}
+
+/// Datagrams to send.
+pub(crate) type Datagrams = Vec<(Route, Bytes)>;
 
 /// A subscriber stream a publisher stream is forwarded to.
 pub(crate) struct Target {
@@ -95,8 +103,8 @@ pub(crate) struct LegState {
     /// A subscriber's own SRTP for what it forwards, from the handshake on; until then, or if
     /// the keys cannot be had, its packets go through the stack.
     srtp: Option<SrtpOut>,
-    /// Where the stack sends this leg's datagrams (the selected candidate pair's remote end).
-    remote: Option<SocketAddr>,
+    /// Where the stack sends this leg's datagrams (the selected candidate pair).
+    route: Option<Route>,
     /// A publisher's room limits: REMB bitrate (0: none) and keyframe interval in s (0: none).
     pub(super) bitrate: u32,
     pub(super) fir_freq: u32,
@@ -134,8 +142,9 @@ impl LegState {
     fn flush(&mut self, out: &mut Datagrams) -> bool {
         let before = out.len();
         while let Some(w) = self.pc.poll_write() {
-            self.remote = Some(w.transport.peer_addr);
-            out.push((w.transport.peer_addr, w.message.freeze()));
+            let route = Route { from: w.transport.local_addr.ip(), to: w.transport.peer_addr };
+            self.route = Some(route);
+            out.push((route, w.message.freeze()));
         }
         out.len() > before
     }
@@ -175,7 +184,7 @@ impl Leg {
             state: parking_lot::Mutex::new(LegState {
                 pc,
                 srtp: None,
-                remote: None,
+                route: None,
                 track_mids: HashMap::new(),
                 receiving: HashSet::new(),
                 senders: HashMap::new(),
@@ -446,13 +455,13 @@ impl Leg {
             return;
         }
         let st = &mut *st;
-        match (st.srtp.as_mut(), st.remote) {
-            (Some(srtp), Some(remote)) => {
+        match (st.srtp.as_mut(), st.route) {
+            (Some(srtp), Some(route)) => {
                 let Some(sender) = st.senders.get_mut(mid) else { return };
                 let Some(p) = rewritten(sender, packet) else { return };
                 let Some(datagram) = srtp.protect(&p) else { return };
                 sender.sent(now, p);
-                out.push((remote, datagram));
+                out.push((route, datagram));
             }
             _ => {
                 send_rtp(st, now, mid, packet);
@@ -599,7 +608,7 @@ fn rewritten(sender: &mut Sender, packet: &rtp::Packet) -> Option<rtp::Packet> {
 /// Returns how many packets were asked for and how many of them were resent.
 fn resend_nacked(st: &mut LegState, packets: &[Box<dyn rtcp::Packet>], out: &mut Datagrams) -> (u64, u64) {
     let (mut nacked, mut resent) = (0, 0);
-    let (Some(remote), Some(srtp)) = (st.remote, st.srtp.as_mut()) else { return (0, 0) };
+    let (Some(route), Some(srtp)) = (st.route, st.srtp.as_mut()) else { return (0, 0) };
     for p in packets {
         let Some(nack) =
             p.as_any().downcast_ref::<rtcp::transport_feedbacks::transport_layer_nack::TransportLayerNack>()
@@ -610,7 +619,7 @@ fn resend_nacked(st: &mut LegState, packets: &[Box<dyn rtcp::Packet>], out: &mut
         for seq in nack.nacks.iter().flat_map(|pair| pair.packet_list()) {
             nacked += 1;
             if let Some(datagram) = sender.resend(seq).and_then(|p| srtp.protect(p)) {
-                out.push((remote, datagram));
+                out.push((route, datagram));
                 resent += 1;
             }
         }

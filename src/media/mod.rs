@@ -3,14 +3,17 @@
 //! PeerConnection (`port` its side the core calls), `shard` the thread that moves every leg's
 //! packets, `peer` how vroom sets up and queries an `rtc` peer connection. A leg's outgoing
 //! streams are `sender`s (numbered by `rewrite`); a subscriber leg encrypts what it forwards
-//! itself (`srtp_out`), past the stack.
+//! itself (`srtp_out`), past the stack. `addresses` chooses the host candidates (interfaces,
+//! 1:1 NAT) and `netio` reads which of them each datagram reached.
 //!
 //! `udp` keeps the signalling-only endpoint (vroom's own SDP, no media) that the core's unit
 //! tests use, and the system clock.
 
+pub mod addresses;
 mod batch;
 mod engine;
 mod leg;
+mod netio;
 mod peer;
 mod port;
 mod rewrite;

@@ -1,6 +1,6 @@
 //! Building and querying `rtc` peer connections the way vroom uses them: vroom is the DTLS server
-//! on every leg (the only role in which Chrome agrees to AES-GCM), gathers one host candidate (its
-//! shard's socket), and picks its own ICE credentials so the shard can route STUN by ufrag.
+//! on every leg (the only role in which Chrome agrees to AES-GCM), offers a host candidate for
+//! each of the engine's addresses (`addresses.rs`) on its shard's port, and picks its own ICE credentials so the shard can route STUN by ufrag.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -80,20 +80,22 @@ pub(crate) fn build(
         .with_interceptor_registry(registry)
         .build(Instant::now())
         .map_err(|e| e.to_string())?;
-    let candidate = CandidateHostConfig {
-        base_config: CandidateConfig {
-            network: "udp".to_owned(),
-            address: engine.local.ip().to_string(),
-            port: engine.local.port(),
-            component: 1,
+    for address in engine.addresses.candidates() {
+        let candidate = CandidateHostConfig {
+            base_config: CandidateConfig {
+                network: "udp".to_owned(),
+                address: address.to_string(),
+                port: engine.local.port(),
+                component: 1,
+                ..Default::default()
+            },
             ..Default::default()
-        },
-        ..Default::default()
+        }
+        .new_candidate_host()
+        .map_err(|e| e.to_string())?;
+        let init = RTCIceCandidate::from(&candidate).to_json().map_err(|e| e.to_string())?;
+        pc.add_local_candidate(init).map_err(|e| e.to_string())?;
     }
-    .new_candidate_host()
-    .map_err(|e| e.to_string())?;
-    let init = RTCIceCandidate::from(&candidate).to_json().map_err(|e| e.to_string())?;
-    pc.add_local_candidate(init).map_err(|e| e.to_string())?;
     Ok(pc)
 }
 

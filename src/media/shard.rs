@@ -8,7 +8,7 @@
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
 use std::io;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::os::fd::AsRawFd;
 use std::sync::atomic::Ordering::{self, Relaxed};
 use std::sync::Arc;
@@ -17,9 +17,12 @@ use std::time::{Duration, Instant};
 use rtc::stun::attributes::ATTR_USERNAME;
 use rtc::stun::message::Message;
 use rtc::stun::textattrs::TextAttribute;
+use tokio::io::Interest;
 use tokio::sync::mpsc;
 
+use super::addresses::Addresses;
 use super::batch::BatchSender;
+use super::netio;
 use super::engine::PeerEvent;
 use super::leg::{Datagrams, Drained, Leg};
 use super::stats::{DropReason, MediaStats};
@@ -36,19 +39,20 @@ pub(crate) enum Cmd {
 
 pub(crate) fn spawn(
     socket: std::net::UdpSocket,
+    addresses: Arc<Addresses>,
     cmds: mpsc::UnboundedReceiver<Cmd>,
     events: mpsc::Sender<PeerEvent>,
     stats: Arc<MediaStats>,
 ) -> io::Result<()> {
-    socket.set_nonblocking(true)?;
     std::thread::Builder::new().name("vroom-media".into()).spawn(move || {
         let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a current-thread runtime");
         rt.block_on(async move {
             let socket = tokio::net::UdpSocket::from_std(socket).expect("a socket on this runtime");
-            let local = socket.local_addr().expect("a bound socket");
+            let port = socket.local_addr().expect("a bound socket").port();
             let mut shard = Shard {
                 socket,
-                local,
+                port,
+                addresses,
                 by_ufrag: HashMap::new(),
                 by_addr: HashMap::new(),
                 timers: BinaryHeap::new(),
@@ -90,7 +94,9 @@ impl Ord for Timer {
 
 struct Shard {
     socket: tokio::net::UdpSocket,
-    local: SocketAddr,
+    port: u16,
+    /// Our host addresses: what ICE calls each address datagrams arrive at, and back.
+    addresses: Arc<Addresses>,
     by_ufrag: HashMap<String, Arc<Leg>>,
     by_addr: HashMap<SocketAddr, Arc<Leg>>,
     timers: BinaryHeap<Reverse<Timer>>,
@@ -126,12 +132,11 @@ impl Shard {
                 }
             };
             tokio::select! {
-                r = self.socket.recv_from(&mut buf) => {
-                    if let Ok((n, peer)) = r {
-                        self.datagram(&buf[..n], peer);
-                        for _ in 1..BATCH {
-                            match self.socket.try_recv_from(&mut buf) {
-                                Ok((n, peer)) => self.datagram(&buf[..n], peer),
+                r = self.socket.readable() => {
+                    if r.is_ok() {
+                        for _ in 0..BATCH {
+                            match self.socket.try_io(Interest::READABLE, || netio::recv(&self.socket, &mut buf)) {
+                                Ok((n, peer, to)) => self.datagram(&buf[..n], peer, to),
                                 Err(_) => break,
                             }
                         }
@@ -147,8 +152,15 @@ impl Shard {
         }
     }
 
-    fn datagram(&mut self, data: &[u8], peer: SocketAddr) {
+    /// A datagram from `peer` to our address `to`.
+    fn datagram(&mut self, data: &[u8], peer: SocketAddr, to: Option<IpAddr>) {
         self.stats.bytes_received.fetch_add(data.len() as u64, Relaxed);
+        // What ICE calls the address it reached; one we do not offer is not ours to answer on.
+        let Some(local) = to.and_then(|ip| self.addresses.ice_address(ip)) else {
+            self.stats.count_drop(DropReason::UnknownSource);
+            return;
+        };
+        let local = SocketAddr::new(local, self.port);
         let leg = if is_stun(data) {
             let Some(leg) = local_ufrag(data).and_then(|u| self.by_ufrag.get(&u).cloned()) else {
                 // A STUN response to one of our checks: it comes from a known address.
@@ -156,7 +168,7 @@ impl Shard {
                     self.stats.count_drop(DropReason::UnknownSource);
                     return;
                 };
-                self.feed(leg, data, peer);
+                self.feed(leg, data, local, peer);
                 return;
             };
             self.by_addr.insert(peer, leg.clone());
@@ -170,16 +182,16 @@ impl Shard {
                 }
             }
         };
-        self.feed(leg, data, peer);
+        self.feed(leg, data, local, peer);
     }
 
-    fn feed(&mut self, leg: Arc<Leg>, data: &[u8], peer: SocketAddr) {
+    fn feed(&mut self, leg: Arc<Leg>, data: &[u8], local: SocketAddr, peer: SocketAddr) {
         if leg.closed.load(Ordering::Relaxed) {
             self.stats.count_drop(DropReason::Closed);
             return;
         }
         let now = Instant::now();
-        let drained = leg.receive(now, self.local, peer, data, &mut self.out, &mut self.events);
+        let drained = leg.receive(now, local, peer, data, &mut self.out, &mut self.events);
         self.after(&leg, drained, now);
     }
 
@@ -292,7 +304,8 @@ impl Shard {
         if self.out.is_empty() {
             return;
         }
-        self.batch.send(self.socket.as_raw_fd(), &self.out, &mut self.sent);
+        let addresses = &self.addresses;
+        self.batch.send(self.socket.as_raw_fd(), &self.out, &mut self.sent, |ip| addresses.bound_address(ip));
         let done = Instant::now();
         let mut stamps = self.stamps.drain(..).peekable();
         let (mut forwarded, mut bytes) = (0, 0);
