@@ -18,12 +18,17 @@ fn python() -> PathBuf {
 
 /// Runs one of the Python peers in `tests/e2e/` (in `ns`, if given); returns its JSON summary.
 fn run_peer(ns: Option<&Netns>, script: &str, args: &[&str]) -> serde_json::Value {
+    run_peer_with(ns, &[], script, args)
+}
+
+/// As [`run_peer`], with environment variables `env`.
+fn run_peer_with(ns: Option<&Netns>, env: &[(&str, &str)], script: &str, args: &[&str]) -> serde_json::Value {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/e2e");
     let mut command = match ns {
         Some(ns) => ns.command(python()),
         None => Command::new(python()),
     };
-    command.current_dir(&dir).arg(script).args(args).stdout(Stdio::piped()).stderr(Stdio::piped());
+    command.current_dir(&dir).envs(env.iter().copied()).arg(script).args(args).stdout(Stdio::piped()).stderr(Stdio::piped());
     let out = common::prereq::spawn(&mut command).and_then(|c| c.wait_with_output()).expect("python runs");
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -195,4 +200,74 @@ fn chromium_mvideoroomtest_tabs_see_each_other() {
 #[test]
 fn chromium_echotest_plays_its_echo() {
     demo("echo", |s| &s.ws);
+}
+
+/// A cloud VM's 1:1 NAT, for real: vroom in a namespace of its own on a private address, a
+/// router namespace that maps the public 198.51.100.7 to it with nftables (DNAT in, SNAT out),
+/// and an aiortc publisher and subscriber in a third namespace that reaches vroom only through
+/// the public address. vroom's answer offers the public address, never the private one, and
+/// the subscriber decodes the publisher's frames through the NAT.
+#[test]
+fn behind_a_1_1_nat_the_answer_offers_the_public_address_and_media_flows() {
+    common::prereq::require(&["nft", common::prereq::VENV]);
+    let (server_ns, router, client) = (Netns::new(), Netns::new(), Netns::new());
+    server_ns.link("srv0", "10.10.0.2/24", &router, "rtr0", "10.10.0.1/24");
+    router.link("rtr1", "198.51.100.1/24", &client, "cli0", "198.51.100.20/24");
+    router.ip(&["addr", "add", "198.51.100.7/32", "dev", "rtr1"]);
+    server_ns.ip(&["route", "add", "default", "via", "10.10.0.1"]);
+    router.exec("sysctl", &["-qw", "net.ipv4.ip_forward=1"]);
+    let rules = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(
+        rules.path(),
+        "table ip nat {\n\
+         chain prerouting { type nat hook prerouting priority dstnat; ip daddr 198.51.100.7 dnat to 10.10.0.2; }\n\
+         chain postrouting { type nat hook postrouting priority srcnat; ip saddr 10.10.0.2 snat to 198.51.100.7; }\n}\n",
+    )
+    .unwrap();
+    router.exec("nft", &["-f", rules.path().to_str().unwrap()]);
+    let server =
+        Server::start_listening(Some(&server_ns), "0.0.0.0", "[media]\nnat_1_1_mapping = \"198.51.100.7\"\n");
+    let url = server.ws.replace("0.0.0.0", "198.51.100.7");
+    let summary =
+        run_peer_with(Some(&client), &[("E2E_HOST_ADDRESSES", "198.51.100.20")], "videoroom_aiortc.py", &[&url, "5"]);
+    for sdp in ["publisher_answer_candidates", "subscriber_offer_candidates"] {
+        let offered: Vec<&str> = summary[sdp].as_array().unwrap().iter().filter_map(|a| a.as_str()).collect();
+        assert!(offered.contains(&"198.51.100.7"), "{sdp}: {offered:?}");
+        assert!(!offered.contains(&"10.10.0.2"), "{sdp} offers the private address: {offered:?}");
+    }
+    assert!(summary["ratio"].as_f64().unwrap() >= 0.9, "{summary}");
+}
+
+/// A host with two interfaces (and loopback): vroom offers an address on each, and
+/// `ice_ignore_list` / `ice_enforce_list` narrow them as Janus's do.
+#[test]
+fn every_interface_is_offered_unless_a_list_says_otherwise() {
+    let (host, lan) = (Netns::new(), Netns::new());
+    host.link("x0", "10.20.0.2/24", &lan, "x1", "10.20.0.1/24");
+    host.link("y0", "10.21.0.2/24", &lan, "y1", "10.21.0.1/24");
+    let answer_candidates = |extra: &str| -> Vec<String> {
+        let server = Server::start_in(Some(&host), extra);
+        host.run(|| {
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            rt.block_on(async {
+                let mut ws = common::Ws::connect(&server.ws).await;
+                let s = ws.create().await;
+                let h = ws.attach(s, "janus.plugin.videoroom").await;
+                let body = serde_json::json!({ "request": "joinandconfigure", "ptype": "publisher", "room": 1234 });
+                let ev = ws.message_async(s, h, body, Some(common::av_offer())).await;
+                let sdp = ev["jsep"]["sdp"].as_str().unwrap_or_else(|| panic!("an answer: {ev}")).to_string();
+                let mut found: Vec<String> = sdp
+                    .lines()
+                    .filter(|l| l.starts_with("a=candidate:"))
+                    .filter_map(|l| l.split_whitespace().nth(4).map(String::from))
+                    .collect();
+                found.sort();
+                found.dedup();
+                found
+            })
+        })
+    };
+    assert_eq!(answer_candidates(""), ["10.20.0.2", "10.21.0.2", "127.0.0.1"]);
+    assert_eq!(answer_candidates("[media]\nice_ignore_list = \"y0,127.\"\n"), ["10.20.0.2"]);
+    assert_eq!(answer_candidates("[media]\nice_enforce_list = \"y0,10.20.\"\nice_ignore_list = \"y\"\n"), ["10.20.0.2", "10.21.0.2"]);
 }

@@ -66,7 +66,13 @@ impl Addresses {
             if !kept || !ip.is_ipv4() || hosts.iter().any(|h| h.bound == *ip) {
                 continue;
             }
-            let mapped: Vec<IpAddr> = rules.nat_1_1.iter().filter(|p| p.is_ipv4() == ip.is_ipv4()).copied().collect();
+            // Loopback is never behind the NAT: mapping it would make the public address
+            // stand for two machine addresses.
+            let mapped: Vec<IpAddr> = if ip.is_loopback() {
+                Vec::new()
+            } else {
+                rules.nat_1_1.iter().filter(|p| p.is_ipv4() == ip.is_ipv4()).copied().collect()
+            };
             let mut advertised = mapped.clone();
             if mapped.is_empty() || rules.keep_private_host {
                 advertised.push(*ip);
@@ -160,7 +166,12 @@ mod tests {
         assert_eq!(a.ice_address(private), Some(public));
         assert_eq!(a.bound_address(public), Some(private));
         assert_eq!(a.ice_address("192.168.1.7".parse().unwrap()), None, "not a chosen address");
-        let keep = AddressRules { keep_private_host: true, ..rules };
+        let keep = AddressRules { keep_private_host: true, ..rules.clone() };
         assert_eq!(Addresses::choose(&ifs(), &keep).candidates(), [public, private]);
+        // Loopback stays itself, and the public address still leaves from the private one.
+        let every = AddressRules { enforce: list("lo,eth0"), ..rules };
+        let a = Addresses::choose(&ifs(), &every);
+        assert_eq!(a.candidates(), ["127.0.0.1".parse::<IpAddr>().unwrap(), public]);
+        assert_eq!(a.bound_address(public), Some(private));
     }
 }

@@ -36,11 +36,16 @@ impl Server {
 
     /// As [`Server::start`], inside network namespace `ns`.
     pub fn start_in(ns: Option<&netns::Netns>, extra: &str) -> Server {
+        Self::start_listening(ns, "127.0.0.1", extra)
+    }
+
+    /// As [`Server::start_in`], its listeners on `host` (free ports).
+    pub fn start_listening(ns: Option<&netns::Netns>, host: &str, extra: &str) -> Server {
         let mut config = tempfile::NamedTempFile::new().unwrap();
         write!(
             config,
-            "[websocket]\nlisten = \"127.0.0.1:0\"\n[http]\nlisten = \"127.0.0.1:0\"\nbase_path = \"/janus\"\n\
-             [admin]\nlisten = \"127.0.0.1:0\"\nsecret = \"janusoverlord\"\n{extra}\n"
+            "[websocket]\nlisten = \"{host}:0\"\n[http]\nlisten = \"{host}:0\"\nbase_path = \"/janus\"\n\
+             [admin]\nlisten = \"{host}:0\"\nsecret = \"janusoverlord\"\n{extra}\n"
         )
         .unwrap();
         let mut command = match ns {

@@ -3,13 +3,16 @@ end-to-end media tests. Every server these tests talk to listens on 127.0.0.1.""
 
 import asyncio
 import json
+import os
 import secrets
 
 import aioice.ice
 import websockets
 
-# The tests run on loopback only: aiortc offers 127.0.0.1 as its one host candidate.
-aioice.ice.get_host_addresses = lambda use_ipv4, use_ipv6: ["127.0.0.1"]
+# The tests run on loopback: aiortc offers 127.0.0.1 as its one host candidate, or the addresses
+# E2E_HOST_ADDRESSES lists (a peer in a network namespace of its own).
+HOSTS = os.environ.get("E2E_HOST_ADDRESSES", "127.0.0.1").split(",")
+aioice.ice.get_host_addresses = lambda use_ipv4, use_ipv6: HOSTS
 
 from aiortc import RTCConfiguration, RTCPeerConnection  # noqa: E402  (after the patch)
 
@@ -107,6 +110,11 @@ class Session:
 
 def plugin_data(msg):
     return msg.get("plugindata", {}).get("data", {})
+
+
+def candidate_addresses(sdp):
+    """The addresses of an SDP's `a=candidate` lines."""
+    return sorted({line.split()[4] for line in sdp.splitlines() if line.startswith("a=candidate:")})
 
 
 def srtp_of(pc):

@@ -14,7 +14,8 @@ import sys
 from aiortc import RTCSessionDescription
 
 from frames import NumberedFrames, decode_for, score
-from janus import Session, peer_connection, plugin_data, record_feedback, sender_reports, srtp_of
+from janus import (Session, candidate_addresses, peer_connection, plugin_data, record_feedback, sender_reports,
+                   srtp_of)
 
 ROOM = 1234
 
@@ -33,6 +34,7 @@ async def main(url, seconds):
                                 "display": "aiortc"},
                            {"type": "offer", "sdp": pub_pc.localDescription.sdp})
     publisher_id = plugin_data(ev)["id"]
+    answer_candidates = candidate_addresses(ev["jsep"]["sdp"])
     await pub_pc.setRemoteDescription(RTCSessionDescription(**ev["jsep"]))
     await pub.wait_event(ph, lambda m: m.get("janus") == "webrtcup")
 
@@ -42,6 +44,7 @@ async def main(url, seconds):
     ev = await sub.message(sh, {"request": "join", "ptype": "subscriber", "room": ROOM,
                                 "streams": [{"feed": publisher_id}]})
     assert plugin_data(ev).get("videoroom") == "attached", ev
+    offer_candidates = candidate_addresses(ev["jsep"]["sdp"])
     sub_pc = peer_connection()
     relayed = []
     sub_pc.on("datachannel", lambda ch: ch.on("message", relayed.append))
@@ -69,6 +72,8 @@ async def main(url, seconds):
         "publisher_got_pli": feedback["pli"],
         "publisher_got_remb": sorted(set(feedback["remb"])),
         "subscriber_sender_reports": await sender_reports(sub_pc),
+        "publisher_answer_candidates": answer_candidates,
+        "subscriber_offer_candidates": offer_candidates,
         "data_sent": 20,
         "data_relayed": sum(1 for m in relayed if isinstance(m, str) and m.startswith("chat ")),
     })
