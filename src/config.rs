@@ -88,6 +88,9 @@ pub struct Media {
     pub nat_1_1_mapping: String,
     /// With `nat_1_1_mapping`, offer the private addresses as well.
     pub keep_private_host: bool,
+    /// A STUN server (`host:port`) that tells vroom its server-reflexive address at start,
+    /// offered as a candidate; no answer stops the start.
+    pub stun_server: Option<String>,
     /// The UDP port of the media socket (every PeerConnection shares it); 0 picks a free one.
     pub port: u16,
     /// Also accept SRTP AES_CM_128_HMAC_SHA1_80, for clients without AES-GCM. Browsers rank
@@ -114,6 +117,7 @@ impl Media {
                 nat_1_1: self.nat_1_1().unwrap_or_default(),
                 keep_private_host: self.keep_private_host,
             },
+            stun_server: self.stun_server.clone(),
             port: self.port,
             allow_aes_cm: self.allow_aes_cm,
         }
@@ -198,6 +202,7 @@ impl Default for Media {
             ice_ignore_list: "vmnet".into(),
             nat_1_1_mapping: String::new(),
             keep_private_host: false,
+            stun_server: None,
             port: 0,
             allow_aes_cm: false,
         }

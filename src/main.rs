@@ -65,6 +65,7 @@ async fn main() {
         .unwrap_or_else(|e| fail("cannot open the media socket", &e));
     let media_addr = media.local_addr();
     let media_stats = media.stats();
+    let local_ip = media.local_ip();
     let media = Arc::new(media);
     let core = Arc::new(ProdCore::new(config.core(seed), Arc::new(SystemClock::default()), media.clone()));
     for room in &config.videoroom.rooms {
@@ -79,7 +80,7 @@ async fn main() {
             token_auth: config.general.token_auth,
             server_name: config.general.server_name.clone(),
             session_timeout_s: config.general.session_timeout,
-            local_ip: config.media.ip.to_string(),
+            local_ip: local_ip.to_string(),
         },
     );
     api.media_stats = Some(media_stats);

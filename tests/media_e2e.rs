@@ -202,39 +202,94 @@ fn chromium_echotest_plays_its_echo() {
     demo("echo", |s| &s.ws);
 }
 
-/// A cloud VM's 1:1 NAT, for real: vroom in a namespace of its own on a private address, a
-/// router namespace that maps the public 198.51.100.7 to it with nftables (DNAT in, SNAT out),
-/// and an aiortc publisher and subscriber in a third namespace that reaches vroom only through
-/// the public address. vroom's answer offers the public address, never the private one, and
-/// the subscriber decodes the publisher's frames through the NAT.
+/// A cloud VM's network: vroom in a namespace of its own on a private address (10.10.0.2), a
+/// router namespace whose nftables map the public 198.51.100.7 to it (DNAT in, SNAT out, as a
+/// 1:1 NAT does), and a client namespace on the public side (198.51.100.20) that reaches vroom
+/// only through the public address.
+struct CloudNat {
+    server: Netns,
+    client: Netns,
+    _router: Netns,
+    _rules: tempfile::NamedTempFile,
+}
+
+impl CloudNat {
+    fn new() -> CloudNat {
+        common::prereq::require(&["nft"]);
+        let (server, router, client) = (Netns::new(), Netns::new(), Netns::new());
+        server.link("srv0", "10.10.0.2/24", &router, "rtr0", "10.10.0.1/24");
+        router.link("rtr1", "198.51.100.1/24", &client, "cli0", "198.51.100.20/24");
+        router.ip(&["addr", "add", "198.51.100.7/32", "dev", "rtr1"]);
+        server.ip(&["route", "add", "default", "via", "10.10.0.1"]);
+        router.exec("sysctl", &["-qw", "net.ipv4.ip_forward=1"]);
+        let rules = tempfile::NamedTempFile::new().unwrap();
+        std::fs::write(
+            rules.path(),
+            "table ip nat {\n\
+             chain prerouting { type nat hook prerouting priority dstnat; ip daddr 198.51.100.7 dnat to 10.10.0.2; }\n\
+             chain postrouting { type nat hook postrouting priority srcnat; ip saddr 10.10.0.2 snat to 198.51.100.7; }\n}\n",
+        )
+        .unwrap();
+        router.exec("nft", &["-f", rules.path().to_str().unwrap()]);
+        CloudNat { server, client, _router: router, _rules: rules }
+    }
+
+    /// vroom in the server namespace, listening on every address, with `media` settings.
+    fn vroom(&self, media: &str) -> Server {
+        Server::start_listening(Some(&self.server), "0.0.0.0", &format!("[media]\n{media}\n"))
+    }
+
+    /// The aiortc publisher and subscriber of `videoroom_aiortc.py`, in the client namespace,
+    /// against `server` through the public address; its summary.
+    fn publish_and_subscribe(&self, server: &Server) -> serde_json::Value {
+        let url = server.ws.replace("0.0.0.0", "198.51.100.7");
+        let env = [("E2E_HOST_ADDRESSES", "198.51.100.20")];
+        run_peer_with(Some(&self.client), &env, "videoroom_aiortc.py", &[&url, "5"])
+    }
+}
+
+/// The addresses vroom offered in the summary's SDP `sdp`.
+fn offered(summary: &serde_json::Value, sdp: &str) -> Vec<String> {
+    summary[sdp].as_array().unwrap().iter().filter_map(|a| a.as_str().map(String::from)).collect()
+}
+
+/// `nat_1_1_mapping` behind a real 1:1 NAT: vroom's answer and offer carry the public address,
+/// never the private one, and the subscriber decodes the publisher's frames through the NAT.
 #[test]
 fn behind_a_1_1_nat_the_answer_offers_the_public_address_and_media_flows() {
-    common::prereq::require(&["nft", common::prereq::VENV]);
-    let (server_ns, router, client) = (Netns::new(), Netns::new(), Netns::new());
-    server_ns.link("srv0", "10.10.0.2/24", &router, "rtr0", "10.10.0.1/24");
-    router.link("rtr1", "198.51.100.1/24", &client, "cli0", "198.51.100.20/24");
-    router.ip(&["addr", "add", "198.51.100.7/32", "dev", "rtr1"]);
-    server_ns.ip(&["route", "add", "default", "via", "10.10.0.1"]);
-    router.exec("sysctl", &["-qw", "net.ipv4.ip_forward=1"]);
-    let rules = tempfile::NamedTempFile::new().unwrap();
-    std::fs::write(
-        rules.path(),
-        "table ip nat {\n\
-         chain prerouting { type nat hook prerouting priority dstnat; ip daddr 198.51.100.7 dnat to 10.10.0.2; }\n\
-         chain postrouting { type nat hook postrouting priority srcnat; ip saddr 10.10.0.2 snat to 198.51.100.7; }\n}\n",
-    )
-    .unwrap();
-    router.exec("nft", &["-f", rules.path().to_str().unwrap()]);
-    let server =
-        Server::start_listening(Some(&server_ns), "0.0.0.0", "[media]\nnat_1_1_mapping = \"198.51.100.7\"\n");
-    let url = server.ws.replace("0.0.0.0", "198.51.100.7");
-    let summary =
-        run_peer_with(Some(&client), &[("E2E_HOST_ADDRESSES", "198.51.100.20")], "videoroom_aiortc.py", &[&url, "5"]);
+    let nat = CloudNat::new();
+    let server = nat.vroom("nat_1_1_mapping = \"198.51.100.7\"");
+    let summary = nat.publish_and_subscribe(&server);
     for sdp in ["publisher_answer_candidates", "subscriber_offer_candidates"] {
-        let offered: Vec<&str> = summary[sdp].as_array().unwrap().iter().filter_map(|a| a.as_str()).collect();
-        assert!(offered.contains(&"198.51.100.7"), "{sdp}: {offered:?}");
-        assert!(!offered.contains(&"10.10.0.2"), "{sdp} offers the private address: {offered:?}");
+        let offered = offered(&summary, sdp);
+        assert!(offered.contains(&"198.51.100.7".to_string()), "{sdp}: {offered:?}");
+        assert!(!offered.contains(&"10.10.0.2".to_string()), "{sdp} offers the private address: {offered:?}");
     }
+    assert!(summary["ratio"].as_f64().unwrap() >= 0.9, "{summary}");
+}
+
+/// `stun_server` behind the same NAT, with no mapping configured: a real STUN server (coturn)
+/// on the public side tells vroom its public address at start, which vroom offers as a
+/// server-reflexive candidate; the client reaches vroom through it.
+#[test]
+fn a_stun_server_tells_vroom_its_public_address() {
+    common::prereq::require(&["turnserver"]);
+    let nat = CloudNat::new();
+    let mut stun = nat.client.command("turnserver");
+    stun.args(["-n", "--stun-only", "--no-cli", "--no-tls", "--no-dtls", "--listening-ip", "198.51.100.20"])
+        .args(["--listening-port", "3478", "--log-file", "stdout"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    let _stun = common::prereq::spawn(&mut stun).expect("turnserver starts");
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let server = nat.vroom("stun_server = \"198.51.100.20:3478\"");
+    let learnt = server.logs().into_iter().find(|l| l["message"] == "server-reflexive candidate");
+    let learnt = learnt.unwrap_or_else(|| panic!("no server-reflexive line: {:#?}", server.logs()));
+    assert!(learnt["mapped"].as_str().unwrap().starts_with("198.51.100.7:"), "{learnt}");
+    assert_eq!(learnt["base"], "10.10.0.2");
+    let summary = nat.publish_and_subscribe(&server);
+    let offered = offered(&summary, "publisher_answer_candidates");
+    assert!(offered.contains(&"198.51.100.7".to_string()) && offered.contains(&"10.10.0.2".to_string()), "{offered:?}");
     assert!(summary["ratio"].as_f64().unwrap() >= 0.9, "{summary}");
 }
 

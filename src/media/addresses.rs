@@ -36,10 +36,12 @@ pub struct HostAddress {
     pub advertised: Vec<IpAddr>,
 }
 
-/// The host addresses, both ways.
+/// The host addresses, both ways, and the server-reflexive one if a STUN server told it.
 #[derive(Clone, Debug, Default)]
 pub struct Addresses {
     pub hosts: Vec<HostAddress>,
+    /// (mapped address, the host address ICE calls its base).
+    pub reflexive: Option<(std::net::SocketAddr, IpAddr)>,
 }
 
 fn matches(list: &[String], name: &str, ip: &IpAddr) -> bool {
@@ -79,7 +81,7 @@ impl Addresses {
             }
             hosts.push(HostAddress { interface: name.clone(), bound: *ip, advertised });
         }
-        Addresses { hosts }
+        Addresses { hosts, reflexive: None }
     }
 
     /// Every advertised address, once each, in order.

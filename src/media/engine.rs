@@ -15,6 +15,10 @@ use tokio::sync::mpsc;
 use super::addresses::{self, AddressRules, Addresses};
 use super::leg::Leg;
 use super::netio;
+use super::stun;
+
+/// How long the start waits for the STUN server (retrying every 250 ms).
+const STUN_WAIT: std::time::Duration = std::time::Duration::from_secs(3);
 use super::port::LegPort;
 use super::shard::{self, Cmd};
 use super::stats::MediaStats;
@@ -42,6 +46,8 @@ pub struct MediaSettings {
     pub ip: IpAddr,
     /// Which interfaces are offered, and the 1:1 NAT mapping.
     pub rules: AddressRules,
+    /// A STUN server (`host:port`) to learn the server-reflexive address from at start.
+    pub stun_server: Option<String>,
     /// Its UDP port; 0 picks a free one.
     pub port: u16,
     /// Also accept SRTP AES_CM_128_HMAC_SHA1_80 (for clients without AES-GCM). The DTLS
@@ -110,7 +116,21 @@ impl MediaEngine {
         } else {
             vec![("configured".to_string(), settings.ip)]
         };
-        let addresses = Arc::new(Addresses::choose(&interfaces, &settings.rules));
+        let mut addresses = Addresses::choose(&interfaces, &settings.rules);
+        if let Some(server) = &settings.stun_server {
+            let r = stun::server_reflexive(&socket, server, STUN_WAIT)?;
+            match addresses.ice_address(r.base) {
+                Some(base) => {
+                    tracing::info!(stun_server = server, mapped = %r.mapped, base = %base, "server-reflexive candidate");
+                    addresses.reflexive = Some((r.mapped, base));
+                }
+                None => tracing::warn!(
+                    stun_server = server, mapped = %r.mapped, base = %r.base,
+                    "the STUN exchange went through an address that is not offered: no server-reflexive candidate"
+                ),
+            }
+        }
+        let addresses = Arc::new(addresses);
         if addresses.hosts.is_empty() {
             return Err(io::Error::other(format!(
                 "no address to offer as an ICE candidate among {interfaces:?} (check ice_enforce_list and ice_ignore_list)"
@@ -143,6 +163,12 @@ impl MediaEngine {
 
     pub fn local_addr(&self) -> SocketAddr {
         self.shared.local
+    }
+
+    /// The address `info` reports as `local-ip` (as Janus: the first that is not loopback).
+    pub fn local_ip(&self) -> IpAddr {
+        let all = self.shared.addresses.candidates();
+        all.iter().find(|a| !a.is_loopback()).or(all.first()).copied().unwrap_or(self.shared.local.ip())
     }
 
     /// Open PeerConnections: (connecting, connected). Takes each leg's leaf lock in turn.

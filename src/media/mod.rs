@@ -21,6 +21,7 @@ pub mod sdp;
 mod sender;
 mod shard;
 mod srtp_out;
+mod stun;
 mod stats;
 mod udp;
 

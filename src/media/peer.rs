@@ -13,7 +13,7 @@ use rtc::peer_connection::configuration::media_engine::MediaEngine;
 use rtc::peer_connection::configuration::setting_engine::SettingEngineBuilder;
 use rtc::peer_connection::configuration::RTCConfigurationBuilder;
 use rtc::peer_connection::transport::{
-    CandidateConfig, CandidateHostConfig, RTCDtlsRole, RTCDtlsTransportState, RTCIceCandidate, RTCIceCandidateInit,
+    CandidateConfig, CandidateHostConfig, CandidateServerReflexiveConfig, RTCDtlsRole, RTCDtlsTransportState, RTCIceCandidate, RTCIceCandidateInit,
 };
 use rtc::peer_connection::{RTCPeerConnection, RTCPeerConnectionBuilder};
 use rtc::rtp_transceiver::rtp_sender::{RTCPFeedback, TYPE_RTCP_FB_NACK};
@@ -92,6 +92,24 @@ pub(crate) fn build(
             ..Default::default()
         }
         .new_candidate_host()
+        .map_err(|e| e.to_string())?;
+        let init = RTCIceCandidate::from(&candidate).to_json().map_err(|e| e.to_string())?;
+        pc.add_local_candidate(init).map_err(|e| e.to_string())?;
+    }
+    if let Some((mapped, base)) = engine.addresses.reflexive {
+        let candidate = CandidateServerReflexiveConfig {
+            base_config: CandidateConfig {
+                network: "udp".to_owned(),
+                address: mapped.ip().to_string(),
+                port: mapped.port(),
+                component: 1,
+                ..Default::default()
+            },
+            rel_addr: base.to_string(),
+            rel_port: engine.local.port(),
+            url: None,
+        }
+        .new_candidate_server_reflexive()
         .map_err(|e| e.to_string())?;
         let init = RTCIceCandidate::from(&candidate).to_json().map_err(|e| e.to_string())?;
         pc.add_local_candidate(init).map_err(|e| e.to_string())?;

@@ -157,7 +157,7 @@ impl Shard {
         self.stats.bytes_received.fetch_add(data.len() as u64, Relaxed);
         // What ICE calls the address it reached; one we do not offer is not ours to answer on.
         let Some(local) = to.and_then(|ip| self.addresses.ice_address(ip)) else {
-            self.stats.count_drop(DropReason::UnknownSource);
+            self.stats.count_drop(DropReason::NotOffered);
             return;
         };
         let local = SocketAddr::new(local, self.port);

@@ -37,6 +37,8 @@ pub struct MediaStats {
 pub enum DropReason {
     /// From an address no PeerConnection knows (and not a STUN check for one).
     UnknownSource,
+    /// To an address of the machine vroom does not offer (`ice_enforce_list`, `ice_ignore_list`).
+    NotOffered,
     /// For a PeerConnection that is closing.
     Closed,
     /// The kernel refused to send it.
@@ -44,11 +46,13 @@ pub enum DropReason {
 }
 
 impl DropReason {
-    pub const ALL: [DropReason; 3] = [DropReason::UnknownSource, DropReason::Closed, DropReason::SendFailed];
+    pub const ALL: [DropReason; 4] =
+        [DropReason::UnknownSource, DropReason::NotOffered, DropReason::Closed, DropReason::SendFailed];
 
     pub fn label(self) -> &'static str {
         match self {
             DropReason::UnknownSource => "unknown_source",
+            DropReason::NotOffered => "not_offered",
             DropReason::Closed => "closed",
             DropReason::SendFailed => "send_failed",
         }
