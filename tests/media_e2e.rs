@@ -197,6 +197,13 @@ fn chromium_mvideoroomtest_tabs_see_each_other() {
     demo("mvideoroom", |s| &s.ws);
 }
 
+/// vroom's own page (`src/transport/page.html`, served at the root of the HTTP listener) in two
+/// tabs: each joins room 1234 with its (fake) camera and decodes the other's video.
+#[test]
+fn chromium_own_page_tabs_see_each_other() {
+    demo("own", |s| &s.http);
+}
+
 #[test]
 fn chromium_echotest_plays_its_echo() {
     demo("echo", |s| &s.ws);

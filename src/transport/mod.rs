@@ -18,6 +18,9 @@ use crate::sync::ParkingLot;
 mod http;
 mod ws;
 
+/// vroom's own page: join room 1234 with the camera, see the others (served at `/`).
+const PAGE: &str = include_str!("page.html");
+
 /// What every connection task shares.
 pub struct App {
     pub api: Api<ParkingLot>,
@@ -51,7 +54,13 @@ pub struct Listen {
 /// session-timeout sweep.
 pub async fn start(app: Arc<App>, listen: Listen) -> std::io::Result<Bound> {
     let base = listen.http_base.trim_end_matches('/').to_string();
-    let http = Router::new()
+    let mut http = Router::new();
+    if !base.is_empty() {
+        // vroom's own page at the root (`page.html`), pointed at this API path.
+        let page = axum::response::Html(PAGE.replace("BASE_PATH", &base));
+        http = http.route("/", get(move || async move { page }));
+    }
+    let http = http
         .route(&base, any(http::root))
         .route(&format!("{base}/info"), any(http::info))
         .route(&format!("{base}/{{session}}"), any(http::session))

@@ -2,11 +2,13 @@
 driven by playwright, with fake camera and microphone. Run it inside a loopback-only network
 namespace: Chromium offers every address it has as a candidate.
 
-usage: demos_chromium.py videoroom|mvideoroom|echo SERVER_URL
+usage: demos_chromium.py videoroom|mvideoroom|echo|own SERVER_URL
 
   videoroom   videoroomtest.html in two tabs (one subscriber PeerConnection per feed)
   mvideoroom  mvideoroomtest.html in two tabs (one multistream subscriber PeerConnection)
   echo        echotest.html in one tab
+  own         vroom's own page (served by vroom at the root of its HTTP listener; SERVER_URL is
+              the HTTP API's URL) in two tabs
 
 Each tab must decode video it receives from vroom: the other tab's camera, or its own echoed
 back. Prints a JSON summary; exits non-zero on failure.
@@ -106,7 +108,16 @@ def main(mode, server_url):
         context.add_init_script(TRACK_PCS)
         logs = []
         deadline = time.time() + 45
-        if mode == "echo":
+        status = []
+        if mode == "own":
+            root = server_url.rsplit("/janus", 1)[0]
+            pages = [context.new_page(), context.new_page()]
+            for page in pages:
+                page.on("console", lambda m: logs.append(m.text))
+                page.goto(f"{root}/")
+            counts = wait_decoded(pages, "#remote video", deadline)
+            status = [page.inner_text("#status") for page in pages]
+        elif mode == "echo":
             page = context.new_page()
             page.on("console", lambda m: logs.append(m.text))
             page.goto(f"{base}/echotest.html")
@@ -121,7 +132,8 @@ def main(mode, server_url):
                 join_room(page, base, demo, f"tab{i}")
             counts = wait_decoded(pages, "[id^=videoremote] video", deadline)
         transports = [t for page in pages for t in page.evaluate(TRANSPORTS)]
-        print(json.dumps({"ok": True, "mode": mode, "frames_decoded": counts, "transports": transports}))
+        print(json.dumps({"ok": True, "mode": mode, "frames_decoded": counts, "transports": transports,
+                          "status": status}))
         browser.close()
 
 
