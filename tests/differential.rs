@@ -450,3 +450,114 @@ async fn differential_vroom_matches_janus() {
     }
     assert!(unexpected.is_empty(), "{} differences from Janus 1.1.2:\n{}", unexpected.len(), unexpected.join("\n"));
 }
+
+/// Every key path of a JSON value with the type found there (`/info/webrtc/ice/state string`).
+/// Arrays are entered through their first element; the keys of `extensions` (header extension
+/// URIs, which depend on the peer) and of `media` (m-line indexes) are generalized.
+fn shape(v: &Value, path: &str, out: &mut std::collections::BTreeMap<String, &'static str>) {
+    let kind = match v {
+        Value::Null => "null",
+        Value::Bool(_) => "bool",
+        Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Array(_) => "array",
+        Value::Object(_) => "object",
+    };
+    out.insert(path.to_string(), kind);
+    match v {
+        Value::Object(m) if path.ends_with("/extensions") => {
+            if let Some((_, first)) = m.iter().next() {
+                shape(first, &format!("{path}/*"), out);
+            }
+        }
+        Value::Object(m) => {
+            for (k, v) in m {
+                let key = if path.ends_with("/media") { "*" } else { k };
+                shape(v, &format!("{path}/{key}"), out);
+            }
+        }
+        Value::Array(a) => {
+            if let Some(first) = a.first() {
+                shape(first, &format!("{path}/[]"), out);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Keys of Janus's `handle_info` that vroom leaves out, by prefix, and why (`*` or the case
+/// they apply to).
+const NOT_IN_VROOM: &[(&str, &str, &str)] = &[
+    ("*", "/info/plugin_specific/streams/[]/audio-level-dBov", "no audio-level events yet (talking, issue 17)"),
+    ("*", "/info/plugin_specific/streams/[]/talking", "no audio-level events yet (talking, issue 17)"),
+    ("*", "/info/webrtc/dtls/retransmissions", "rtc does not count DTLS retransmissions"),
+    ("*", "/info/webrtc/dtls/handshake-started", "rtc does not report when the handshake began"),
+    ("*", "/info/webrtc/media/*/nack-queue-ms", "vroom keeps the last 256 packets per video stream, not a time window"),
+    ("*", "/info/webrtc/media/*/ssrc/ssrc-rtx", "vroom negotiates no RTX: NACKed packets are resent on the stream's SSRC"),
+    ("*", "/info/webrtc/media/*/ssrc/ssrc-peer-rtx", "no RTX"),
+    ("*", "/info/webrtc/media/*/codecs/rtx-pt", "no RTX"),
+    ("*", "/info/webrtc/media/*/stats/in/retransmissions", "no RTX"),
+    ("*", "/info/webrtc/media/*/stats/in/bytes_lastsec", "no per-second rates kept yet"),
+    ("*", "/info/webrtc/media/*/stats/out/bytes_lastsec", "no per-second rates kept yet"),
+    ("*", "/info/webrtc/media/*/rtcp/main/rtt", "rtc does not report the round-trip time per stream"),
+    ("*", "/info/webrtc/media/*/rtcp/main/lost-by-remote", "no remote loss kept yet"),
+    ("*", "/info/webrtc/media/*/rtcp/main/jitter-remote", "no remote jitter kept yet"),
+    ("*", "/info/webrtc/media/*/rtcp/main/in-link-quality", "Janus's own link-quality heuristic"),
+    ("*", "/info/webrtc/media/*/rtcp/main/in-media-link-quality", "Janus's own link-quality heuristic"),
+    ("*", "/info/webrtc/media/*/rtcp/main/out-link-quality", "Janus's own link-quality heuristic"),
+    ("*", "/info/webrtc/media/*/rtcp/main/out-media-link-quality", "Janus's own link-quality heuristic"),
+    (
+        "publisher",
+        "/info/webrtc/media/*/ssrc/ssrc",
+        "a receive-only m-line has no SSRC of vroom's: its receiver reports carry the stack's",
+    ),
+];
+
+/// `handle_info` for a connected EchoTest and a connected VideoRoom publisher, on vroom and on
+/// Janus 1.1.2, from the same aiortc peer script: every key Janus gives, vroom gives with the
+/// same JSON type, but for the keys `NOT_IN_VROOM` lists. Janus needs an interface other than
+/// loopback for media, so both run in a namespace with a veth pair, and the peer with them.
+#[test]
+fn handle_info_has_janus_shape_for_a_connected_echotest_and_publisher() {
+    common::prereq::require(&["janus", common::prereq::VENV]);
+    let ns = common::netns::Netns::new();
+    let other = common::netns::Netns::new();
+    ns.link("v0", "10.77.0.1/24", &other, "v1", "10.77.0.2/24");
+    let janus = Janus::start_in(Some(&ns), Some("v0"));
+    let vroom = Server::start_in(Some(&ns), "[media]\nice_enforce_list = \"v0\"\n");
+    let env = [("E2E_HOST_ADDRESSES", "10.77.0.1")];
+    let mut failures = Vec::new();
+    for mode in ["echo", "publisher"] {
+        let info = |ws: &str, admin: &str| {
+            let out = common::peers::run(Some(&ns), &env, "handle_info_aiortc.py", &[mode, ws, admin]);
+            assert_eq!(out["reply"]["janus"], "success", "{mode}: {out}");
+            assert_eq!(out["connection"], "connected", "{mode}: {out}");
+            out["reply"].clone()
+        };
+        let (theirs, ours) = (info(&janus.ws, &janus.admin), info(&vroom.ws, &vroom.admin));
+        let (mut t, mut o) = (Default::default(), Default::default());
+        shape(&theirs, "", &mut t);
+        shape(&ours, "", &mut o);
+        for (path, kind) in &t {
+            if NOT_IN_VROOM.iter().any(|(case, p, _)| (*case == "*" || *case == mode) && path.starts_with(p)) {
+                continue;
+            }
+            match o.get(path) {
+                Some(k) if k == kind => {}
+                Some(k) => failures.push(format!("{mode}: {path} is {k} in vroom, {kind} in Janus")),
+                None => failures.push(format!("{mode}: {path} ({kind}) missing in vroom")),
+            }
+        }
+        // What vroom's says that matters, beyond the shape.
+        let w = &ours["info"]["webrtc"];
+        assert!(w["ice"]["selected-pair"].as_str().is_some_and(|p| p.contains("10.77.0.1")), "{mode}: {w}");
+        assert!(w["dtls"]["srtp-profile"].as_str().is_some_and(|p| p.contains("GCM")), "{mode}: {w}");
+        assert_eq!(w["dtls"]["dtls-state"], "connected", "{mode}: {w}");
+        let video = w["media"].as_object().unwrap().values().find(|m| m["type"] == "video").unwrap();
+        assert!(video["stats"]["in"]["packets"].as_u64().unwrap() > 10, "{mode}: {video}");
+        if mode == "echo" {
+            assert!(video["stats"]["out"]["packets"].as_u64().unwrap() > 10, "{mode}: the echo went out: {video}");
+        }
+    }
+    assert!(failures.is_empty(), "handle_info differs from Janus's:\n{}", failures.join("\n"));
+}

@@ -16,26 +16,7 @@ fn python() -> PathBuf {
     common::prereq::python()
 }
 
-/// Runs one of the Python peers in `tests/e2e/` (in `ns`, if given); returns its JSON summary.
-fn run_peer(ns: Option<&Netns>, script: &str, args: &[&str]) -> serde_json::Value {
-    run_peer_with(ns, &[], script, args)
-}
-
-/// As [`run_peer`], with environment variables `env`.
-fn run_peer_with(ns: Option<&Netns>, env: &[(&str, &str)], script: &str, args: &[&str]) -> serde_json::Value {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/e2e");
-    let mut command = match ns {
-        Some(ns) => ns.command(python()),
-        None => Command::new(python()),
-    };
-    command.current_dir(&dir).envs(env.iter().copied()).arg(script).args(args).stdout(Stdio::piped()).stderr(Stdio::piped());
-    let out = common::prereq::spawn(&mut command).and_then(|c| c.wait_with_output()).expect("python runs");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    println!("{script}: {stdout}");
-    assert!(out.status.success(), "{script} failed ({}):\n{stdout}\n{stderr}", out.status);
-    serde_json::from_str(stdout.lines().last().unwrap_or_default()).expect("a JSON summary")
-}
+use common::peers::{run as run_peer_with, run_plain as run_peer};
 
 #[test]
 fn aiortc_subscriber_decodes_the_aiortc_publisher() {

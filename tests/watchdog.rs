@@ -71,6 +71,9 @@ impl MediaPort for StallingPort {
     fn set_forwarders(&self, forwarders: &[(String, Arc<dyn ForwarderSocket>)]) {
         self.0.set_forwarders(forwarders)
     }
+    fn info(&self) -> vroom::core::seams::PeerInfo {
+        self.0.info()
+    }
 }
 
 /// Log lines, as JSON objects, written by every thread of this test binary.

@@ -196,6 +196,9 @@ impl MediaPort for FakeSocket {
     fn set_send(&self, _mid: &str, _send: bool) {}
     fn set_limits(&self, _bitrate: u32, _fir_freq: u32) {}
     fn set_forwarders(&self, _forwarders: &[(String, Arc<dyn ForwarderSocket>)]) {}
+    fn info(&self) -> vroom::core::seams::PeerInfo {
+        vroom::core::seams::PeerInfo::default()
+    }
 }
 
 impl ForwarderSocket for FakeSocket {

@@ -40,6 +40,46 @@ impl<R: Runtime> Api<R> {
             }
             m
         };
+        let sid = obj.get("session_id").and_then(Value::as_u64);
+        let hid = obj.get("handle_id").and_then(Value::as_u64);
+        // A handle-level request: Janus echoes the session id in its reply, errors included.
+        let in_session = |mut reply: Value| {
+            if let (Some(s), Some(m)) = (sid, reply.as_object_mut()) {
+                let mut echoed = serde_json::Map::new();
+                echoed.insert("janus".into(), m.remove("janus").unwrap_or_default());
+                echoed.insert("session_id".into(), s.into());
+                echoed.extend(std::mem::take(m));
+                return Value::Object(echoed);
+            }
+            reply
+        };
+        if matches!(verb, "handle_info" | "detach_handle" | "hangup_webrtc") {
+            let (Some(s), Some(h)) = (sid, hid) else {
+                return match sid {
+                    Some(_) => in_session(error(Some(txn), 457, &format!("Unhandled request '{verb}' at this path"))),
+                    None => error(Some(txn), 458, "Session not found"),
+                };
+            };
+            let core_error = |e: crate::core::Error| in_session(error(Some(txn), e.code(), &e.to_string()));
+            return match verb {
+                "handle_info" => match self.core.handle_info(s, h) {
+                    Ok(info) => {
+                        let plugin_only = obj.get("plugin_only").and_then(Value::as_bool).unwrap_or(false);
+                        let info = super::introspect::handle_info(&info, self.config.session_timeout_s, plugin_only);
+                        in_session(success(json!({ "handle_id": h, "info": info })))
+                    }
+                    Err(e) => core_error(e),
+                },
+                "detach_handle" => match self.core.detach(s, h) {
+                    Ok(()) => in_session(success(json!({}))),
+                    Err(e) => core_error(e),
+                },
+                _ => match self.core.hangup(s, h, "Admin API") {
+                    Ok(()) => in_session(success(json!({}))),
+                    Err(e) => core_error(e),
+                },
+            };
+        }
         match verb {
             "info" => {
                 let mut info = self.handle(0, &json!({ "janus": "info", "transaction": txn })).reply;

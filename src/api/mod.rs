@@ -19,6 +19,7 @@ use crate::sync::Runtime;
 mod admin;
 mod echotest;
 pub mod fields;
+mod introspect;
 pub mod render;
 pub mod tokens;
 mod videoroom;

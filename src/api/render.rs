@@ -24,7 +24,7 @@ fn put(map: &mut Map<String, Value>, key: &str, value: Option<Value>) {
     }
 }
 
-fn stream(s: &StreamInfo) -> Value {
+pub(crate) fn stream_info(s: &StreamInfo) -> Value {
     let mut m = Map::new();
     m.insert("type".into(), kind(&s.kind).into());
     m.insert("mindex".into(), s.mindex.into());
@@ -44,7 +44,7 @@ pub fn publisher(p: &PublisherInfo) -> Value {
     for (field, kind) in [("audio_codec", MediaKind::Audio), ("video_codec", MediaKind::Video)] {
         put(&mut m, field, p.streams.iter().find(|s| s.kind == kind).and_then(|s| s.codec.clone()).map(Value::from));
     }
-    m.insert("streams".into(), p.streams.iter().map(stream).collect());
+    m.insert("streams".into(), p.streams.iter().map(stream_info).collect());
     Value::Object(m)
 }
 
@@ -55,7 +55,7 @@ fn attendee(a: &Attendee) -> Value {
     Value::Object(m)
 }
 
-fn sub_stream(s: &SubStreamInfo) -> Value {
+pub(crate) fn sub_stream(s: &SubStreamInfo) -> Value {
     let mut m = Map::new();
     m.insert("mindex".into(), s.mindex.into());
     m.insert("mid".into(), s.mid.clone().into());
@@ -120,7 +120,7 @@ pub fn room(r: &RoomInfo) -> Value {
 /// Adds a publisher's own streams, and its audio and video codecs, to a reply.
 fn with_streams(mut m: Value, streams: Option<&[StreamInfo]>) -> Value {
     if let Some(streams) = streams {
-        m["streams"] = streams.iter().map(stream).collect();
+        m["streams"] = streams.iter().map(stream_info).collect();
         for (field, k) in [("audio_codec", MediaKind::Audio), ("video_codec", MediaKind::Video)] {
             if let Some(c) = streams.iter().find(|s| s.kind == k).and_then(|s| s.codec.clone()) {
                 m[field] = c.into();

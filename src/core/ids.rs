@@ -12,6 +12,9 @@ pub type PrivateId = u32;
 /// A transport connection (one WebSocket, or the HTTP transport's long-poll owner).
 pub type TransportId = u64;
 
+/// The transport id of every HTTP session (WebSocket connections count from 1).
+pub const HTTP_TRANSPORT: TransportId = 0;
+
 /// Largest id Janus hands out: 2^53 - 1.
 pub const MAX_ID: u64 = (1 << 53) - 1;
 

@@ -13,6 +13,7 @@ use crate::sync::Runtime;
 
 pub mod census;
 mod echotest;
+pub mod introspect;
 pub mod error;
 pub mod event;
 pub mod ids;

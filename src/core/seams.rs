@@ -58,6 +58,66 @@ pub trait MediaPort: Send + Sync {
     fn set_limits(&self, bitrate: u32, fir_freq: u32);
     /// The RTP forwarders of this publisher from now on: (mid, socket).
     fn set_forwarders(&self, forwarders: &[(String, Arc<dyn ForwarderSocket>)]);
+    /// What the PeerConnection is doing, for the admin API's `handle_info`.
+    fn info(&self) -> PeerInfo;
+}
+
+/// A PeerConnection as `handle_info` shows it: ICE, DTLS, the SDPs and each stream's counters.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PeerInfo {
+    /// How long ago (ms) the PeerConnection was made, and (if it did) connected.
+    pub age_ms: u64,
+    pub connected_ms_ago: Option<u64>,
+    /// The ICE transport's state (`new`, `checking`, `connected`, ...) and our role.
+    pub ice_state: String,
+    pub ice_role: String,
+    /// Candidates, as SDP `candidate:` values without the prefix.
+    pub local_candidates: Vec<String>,
+    pub remote_candidates: Vec<String>,
+    /// `local:port [type,udp] <-> remote:port [type,udp]`, once ICE selected a pair.
+    pub selected_pair: Option<String>,
+    pub dtls_state: String,
+    /// `active` (DTLS client) or `passive` (server), as Janus names them.
+    pub dtls_role: String,
+    pub srtp_profile: Option<String>,
+    pub fingerprint: Option<String>,
+    pub remote_fingerprint: Option<String>,
+    /// Datagrams and bytes through the PeerConnection's transport.
+    pub transport_in: (u64, u64),
+    pub transport_out: (u64, u64),
+    pub local_sdp: Option<String>,
+    pub remote_sdp: Option<String>,
+    pub streams: Vec<PeerStream>,
+}
+
+/// One m-line of a PeerConnection, as `handle_info` shows it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PeerStream {
+    pub mid: String,
+    pub mindex: u32,
+    /// `audio`, `video` or `data`.
+    pub kind: String,
+    /// The codec (as Janus names it) and its payload type.
+    pub codec: Option<(String, u8)>,
+    pub send: bool,
+    pub recv: bool,
+    /// Our SSRC on it, and the peer's.
+    pub ssrc: Option<u32>,
+    pub ssrc_peer: Option<u32>,
+    /// Whether vroom answers NACKs on what it sends here (and asks for lost packets it gets).
+    pub nacks: bool,
+    pub packets_in: u64,
+    pub bytes_in: u64,
+    /// NACKs and keyframe requests (PLI/FIR) vroom sent about what it receives.
+    pub nacks_sent: u64,
+    pub keyframe_requests_sent: u64,
+    pub packets_out: u64,
+    pub bytes_out: u64,
+    /// NACKs and keyframe requests the peer sent about what vroom sends.
+    pub nacks_received: u64,
+    pub keyframe_requests_received: u64,
+    pub lost_in: i64,
+    pub jitter_in: u32,
 }
 
 /// One trickled candidate, as Janus's `trickle` request carries it.

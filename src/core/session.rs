@@ -77,6 +77,8 @@ pub struct Handle<R: Runtime> {
     pub session: SessionId,
     pub plugin: Plugin,
     pub opaque_id: Option<String>,
+    /// When it was attached (the core's clock, ms).
+    pub created_ms: u64,
     pub(crate) queue: Arc<SessionQueue<R>>,
     pub(crate) state: Mutex<levels::Handle, HandleState<R>, R>,
 }
@@ -122,6 +124,21 @@ impl<R: Runtime> Session<R> {
         let mut t = Token::root::<R>();
         let st = self.state.lock(&mut t);
         st.alive.then_some(st.transport)
+    }
+
+    /// Handle `handle`, the session's last activity (ms) and its transport, without counting as
+    /// activity (the admin API's introspection).
+    pub(crate) fn peek_handle(
+        &self,
+        t: &mut Token<Unlocked>,
+        handle: HandleId,
+    ) -> Result<(Arc<Handle<R>>, u64, TransportId)> {
+        let st = self.state.lock(t);
+        if !st.alive {
+            return Err(Error::NoSuchSession(self.id));
+        }
+        let h = st.handles.get(&handle).cloned().ok_or(Error::NoSuchHandle { session: self.id, handle })?;
+        Ok((h, st.last_activity_ms, st.transport))
     }
 
     pub(crate) fn handle_count(&self, t: &mut Token<Unlocked>) -> usize {
@@ -191,7 +208,7 @@ impl<R: Runtime> Core<R> {
         Ok(session)
     }
 
-    fn find_session(&self, t: &mut Token<Unlocked>, id: SessionId) -> Result<Arc<Session<R>>> {
+    pub(crate) fn find_session(&self, t: &mut Token<Unlocked>, id: SessionId) -> Result<Arc<Session<R>>> {
         self.sessions.read(t).sessions.get(&id).cloned().ok_or(Error::NoSuchSession(id))
     }
 
@@ -287,6 +304,7 @@ impl<R: Runtime> Core<R> {
 
     /// `attach`: a new handle on `plugin`.
     pub fn attach(&self, session: SessionId, plugin: Plugin, opaque_id: Option<String>) -> Result<Arc<Handle<R>>> {
+        let created_ms = self.clock.now_ms();
         self.in_session(session, |s, st| {
             let SessionState { handles, ids, .. } = st;
             let id = ids.id(|v| handles.contains_key(&v));
@@ -295,6 +313,7 @@ impl<R: Runtime> Core<R> {
                 session,
                 plugin,
                 opaque_id,
+                created_ms,
                 queue: s.queue.clone(),
                 state: Mutex::new(HandleState { detached: false, role: Role::Idle, early_candidates: Vec::new() }),
             });

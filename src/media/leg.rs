@@ -74,6 +74,8 @@ pub(crate) type Fanout = HashMap<String, Arc<[Target]>>;
 
 pub(crate) struct Leg {
     pub owner: PeerOwner,
+    /// When it was made.
+    pub created: Instant,
     /// Our ICE username fragment: how the shard recognises this leg's first STUN checks.
     pub ufrag: String,
     pub(super) engine: Weak<Shared>,
@@ -100,11 +102,13 @@ pub(crate) struct LegState {
     /// Where each outgoing mid's media comes from, for keyframe requests (subscribers).
     pub(super) sources: HashMap<String, (Weak<Leg>, String)>,
     connected: bool,
+    /// When ICE and DTLS came up.
+    pub(super) connected_at: Option<Instant>,
     /// A subscriber's own SRTP for what it forwards, from the handshake on; until then, or if
     /// the keys cannot be had, its packets go through the stack.
     srtp: Option<SrtpOut>,
     /// Where the stack sends this leg's datagrams (the selected candidate pair).
-    route: Option<Route>,
+    pub(super) route: Option<Route>,
     /// A publisher's room limits: REMB bitrate (0: none) and keyframe interval in s (0: none).
     pub(super) bitrate: u32,
     pub(super) fir_freq: u32,
@@ -120,6 +124,8 @@ pub(crate) struct LegState {
     waiting_data: Vec<(String, RTCDataChannelMessage)>,
     /// Candidates trickled before the remote description was set (applied with it).
     pub(super) early_candidates: Vec<TrickleCandidate>,
+    /// Every candidate the peer trickled (for `handle_info`; its SDP's are in the SDP), bounded.
+    pub(super) trickled: Vec<String>,
     /// When the leg's next housekeeping is due (from when it connects).
     next_housekeeping: Option<Instant>,
     /// The stack's own next timer, as last asked (`rtc`'s `poll_timeout` visits every handler).
@@ -151,7 +157,9 @@ impl LegState {
 
     pub(super) fn apply_early_candidates(&mut self) {
         for c in std::mem::take(&mut self.early_candidates) {
-            let _ = self.pc.add_remote_candidate(peer::candidate_init(&c));
+            if self.pc.add_remote_candidate(peer::candidate_init(&c)).is_ok() && self.trickled.len() < 64 {
+                self.trickled.push(c.candidate.trim_start_matches("candidate:").to_string());
+            }
         }
     }
 }
@@ -177,6 +185,7 @@ impl Leg {
         tracing::info!(session = owner.session, handle = owner.handle, kind = ?owner.kind, ufrag, "PeerConnection created");
         Ok(Arc::new(Leg {
             owner,
+            created: Instant::now(),
             ufrag,
             engine: Arc::downgrade(engine),
             stats: engine.stats.clone(),
@@ -190,6 +199,7 @@ impl Leg {
                 senders: HashMap::new(),
                 sources: HashMap::new(),
                 connected: false,
+                connected_at: None,
                 bitrate: 0,
                 fir_freq: 0,
                 last_rx: HashMap::new(),
@@ -199,6 +209,7 @@ impl Leg {
                 channels: HashMap::new(),
                 waiting_data: Vec::new(),
                 early_candidates: Vec::new(),
+                trickled: Vec::new(),
                 next_housekeeping: None,
                 stack_deadline: None,
                 deadline: None,
@@ -309,6 +320,7 @@ impl Leg {
         match state {
             RTCPeerConnectionState::Connected if !st.connected => {
                 st.connected = true;
+                st.connected_at = Some(now);
                 st.next_housekeeping = Some(now + HOUSEKEEPING);
                 if let Some(tap) = &self.tap {
                     st.srtp = peer::srtp_cipher(&mut st.pc).and_then(|c| tap.local_context(&c));
@@ -615,7 +627,7 @@ fn resend_nacked(st: &mut LegState, packets: &[Box<dyn rtcp::Packet>], out: &mut
         else {
             continue;
         };
-        let Some(sender) = st.senders.values().find(|s| s.ssrc == nack.media_ssrc) else { continue };
+        let Some(sender) = st.senders.values_mut().find(|s| s.ssrc == nack.media_ssrc) else { continue };
         for seq in nack.nacks.iter().flat_map(|pair| pair.packet_list()) {
             nacked += 1;
             if let Some(datagram) = sender.resend(seq).and_then(|p| srtp.protect(p)) {

@@ -12,6 +12,7 @@
 pub mod addresses;
 mod batch;
 mod engine;
+mod introspect;
 mod leg;
 mod netio;
 mod peer;

@@ -14,7 +14,7 @@ use super::leg::{Fanout, Leg, Target, DATA_LABEL};
 use super::peer;
 use crate::core::event::{MediaKind, SubStreamInfo};
 use crate::core::room::FanoutTarget;
-use crate::core::seams::{ForwarderSocket, LegKind, MediaPort, TrickleCandidate};
+use crate::core::seams::{ForwarderSocket, LegKind, MediaPort, PeerInfo, TrickleCandidate};
 
 /// The core's handle on a leg. Dropping it (the core discards an endpoint after releasing its
 /// locks) closes the PeerConnection.
@@ -107,6 +107,9 @@ impl MediaPort for LegPort {
                 return Ok(());
             }
             st.pc.add_remote_candidate(peer::candidate_init(c)).map_err(|e| e.to_string())?;
+            if st.trickled.len() < 64 {
+                st.trickled.push(c.candidate.trim_start_matches("candidate:").to_string());
+            }
         }
         self.leg.poke();
         Ok(())
@@ -164,5 +167,9 @@ impl MediaPort for LegPort {
 
     fn set_forwarders(&self, forwarders: &[(String, Arc<dyn ForwarderSocket>)]) {
         self.leg.forwarders.store(Arc::new(forwarders.to_vec()));
+    }
+
+    fn info(&self) -> PeerInfo {
+        super::introspect::peer_info(&mut self.leg.lock(), self.leg.created)
     }
 }

@@ -31,8 +31,12 @@ pub(crate) struct Sender {
     /// Video streams keep what they sent, for NACKs (vroom offers NACK feedback on video only).
     answers_nacks: bool,
     history: Vec<Option<rtp::Packet>>,
-    packets: u32,
-    octets: u32,
+    packets: u64,
+    /// Payload bytes (a sender report's octet count), and whole packets' bytes.
+    octets: u64,
+    bytes: u64,
+    /// Packets the peer NACKed.
+    nacked: u64,
     /// The last packet's RTP timestamp and when it went out: a sender report's clock pair.
     last: Option<(u32, Instant)>,
 }
@@ -49,6 +53,8 @@ impl Sender {
             history: Vec::new(),
             packets: 0,
             octets: 0,
+            bytes: 0,
+            nacked: 0,
             last: None,
         }
     }
@@ -56,8 +62,9 @@ impl Sender {
     /// Notes a packet this stream sent (as it was before encryption), and keeps it if the
     /// stream answers NACKs.
     pub fn sent(&mut self, now: Instant, packet: rtp::Packet) {
-        self.packets = self.packets.wrapping_add(1);
-        self.octets = self.octets.wrapping_add(packet.payload.len() as u32);
+        self.packets += 1;
+        self.octets += packet.payload.len() as u64;
+        self.bytes += (rtc::shared::marshal::MarshalSize::marshal_size(&packet.header) + packet.payload.len()) as u64;
         self.last = Some((packet.header.timestamp, now));
         if self.answers_nacks {
             if self.history.is_empty() {
@@ -68,9 +75,15 @@ impl Sender {
         }
     }
 
-    /// The packet sent as `seq`, if it is still kept.
-    pub fn resend(&self, seq: u16) -> Option<&rtp::Packet> {
+    /// The packet sent as `seq`, if it is still kept; the request counts as a NACK.
+    pub fn resend(&mut self, seq: u16) -> Option<&rtp::Packet> {
+        self.nacked += 1;
         self.history.get(seq as usize % HISTORY)?.as_ref().filter(|p| p.header.sequence_number == seq)
+    }
+
+    /// What this stream sent: (packets, bytes, packets the peer NACKed).
+    pub fn counts(&self) -> (u64, u64, u64) {
+        (self.packets, self.bytes, self.nacked)
     }
 
     /// A sender report for this stream (RFC 3550 §6.4.1), once it has sent anything: the RTP
@@ -83,8 +96,9 @@ impl Sender {
             ssrc: self.ssrc,
             ntp_time: ntp_now(),
             rtp_time: ts.wrapping_add(ticks as u32),
-            packet_count: self.packets,
-            octet_count: self.octets,
+            // RFC 3550: both counts wrap around at 32 bits.
+            packet_count: self.packets as u32,
+            octet_count: self.octets as u32,
             ..Default::default()
         })
     }

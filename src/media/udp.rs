@@ -10,7 +10,7 @@ use super::sdp::{self, Transport};
 use crate::core::event::SubStreamInfo;
 use crate::core::ids::IdGen;
 use crate::core::room::FanoutTarget;
-use crate::core::seams::{Clock, ForwarderSocket, MediaPort, PeerOwner, SocketFactory, TrickleCandidate};
+use crate::core::seams::{Clock, ForwarderSocket, MediaPort, PeerInfo, PeerOwner, SocketFactory, TrickleCandidate};
 
 /// Milliseconds since the server started.
 pub struct SystemClock(Instant);
@@ -97,6 +97,9 @@ impl MediaPort for Endpoint {
     fn set_send(&self, _mid: &str, _send: bool) {}
     fn set_limits(&self, _bitrate: u32, _fir_freq: u32) {}
     fn set_forwarders(&self, _forwarders: &[(String, Arc<dyn ForwarderSocket>)]) {}
+    fn info(&self) -> PeerInfo {
+        PeerInfo { local_candidates: vec![format!("1 1 udp 2130706431 {} {} typ host", self.local_addr().ip(), self.local_addr().port())], ..PeerInfo::default() }
+    }
 }
 
 struct Forwarder {

@@ -16,11 +16,10 @@ use tokio::sync::Notify;
 
 use super::App;
 use crate::api::{self, render};
-use crate::core::ids::TransportId;
 
 /// All HTTP sessions belong to one transport: they end by timeout or `destroy`, never because a
 /// connection closed.
-pub const HTTP_TRANSPORT: TransportId = 0;
+pub use crate::core::ids::HTTP_TRANSPORT;
 
 /// How long a long-poll waits for an event before answering `keepalive`.
 const LONG_POLL: Duration = Duration::from_secs(30);

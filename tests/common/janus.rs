@@ -11,6 +11,8 @@ pub struct Janus {
     child: Child,
     pub ws: String,
     pub http: String,
+    /// The admin API over WebSocket (`janus-admin-protocol`, secret `janusoverlord`).
+    pub admin: String,
     _dir: tempfile::TempDir,
 }
 
@@ -40,16 +42,26 @@ fn all_but(dir: &Path, keep: &[&str]) -> String {
 
 impl Janus {
     pub fn start() -> Janus {
+        Self::start_in(None, None)
+    }
+
+    /// Janus inside network namespace `ns`, gathering candidates only on the interfaces
+    /// `ice_enforce_list` names (Janus skips loopback, so media needs another interface).
+    pub fn start_in(ns: Option<&super::netns::Netns>, ice_enforce_list: Option<&str>) -> Janus {
         let dir = tempfile::tempdir().unwrap();
         let m = modules();
-        let (ws_port, http_port) = (free_port(), free_port());
+        let (ws_port, http_port, admin_port) = (free_port(), free_port(), free_port());
+        let nat = match ice_enforce_list {
+            Some(list) => format!("ice_enforce_list = \"{list}\""),
+            None => "ice_ignore_list = \"vmnet\"".to_string(),
+        };
         let write = |name: &str, text: String| std::fs::write(dir.path().join(name), text).unwrap();
         write(
             "janus.jcfg",
             format!(
                 "general: {{\n configs_folder = \"{cfg}\"\n plugins_folder = \"{m}/plugins\"\n transports_folder = \"{m}/transports\"\n \
                  events_folder = \"{m}/events\"\n loggers_folder = \"{m}/loggers\"\n debug_level = 3\n admin_secret = \"janusoverlord\"\n}}\n\
-                 certificates: {{}}\nmedia: {{}}\nnat: {{\n ice_ignore_list = \"vmnet\"\n}}\n\
+                 certificates: {{}}\nmedia: {{}}\nnat: {{\n {nat}\n}}\n\
                  plugins: {{\n disable = \"{plugins}\"\n}}\ntransports: {{\n disable = \"{transports}\"\n}}\n\
                  loggers: {{\n disable = \"{loggers}\"\n}}\nevents: {{\n broadcast = false\n disable = \"{events}\"\n}}\n",
                 cfg = dir.path().display(),
@@ -62,7 +74,7 @@ impl Janus {
         );
         write(
             "janus.transport.websockets.jcfg",
-            format!("general: {{\n json = \"compact\"\n ws = true\n ws_port = {ws_port}\n ws_ip = \"127.0.0.1\"\n wss = false\n}}\nadmin: {{\n admin_ws = false\n}}\n"),
+            format!("general: {{\n json = \"compact\"\n ws = true\n ws_port = {ws_port}\n ws_ip = \"127.0.0.1\"\n wss = false\n}}\nadmin: {{\n admin_ws = true\n admin_ws_port = {admin_port}\n admin_ws_ip = \"127.0.0.1\"\n}}\n"),
         );
         write(
             "janus.transport.http.jcfg",
@@ -71,20 +83,29 @@ impl Janus {
         for plugin in ["janus.plugin.videoroom.jcfg", "janus.plugin.echotest.jcfg"] {
             std::fs::copy(Path::new("/etc/janus").join(plugin), dir.path().join(plugin)).unwrap();
         }
-        let mut command = Command::new("janus");
+        let mut command = match ns {
+            Some(ns) => ns.command("janus"),
+            None => Command::new("janus"),
+        };
         command.arg("-C").arg(dir.path().join("janus.jcfg")).arg("-F").arg(dir.path());
         let child = super::prereq::spawn(command.stdout(Stdio::null()).stderr(Stdio::null())).expect("janus starts");
-        let started = Instant::now();
-        while std::net::TcpStream::connect(("127.0.0.1", ws_port)).is_err()
-            || std::net::TcpStream::connect(("127.0.0.1", http_port)).is_err()
-        {
-            assert!(started.elapsed() < Duration::from_secs(20), "Janus did not start listening");
-            std::thread::sleep(Duration::from_millis(100));
+        let wait = || {
+            let started = Instant::now();
+            let up = |port| std::net::TcpStream::connect(("127.0.0.1", port)).is_ok();
+            while !(up(ws_port) && up(http_port) && up(admin_port)) {
+                assert!(started.elapsed() < Duration::from_secs(20), "Janus did not start listening");
+                std::thread::sleep(Duration::from_millis(100));
+            }
+        };
+        match ns {
+            Some(ns) => ns.run(wait),
+            None => wait(),
         }
         Janus {
             child,
             ws: format!("ws://127.0.0.1:{ws_port}"),
             http: format!("http://127.0.0.1:{http_port}/janus"),
+            admin: format!("ws://127.0.0.1:{admin_port}"),
             _dir: dir,
         }
     }

@@ -5,6 +5,7 @@
 
 pub mod janus;
 pub mod netns;
+pub mod peers;
 pub mod prereq;
 pub mod rtc_peer;
 
