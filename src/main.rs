@@ -79,7 +79,6 @@ async fn main() {
             api_secret: config.general.api_secret.clone(),
             token_auth: config.general.token_auth,
             server_name: config.general.server_name.clone(),
-            session_timeout_s: config.general.session_timeout,
             local_ip: local_ip.to_string(),
         },
     );

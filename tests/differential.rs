@@ -561,3 +561,87 @@ fn handle_info_has_janus_shape_for_a_connected_echotest_and_publisher() {
     }
     assert!(failures.is_empty(), "handle_info differs from Janus's:\n{}", failures.join("\n"));
 }
+
+/// The admin API's requests (`janus-admin-protocol`) with what a user connection hears meanwhile.
+async fn admin_script(ws_url: &str, admin_url: &str) -> Vec<(String, Value)> {
+    let mut r = Recorder { steps: Vec::new() };
+    let mut user = Ws::connect(ws_url).await;
+    let mut admin = Ws::connect_with(admin_url, Some("janus-admin-protocol")).await.unwrap();
+    macro_rules! admin {
+        ($name:expr, $msg:expr) => {{
+            let mut msg = $msg;
+            msg["admin_secret"] = "janusoverlord".into();
+            let reply = admin.request(msg).await;
+            let heard = settle(&mut user).await;
+            r.record($name, reply.clone(), vec![("user", heard)]);
+            reply
+        }};
+    }
+    for (name, level) in [("log level 5", json!(5)), ("log level 8", json!(8)), ("log level x", json!("x"))] {
+        admin!(name, json!({ "janus": "set_log_level", "level": level }));
+    }
+    admin!("log level missing", json!({ "janus": "set_log_level" }));
+    admin!("log level back", json!({ "janus": "set_log_level", "level": 4 }));
+    admin!("refuse sessions", json!({ "janus": "accept_new_sessions", "accept": false }));
+    r.record("create refused", user.request(json!({ "janus": "create" })).await, vec![]);
+    admin!("accept x", json!({ "janus": "accept_new_sessions", "accept": "x" }));
+    admin!("accept sessions", json!({ "janus": "accept_new_sessions", "accept": true }));
+    let s = user.create().await;
+    admin!("session timeout", json!({ "janus": "set_session_timeout", "timeout": 120 }));
+    admin!("session timeout x", json!({ "janus": "set_session_timeout", "timeout": "x" }));
+    admin!("session timeout back", json!({ "janus": "set_session_timeout", "timeout": 60 }));
+    admin!("list sessions", json!({ "janus": "list_sessions" }));
+    let h = user.attach(s, "janus.plugin.echotest").await;
+    admin!("list handles", json!({ "janus": "list_handles", "session_id": s }));
+    admin!("list handles unknown", json!({ "janus": "list_handles", "session_id": 987654321 }));
+    admin!("handle_info without handle", json!({ "janus": "handle_info", "session_id": s }));
+    admin!("handle_info unknown handle", json!({ "janus": "handle_info", "session_id": s, "handle_id": 987654321 }));
+    admin!("handle_info unknown session", json!({ "janus": "handle_info", "session_id": 987654321, "handle_id": h }));
+    admin!("hangup_webrtc", json!({ "janus": "hangup_webrtc", "session_id": s, "handle_id": h }));
+    admin!("detach_handle", json!({ "janus": "detach_handle", "session_id": s, "handle_id": h }));
+    admin!("detach_handle again", json!({ "janus": "detach_handle", "session_id": s, "handle_id": h }));
+    admin!("message_plugin list", json!({ "janus": "message_plugin", "plugin": "janus.plugin.videoroom", "request": { "request": "list" } }));
+    admin!("message_plugin exists", json!({ "janus": "message_plugin", "plugin": "janus.plugin.videoroom", "request": { "request": "exists", "room": 1234 } }));
+    admin!("message_plugin no request", json!({ "janus": "message_plugin", "plugin": "janus.plugin.videoroom", "request": {} }));
+    admin!("message_plugin echotest", json!({ "janus": "message_plugin", "plugin": "janus.plugin.echotest", "request": { "request": "list" } }));
+    admin!("message_plugin unknown", json!({ "janus": "message_plugin", "plugin": "janus.plugin.nope", "request": {} }));
+    admin!("query_logger", json!({ "janus": "query_logger", "logger": "janus.logger.json", "request": {} }));
+    admin!("query_logger missing", json!({ "janus": "query_logger" }));
+    admin!("query_eventhandler", json!({ "janus": "query_eventhandler", "handler": "janus.eventhandler.sample", "request": {} }));
+    admin!("custom_logline", json!({ "janus": "custom_logline", "line": "hello from the differential test", "level": 4 }));
+    admin!("custom_logline missing", json!({ "janus": "custom_logline" }));
+    admin!("get_status", json!({ "janus": "get_status" }));
+    admin!("unknown", json!({ "janus": "frobnicate" }));
+    admin!("no secret", json!({ "janus": "list_sessions", "admin_secret": null }));
+    admin!("destroy_session", json!({ "janus": "destroy_session", "session_id": s }));
+    r.steps
+}
+
+/// Where vroom's admin API answers differently on purpose: (step, pointer, why).
+const ADMIN_DELIBERATE: &[(&str, &str, &str)] = &[
+    ("get_status", "/reply/status/candidates_timeout", "vroom keeps early candidates without a timeout"),
+    ("get_status", "/reply/status/min_nack_queue", "vroom keeps 256 packets per video stream, not a time window"),
+    ("get_status", "/reply/status/log_timestamps", "vroom's log lines always carry a timestamp"),
+    ("get_status", "/reply/status/log_colors", "vroom's log lines never carry colors"),
+];
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admin_api_matches_janus() {
+    let janus = tokio::task::spawn_blocking(Janus::start).await.unwrap();
+    let vroom = Server::start("");
+    let (theirs, ours) =
+        tokio::join!(admin_script(&janus.ws, &janus.admin), admin_script(&vroom.ws, &vroom.admin));
+    let (theirs, ours) = (normalize(theirs), normalize(ours));
+    assert_eq!(theirs.len(), ours.len());
+    let mut unexpected = Vec::new();
+    for ((step, t), (_, o)) in theirs.iter().zip(&ours) {
+        let mut d = Vec::new();
+        diff("", t, o, &mut d);
+        for (path, janus_says, vroom_says) in d {
+            if !ADMIN_DELIBERATE.iter().any(|(s, p, _)| s == step && path.starts_with(p)) {
+                unexpected.push(format!("{step} {path}: Janus {janus_says}, vroom {vroom_says}"));
+            }
+        }
+    }
+    assert!(unexpected.is_empty(), "admin API differences:\n{}", unexpected.join("\n"));
+}

@@ -112,7 +112,6 @@ fn a_stalled_lock_is_logged_once_with_its_request_and_counted() {
             api_secret: None,
             token_auth: false,
             server_name: "test".into(),
-            session_timeout_s: 60,
             local_ip: "127.0.0.1".into(),
         },
     ));

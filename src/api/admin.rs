@@ -8,6 +8,15 @@ use crate::core::Session;
 use crate::sync::Runtime;
 
 impl<R: Runtime> Api<R> {
+    /// A plugin's answer to the admin API's `message_plugin`. The EchoTest has nothing to say
+    /// and echoes the request back, as Janus's does.
+    fn plugin_admin_message(&self, plugin: crate::core::Plugin, request: super::fields::Fields<'_>) -> Value {
+        match plugin {
+            crate::core::Plugin::VideoRoom => self.videoroom_admin(request),
+            crate::core::Plugin::EchoTest => Value::Object(request.0.clone()),
+        }
+    }
+
     pub fn handle_admin(&self, msg: &Value, admin_secret: &str) -> Value {
         let error = |txn: Option<&str>, code: u16, reason: &str| {
             let mut m = json!({ "janus": "error", "error": { "code": code, "reason": reason } });
@@ -65,7 +74,7 @@ impl<R: Runtime> Api<R> {
                 "handle_info" => match self.core.handle_info(s, h) {
                     Ok(info) => {
                         let plugin_only = obj.get("plugin_only").and_then(Value::as_bool).unwrap_or(false);
-                        let info = super::introspect::handle_info(&info, self.config.session_timeout_s, plugin_only);
+                        let info = super::introspect::handle_info(&info, self.core.session_timeout_ms() / 1000, plugin_only);
                         in_session(success(json!({ "handle_id": h, "info": info })))
                     }
                     Err(e) => core_error(e),
@@ -93,16 +102,18 @@ impl<R: Runtime> Api<R> {
                 Some(stats) => success(json!({ "media_stats": stats.snapshot().to_json() })),
                 None => success(json!({ "media_stats": null })),
             },
-            "list_handles" => match session() {
-                Ok(s) => success(json!({ "session_id": s.id, "handles": s.handle_ids() })),
+            "list_handles" => in_session(match session() {
+                Ok(s) => success(json!({ "handles": s.handle_ids() })),
                 Err(e) => e,
-            },
-            "destroy_session" => match session()
-                .and_then(|s| self.core.destroy_session(s.id).map_err(|e| error(Some(txn), e.code(), &e.to_string())))
-            {
-                Ok(()) => success(json!({})),
-                Err(e) => e,
-            },
+            }),
+            "destroy_session" => in_session(
+                match session().and_then(|s| {
+                    self.core.destroy_session(s.id).map_err(|e| error(Some(txn), e.code(), &e.to_string()))
+                }) {
+                    Ok(()) => success(json!({})),
+                    Err(e) => e,
+                },
+            ),
             "add_token" | "remove_token" | "allow_token" | "disallow_token" | "list_tokens" if !self.tokens.enabled => {
                 error(Some(txn), 490, "Stored-Token based authentication disabled")
             }
@@ -138,10 +149,66 @@ impl<R: Runtime> Api<R> {
                 success(json!({ "data": { "tokens": tokens } }))
             }
             "get_status" => success(json!({ "status": {
-                "token_auth": self.tokens.enabled, "api_secret": self.config.api_secret.is_some(), "session_timeout": self.config.session_timeout_s,
+                "token_auth": self.tokens.enabled, "session_timeout": self.core.session_timeout_ms() / 1000,
                 "reclaim_session_timeout": 0, "log_level": self.logging.as_ref().map_or(4, |l| l.janus_level()),
-                "accepting_new_sessions": true,
+                "log_timestamps": true, "log_colors": false, "locking_debug": false, "refcount_debug": false,
+                "libnice_debug": false, "nack-optimizations": false, "no_media_timer": 1, "slowlink_threshold": 0,
             } })),
+            "accept_new_sessions" => match obj.get("accept") {
+                None => error(Some(txn), 456, "Missing mandatory element (accept)"),
+                Some(v) => match v.as_bool() {
+                    None => error(Some(txn), 467, "Invalid element type (accept should be a boolean)"),
+                    Some(accept) => {
+                        self.accept_sessions(accept);
+                        tracing::info!(accept, "accepting new sessions");
+                        success(json!({ "accept": accept }))
+                    }
+                },
+            },
+            "set_session_timeout" => match obj.get("timeout") {
+                None => error(Some(txn), 456, "Missing mandatory element (timeout)"),
+                Some(v) => match v.as_u64() {
+                    None => error(Some(txn), 467, "Invalid element type (timeout should be a positive integer)"),
+                    Some(timeout) => {
+                        self.core.set_session_timeout_ms(timeout * 1000);
+                        tracing::info!(timeout, "session timeout set");
+                        success(json!({ "timeout": timeout }))
+                    }
+                },
+            },
+            "message_plugin" => {
+                let f = super::fields::Fields(obj);
+                let plugin = match f.get("plugin") {
+                    None => return error(Some(txn), 456, "Missing mandatory element (plugin)"),
+                    Some(p) => p.as_str().and_then(|p| crate::core::Plugin::from_package(p).ok()),
+                };
+                let Some(plugin) = plugin else { return error(Some(txn), 460, "Invalid plugin") };
+                let Some(request) = obj.get("request").and_then(Value::as_object) else {
+                    return error(Some(txn), 456, "Missing mandatory element (request)");
+                };
+                success(json!({ "response": self.plugin_admin_message(plugin, super::fields::Fields(request)) }))
+            }
+            "query_logger" => match obj.get("logger") {
+                None => error(Some(txn), 456, "Missing mandatory element (logger)"),
+                Some(_) => error(Some(txn), 460, "Invalid logger"),
+            },
+            "query_eventhandler" => match obj.get("handler") {
+                None => error(Some(txn), 456, "Missing mandatory element (handler)"),
+                Some(_) => error(Some(txn), 460, "Invalid event handler"),
+            },
+            "custom_logline" => match obj.get("line").and_then(Value::as_str) {
+                None => error(Some(txn), 456, "Missing mandatory element (line)"),
+                Some(line) => {
+                    // Janus's levels: 0-2 error, 3 warning, 4 info (the default), more is debug.
+                    match obj.get("level").and_then(Value::as_u64).unwrap_or(4) {
+                        0..=2 => tracing::error!(target: "vroom::custom", "{line}"),
+                        3 => tracing::warn!(target: "vroom::custom", "{line}"),
+                        4 => tracing::info!(target: "vroom::custom", "{line}"),
+                        _ => tracing::debug!(target: "vroom::custom", "{line}"),
+                    }
+                    success(json!({}))
+                }
+            },
             "set_log_level" => {
                 let level = match obj.get("level") {
                     None => return error(Some(txn), 456, "Missing mandatory element (level)"),
@@ -159,7 +226,7 @@ impl<R: Runtime> Api<R> {
                     None => success(json!({ "level": level })),
                 }
             }
-            other => error(Some(txn), 453, &format!("Unknown request '{other}'")),
+            other => error(Some(txn), 457, &format!("Unhandled request '{other}' at this path")),
         }
     }
 }

@@ -33,7 +33,6 @@ pub struct ApiConfig {
     /// Requests must carry a token stored with the admin API's `add_token`.
     pub token_auth: bool,
     pub server_name: String,
-    pub session_timeout_s: u64,
     pub local_ip: String,
 }
 
@@ -97,6 +96,8 @@ pub struct Api<R: Runtime> {
     pub media_stats: Option<Arc<crate::media::MediaStats>>,
     /// The process's logger, for the admin API's `set_log_level` (none in tests of the API alone).
     pub logging: Option<Arc<crate::observe::log::Logging>>,
+    /// Whether `create` makes sessions (the admin API's `accept_new_sessions`).
+    accepting: std::sync::atomic::AtomicBool,
 }
 
 /// Parses a request's text. Invalid JSON is Janus's 454, with the parser's message.
@@ -113,7 +114,7 @@ pub fn not_an_object() -> Value {
 impl<R: Runtime> Api<R> {
     pub fn new(core: Arc<Core<R>>, config: ApiConfig) -> Self {
         let tokens = tokens::Tokens::new(config.token_auth);
-        Api { core, config, tokens, media_stats: None, logging: None }
+        Api { core, config, tokens, media_stats: None, logging: None, accepting: true.into() }
     }
 
     /// Handles one request from `transport`.
@@ -186,6 +187,7 @@ impl<R: Runtime> Api<R> {
         match req.verb {
             "info" => Ok(self.server_info(req.transaction)),
             "ping" => Ok(json!({ "janus": "pong", "transaction": req.transaction })),
+            "create" if !self.accepting_sessions() => Err(ApiError::new(472, "Currently not accepting new sessions")),
             "create" => {
                 let id =
                     match req.fields.get("id") {
@@ -305,13 +307,22 @@ impl<R: Runtime> Api<R> {
         })
     }
 
+    pub fn accepting_sessions(&self) -> bool {
+        self.accepting.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    pub fn accept_sessions(&self, accept: bool) {
+        self.accepting.store(accept, std::sync::atomic::Ordering::Relaxed)
+    }
+
     fn server_info(&self, transaction: &str) -> Value {
         let plugin = |name: &str, description: &str, version: u32| json!({ "name": name, "author": "vroom", "description": description, "version_string": format!("0.0.{version}"), "version": version });
         json!({
             "janus": "server_info", "transaction": transaction,
             "name": "vroom", "version": 1102, "version_string": "1.1.2", "author": "vroom",
             "commit-hash": "not-a-git-repo", "compile-time": "", "log-to-stdout": true, "log-to-file": false,
-            "data_channels": true, "accepting-new-sessions": true, "session-timeout": self.config.session_timeout_s,
+            "data_channels": true, "accepting-new-sessions": self.accepting_sessions(),
+            "session-timeout": self.core.session_timeout_ms() / 1000,
             "reclaim-session-timeout": 0, "candidates-timeout": 45, "server-name": self.config.server_name,
             "local-ip": self.config.local_ip, "ipv6": false, "ice-lite": false, "ice-tcp": false,
             "full-trickle": false, "mdns-enabled": false, "api_secret": self.config.api_secret.is_some(),

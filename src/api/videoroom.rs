@@ -69,6 +69,19 @@ impl<R: Runtime> Api<R> {
         PluginReply::Async
     }
 
+    /// A request of the admin API's `message_plugin`: the VideoRoom answers its synchronous
+    /// requests (create, list, listparticipants, ...), as Janus's `handle_admin_message` does.
+    pub(crate) fn videoroom_admin(&self, body: Fields<'_>) -> Value {
+        let reply = body.req_str("request").and_then(|request| {
+            if SYNC.contains(&request) {
+                self.videoroom_sync(request, body)
+            } else {
+                Err(Error::InvalidRequest(format!("Unknown request '{request}'")))
+            }
+        });
+        reply.unwrap_or_else(|e| render::plugin_error(Plugin::VideoRoom, &e))
+    }
+
     fn videoroom_sync(&self, request: &str, b: Fields<'_>) -> Result<Value> {
         let core = &self.core;
         let secret = || b.str("secret");

@@ -82,6 +82,8 @@ impl<R: Runtime> Core<R> {
             return Err(h.gone());
         }
         Ok(match &hs.role {
+            // An EchoTest handle is the plugin's session from its attach on, as in Janus.
+            Role::Idle if h.plugin == Plugin::EchoTest => (PluginView::Echo, None),
             Role::Idle => (PluginView::Idle, None),
             Role::Echo { port } => (PluginView::Echo, port.as_ref().map(|p| p.info())),
             Role::Spent { room } => (PluginView::Left { room: *room }, None),

@@ -57,6 +57,9 @@ pub struct Core<R: Runtime> {
     pub(crate) sockets: Arc<dyn SocketFactory>,
     pub(crate) sessions: RwLock<crate::sync::levels::Sessions, SessionMap<R>, R>,
     pub(crate) rooms: RwLock<crate::sync::levels::Rooms, RoomMap<R>, R>,
+    /// The session timeout in force (ms; 0 = never): the configuration's, until the admin API's
+    /// `set_session_timeout` changes it.
+    pub(crate) session_timeout_ms: R::AtomicU64,
 }
 
 impl<R: Runtime> Core<R> {
@@ -64,11 +67,22 @@ impl<R: Runtime> Core<R> {
         let mut ids = IdGen::new(config.id_seed);
         let sessions = RwLock::new(SessionMap::new(ids.fork()));
         let rooms = RwLock::new(RoomMap::new(ids.fork()));
-        Core { config, clock, sockets, sessions, rooms }
+        let session_timeout_ms = <R::AtomicU64 as crate::sync::RtAtomicU64>::new(config.session_timeout_ms);
+        Core { config, clock, sockets, sessions, rooms, session_timeout_ms }
     }
 
     pub fn config(&self) -> &CoreConfig {
         &self.config
+    }
+
+    /// The session timeout in force, ms (0: never).
+    pub fn session_timeout_ms(&self) -> u64 {
+        crate::sync::RtAtomicU64::load(&self.session_timeout_ms, std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Changes the session timeout (the admin API's `set_session_timeout`); 0: never.
+    pub fn set_session_timeout_ms(&self, ms: u64) {
+        crate::sync::RtAtomicU64::store(&self.session_timeout_ms, ms, std::sync::atomic::Ordering::Relaxed)
     }
 
     /// The token of an entry point (panics in debug builds if a core lock is held).

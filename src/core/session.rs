@@ -257,7 +257,7 @@ impl<R: Runtime> Core<R> {
     /// `timeout` event, and every session whose client fell a whole queue behind (a slow
     /// client is dropped; it never holds a room back). Returns their ids.
     pub fn sweep_timeouts(&self) -> Vec<SessionId> {
-        let timeout = self.config.session_timeout_ms;
+        let timeout = self.session_timeout_ms();
         let now = self.clock.now_ms();
         let idle = |st: &SessionState<R>| timeout > 0 && now.saturating_sub(st.last_activity_ms) >= timeout;
         self.kill_where(|s, st| idle(st) || s.queue.overflowed(), Some(EventBody::Timeout))
