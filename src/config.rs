@@ -155,6 +155,9 @@ pub struct StaticRoom {
     pub videocodec: Option<String>,
     #[serde(default)]
     pub video_svc: bool,
+    /// The VP9 profile (0-3) and H.264 profile-level-id this room chooses.
+    pub vp9_profile: Option<String>,
+    pub h264_profile: Option<String>,
 }
 
 fn three() -> u32 {
@@ -226,6 +229,8 @@ impl Default for VideoRoom {
             audiocodec: None,
             videocodec: None,
             video_svc: false,
+            vp9_profile: None,
+            h264_profile: None,
         };
         let svc = StaticRoom {
             id: 5678,
@@ -243,6 +248,12 @@ impl Config {
     pub fn parse(text: &str) -> Result<Config, String> {
         let config: Config = toml::from_str(text).map_err(|e| e.to_string())?;
         config.media.nat_1_1()?;
+        for room in &config.videoroom.rooms {
+            use crate::core::room::config::{h264_profile, vp9_profile};
+            let bad = |e: crate::core::Error| format!("videoroom room {}: {e}", room.id);
+            vp9_profile(room.vp9_profile.clone()).map_err(bad)?;
+            h264_profile(room.h264_profile.clone()).map_err(bad)?;
+        }
         Ok(config)
     }
 
@@ -277,6 +288,8 @@ impl StaticRoom {
             audiocodec: self.audiocodec.clone().unwrap_or(d.audiocodec.clone()),
             videocodec: self.videocodec.clone().unwrap_or(d.videocodec.clone()),
             video_svc: self.video_svc,
+            vp9_profile: self.vp9_profile.clone(),
+            h264_profile: self.h264_profile.clone(),
             ..d
         }
     }

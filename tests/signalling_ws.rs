@@ -388,3 +388,61 @@ fn ws_bad_config_names_the_key() {
     let help = std::process::Command::new(env!("CARGO_BIN_EXE_vroom")).arg("--help").output().unwrap();
     assert!(String::from_utf8_lossy(&help.stdout).contains("--config"));
 }
+
+/// A publisher's SDP offer whose video m-line has VP9 in profiles 0 and 2 and H.264 in
+/// Constrained Baseline and Main.
+fn profiles_offer() -> serde_json::Value {
+    let common = "a=ice-ufrag:abcd\r\na=ice-pwd:0123456789abcdef0123456789\r\na=fingerprint:sha-256 00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF:00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF\r\na=setup:actpass\r\n";
+    let sdp = format!(
+        "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\na=group:BUNDLE 0\r\n\
+         m=video 9 UDP/TLS/RTP/SAVPF 98 100 102 103\r\nc=IN IP4 0.0.0.0\r\na=mid:0\r\na=sendonly\r\na=rtcp-mux\r\n\
+         a=rtpmap:98 VP9/90000\r\na=fmtp:98 profile-id=0\r\na=rtpmap:100 VP9/90000\r\na=fmtp:100 profile-id=2\r\n\
+         a=rtpmap:102 H264/90000\r\na=fmtp:102 level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f\r\n\
+         a=rtpmap:103 H264/90000\r\na=fmtp:103 level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=4d001f\r\n{common}"
+    );
+    json!({ "type": "offer", "sdp": sdp })
+}
+
+/// Room options that end up in SDP are checked, then used. Janus 1.1.2 writes `vp9_profile`
+/// into its SDP unchecked: a line break there injects `a=msid:x`, which stalls its VideoRoom
+/// (JCB-04). vroom refuses what is not a profile (430) and chooses the room's profile in the
+/// publisher's answer, its stream list and subscribers' offers.
+#[tokio::test]
+async fn ws_video_profiles_are_checked_then_chosen_in_answers_and_offers() {
+    let server = Server::start("");
+    let mut ws = Ws::connect(&server.ws).await;
+    let s = ws.create().await;
+    let h = ws.attach(s, VR).await;
+    for (field, value) in
+        [("vp9_profile", "2\r\na=msid:x"), ("vp9_profile", "4"), ("h264_profile", "42e01"), ("h264_profile", "zzzzzz")]
+    {
+        let r = ws.message(s, h, json!({ "request": "create", "room": 7001, field: value })).await;
+        assert_eq!(data(&r)["error_code"], 430, "{field} {value:?}: {r}");
+        assert_eq!(data(&r)["error"], format!("Invalid element ({field})"));
+    }
+    let exists = ws.message(s, h, json!({ "request": "exists", "room": 7001 })).await;
+    assert_eq!(data(&exists)["exists"], false);
+    let create = json!({ "request": "create", "room": 7002, "videocodec": "vp9,h264", "vp9_profile": "2",
+        "h264_profile": "4d001f", "dummy_publisher": true });
+    assert_eq!(data(&ws.message(s, h, create).await)["videoroom"], "created");
+
+    // The publisher's answer takes the room's VP9 profile; its stream says which.
+    let body = json!({ "request": "joinandconfigure", "ptype": "publisher", "room": 7002 });
+    let joined = ws.message_async(s, h, body, Some(profiles_offer())).await;
+    let answer = joined["jsep"]["sdp"].as_str().unwrap_or_else(|| panic!("an answer: {joined}"));
+    assert!(!answer.contains("profile-id=0") && !answer.contains("a=rtpmap:98 "), "{answer}");
+    let m_video = answer.lines().find(|l| l.starts_with("m=video")).unwrap();
+    assert!(m_video.split_whitespace().skip(3).all(|pt| pt == "100" || pt == "103"), "{m_video}");
+    assert_eq!(data(&joined)["streams"][0]["vp9_profile"], "2", "{joined}");
+
+    // A subscriber of the dummy publisher is offered the room's profiles.
+    let sh = ws.attach(s, VR).await;
+    let list = ws.message(s, sh, json!({ "request": "listparticipants", "room": 7002 })).await;
+    let dummy = data(&list)["participants"].as_array().unwrap().iter().find(|p| p["dummy"] == true).cloned();
+    let dummy = dummy.unwrap_or_else(|| panic!("a dummy publisher: {list}"))["id"].clone();
+    let body = json!({ "request": "join", "ptype": "subscriber", "room": 7002, "streams": [{ "feed": dummy }] });
+    let attached = ws.message_async(s, sh, body, None).await;
+    let offer = attached["jsep"]["sdp"].as_str().unwrap_or_else(|| panic!("an offer: {attached}"));
+    assert!(offer.contains("profile-id=2"), "{offer}");
+    assert!(offer.contains("profile-level-id=4d001f"), "{offer}");
+}

@@ -270,6 +270,7 @@ pub fn audio_video() -> Vec<StreamSpec> {
         kind,
         mid: mid.into(),
         codec: Some(codec.into()),
+        profile: None,
         description: None,
         disabled: false,
     };

@@ -24,12 +24,23 @@ fn put(map: &mut Map<String, Value>, key: &str, value: Option<Value>) {
     }
 }
 
+/// Janus's `vp9_profile` / `h264_profile` of a video stream, when its codec has one.
+fn put_profile(m: &mut Map<String, Value>, codec: Option<&str>, profile: Option<&str>) {
+    let key = match codec {
+        Some("vp9") => "vp9_profile",
+        Some("h264") => "h264_profile",
+        _ => return,
+    };
+    put(m, key, profile.map(Value::from));
+}
+
 pub(crate) fn stream_info(s: &StreamInfo) -> Value {
     let mut m = Map::new();
     m.insert("type".into(), kind(&s.kind).into());
     m.insert("mindex".into(), s.mindex.into());
     m.insert("mid".into(), s.mid.clone().into());
     put(&mut m, "codec", s.codec.clone().map(Value::from));
+    put_profile(&mut m, s.codec.as_deref(), s.profile.as_deref());
     put(&mut m, "description", s.description.clone().map(Value::from));
     put(&mut m, "disabled", s.disabled.then_some(true.into()));
     put(&mut m, "moderated", s.moderated.then_some(true.into()));
@@ -68,6 +79,7 @@ pub(crate) fn sub_stream(s: &SubStreamInfo) -> Value {
         m.insert("feed_mid".into(), s.feed_mid.clone().into());
         put(&mut m, "feed_display", s.feed_display.clone().map(Value::from));
         put(&mut m, "codec", s.codec.clone().map(Value::from));
+        put_profile(&mut m, s.codec.as_deref(), s.profile.as_deref());
     }
     m.insert("active".into(), s.active.into());
     m.insert("send".into(), s.send.into());

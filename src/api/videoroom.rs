@@ -200,15 +200,14 @@ impl<R: Runtime> Api<R> {
         txn: Option<String>,
     ) -> Result<()> {
         let core = &self.core;
-        let offer = |jsep: &Option<Jsep>| -> Result<Option<Publish>> {
+        // A publisher's offer, with the room's VP9 and H.264 profiles chosen in it.
+        let offer = |jsep: &Option<Jsep>, room: Option<crate::core::ids::RoomId>| -> Result<Option<Publish>> {
             match jsep {
                 Some(j) if j.kind == SdpKind::Offer => {
-                    let offered = sdp::parse_offer(&j.sdp).map_err(Error::InvalidSdp)?;
-                    Ok(Some(Publish {
-                        streams: sdp::publisher_streams(&offered),
-                        display: b.string("display")?,
-                        offer: j.sdp.clone(),
-                    }))
+                    let (vp9, h264) = room.map(|r| core.video_profiles(r)).unwrap_or_default();
+                    let sdp = sdp::prefer_profiles(&j.sdp, vp9.as_deref(), h264.as_deref());
+                    let offered = sdp::parse_offer(&sdp).map_err(Error::InvalidSdp)?;
+                    Ok(Some(Publish { streams: sdp::publisher_streams(&offered), display: b.string("display")?, offer: sdp }))
                 }
                 Some(_) => Err(Error::InvalidRequest("Unexpected JSEP type: answer".into())),
                 None => Ok(None),
@@ -229,7 +228,7 @@ impl<R: Runtime> Api<R> {
                         pin: b.string("pin")?,
                         token: b.string("token")?,
                     };
-                    match offer(&jsep)? {
+                    match offer(&jsep, Some(join.room))? {
                         Some(publish) if request == "joinandconfigure" => core.join_and_publish(h, join, publish, txn),
                         _ => core.join_publisher(h, join, txn),
                     }
@@ -242,7 +241,7 @@ impl<R: Runtime> Api<R> {
                 }
                 Some(_) => Err(Error::InvalidValue("ptype")),
             },
-            "publish" | "configure" if role != JoinedAs::Subscriber => match offer(&jsep)? {
+            "publish" | "configure" if role != JoinedAs::Subscriber => match offer(&jsep, core.room_of(h))? {
                 Some(publish) => core.publish(h, publish, txn),
                 None => {
                     let mut descriptions = Vec::new();
@@ -344,6 +343,8 @@ fn room_config(b: Fields<'_>) -> Result<RoomConfig> {
         fir_freq: b.u32("fir_freq")?.unwrap_or(d.fir_freq),
         audiocodec: b.string("audiocodec")?.unwrap_or(d.audiocodec),
         videocodec: b.string("videocodec")?.unwrap_or(d.videocodec),
+        vp9_profile: crate::core::room::config::vp9_profile(b.string("vp9_profile")?)?,
+        h264_profile: crate::core::room::config::h264_profile(b.string("h264_profile")?)?,
         opus_fec: b.bool("opus_fec")?.unwrap_or(d.opus_fec),
         opus_dtx: b.bool("opus_dtx")?.unwrap_or(d.opus_dtx),
         video_svc: b.bool("video_svc")?.unwrap_or(d.video_svc),

@@ -91,6 +91,8 @@ pub struct StreamInfo {
     pub mindex: u32,
     pub mid: String,
     pub codec: Option<String>,
+    /// VP9's `profile-id` or H.264's `profile-level-id` (Janus's `vp9_profile`/`h264_profile`).
+    pub profile: Option<String>,
     pub description: Option<String>,
     pub disabled: bool,
     pub moderated: bool,
@@ -123,6 +125,8 @@ pub struct SubStreamInfo {
     pub feed_mid: String,
     pub feed_display: Option<String>,
     pub codec: Option<String>,
+    /// The feed's codec profile: what the subscriber is offered.
+    pub profile: Option<String>,
     /// False once the feed went away: the m-line stays, inactive, until the subscriber
     /// renegotiates.
     pub active: bool,

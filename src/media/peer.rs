@@ -56,6 +56,17 @@ pub(crate) fn build(
     let settings = settings.build();
     let mut media = MediaEngine::default();
     media.register_default_codecs().map_err(|e| e.to_string())?;
+    for (pt, mime, fmtp) in EXTRA_VIDEO {
+        let rtp_codec = RTCRtpCodec {
+            mime_type: mime.to_string(),
+            clock_rate: 90000,
+            channels: 0,
+            sdp_fmtp_line: fmtp.to_string(),
+            rtcp_feedback: vec![],
+        };
+        let codec = RTCRtpCodecParameters { rtp_codec, payload_type: pt, ..Default::default() };
+        media.register_codec(codec, RtpCodecKind::Video).map_err(|e| e.to_string())?;
+    }
     // Keyframe requests (PLI, FIR) must reach vroom: the default chain ends by dropping inbound
     // RTCP that no interceptor marked for the application.
     let registry = Registry::new().with(Slot::from(14_000), DeliverRtcp::default());
@@ -117,26 +128,31 @@ pub(crate) fn build(
     Ok(pc)
 }
 
+/// Video profiles a room may choose (`vp9_profile`, `h264_profile`) that `rtc`'s defaults lack
+/// (VP9 profiles 2 and 3, H.264 Main), on payload types its defaults leave free.
+const EXTRA_VIDEO: [(u8, &str, &str); 3] = [
+    (112, "video/VP9", "profile-id=2"),
+    (113, "video/VP9", "profile-id=3"),
+    (114, "video/H264", "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=4d001f"),
+];
+
 /// The codecs vroom forwards, by the names Janus gives them.
 const CODECS: [&str; 8] = ["opus", "pcmu", "pcma", "g722", "vp8", "vp9", "h264", "av1"];
 
-/// The codec vroom sends a stream of codec `name` (as Janus names codecs) with. Each entry is
-/// one that `register_default_codecs` registers, so the sender's codec is negotiable.
-fn codec_of(name: &str) -> Option<(RtpCodecKind, RTCRtpCodec)> {
+/// The codec vroom sends a stream of codec `name` (as Janus names codecs) with, in `profile`
+/// (VP9's `profile-id`, H.264's `profile-level-id`) when given. Each is one that
+/// `register_default_codecs` or [`EXTRA_VIDEO`] registers, so the sender's codec is negotiable.
+fn codec_of(name: &str, profile: Option<&str>) -> Option<(RtpCodecKind, RTCRtpCodec)> {
+    let vp9 = format!("profile-id={}", profile.unwrap_or("0"));
+    let h264 = format!("level-asymmetry-allowed=1;packetization-mode=1;profile-level-id={}", profile.unwrap_or("42001f"));
     let (kind, mime, rate, channels, fmtp) = match name {
         "opus" => (RtpCodecKind::Audio, "audio/opus", 48000, 2, "minptime=10;useinbandfec=1"),
         "pcmu" => (RtpCodecKind::Audio, "audio/PCMU", 8000, 0, ""),
         "pcma" => (RtpCodecKind::Audio, "audio/PCMA", 8000, 0, ""),
         "g722" => (RtpCodecKind::Audio, "audio/G722", 8000, 0, ""),
         "vp8" => (RtpCodecKind::Video, "video/VP8", 90000, 0, ""),
-        "vp9" => (RtpCodecKind::Video, "video/VP9", 90000, 0, "profile-id=0"),
-        "h264" => (
-            RtpCodecKind::Video,
-            "video/H264",
-            90000,
-            0,
-            "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42001f",
-        ),
+        "vp9" => (RtpCodecKind::Video, "video/VP9", 90000, 0, vp9.as_str()),
+        "h264" => (RtpCodecKind::Video, "video/H264", 90000, 0, h264.as_str()),
         "av1" => (RtpCodecKind::Video, "video/AV1", 90000, 0, "profile-id=0"),
         _ => return None,
     };
@@ -174,14 +190,15 @@ pub(crate) fn sync_subscriber_tracks(pc: &mut RTCPeerConnection, streams: &[SubS
             MediaKind::Audio => "opus",
             _ => "vp8",
         });
-        let (kind, codec) = codec_of(name).ok_or_else(|| format!("unsupported codec {name}"))?;
+        let (kind, codec) =
+            codec_of(name, s.profile.as_deref()).ok_or_else(|| format!("unsupported codec {name}"))?;
         let ssrc = ssrc_for(s);
         pc.add_track(track(&s.mid, kind, codec.clone(), ssrc)).map_err(|e| e.to_string())?;
         // The m-line lists the stream's codec first and every other codec of its kind after it:
         // `rtc` negotiates a PeerConnection's codecs once, so a codec no m-line carried in the
         // first negotiation could not be added by a later `subscribe`.
         let preferences: Vec<RTCRtpCodecParameters> = std::iter::once(codec.clone())
-            .chain(CODECS.iter().filter_map(|n| codec_of(n)).filter(|(k, c)| *k == kind && c != &codec).map(|(_, c)| c))
+            .chain(CODECS.iter().filter_map(|n| codec_of(n, None)).filter(|(k, c)| *k == kind && c != &codec).map(|(_, c)| c))
             .map(|rtp_codec| RTCRtpCodecParameters { rtp_codec, ..Default::default() })
             .collect();
         if let Some(id) = pc.get_transceivers().last() {
@@ -218,7 +235,7 @@ pub(crate) fn echo_tracks(pc: &mut RTCPeerConnection) -> Result<(), String> {
             continue;
         };
         let name = mime.rsplit('/').next().unwrap_or_default().to_ascii_lowercase();
-        let Some((kind, codec)) = codec_of(&name) else { continue };
+        let Some((kind, codec)) = codec_of(&name, None) else { continue };
         pc.add_track(track(&format!("echo{i}"), kind, codec, 0x0E00_0000 + i as u32)).map_err(|e| e.to_string())?;
     }
     Ok(())

@@ -30,6 +30,8 @@ pub struct Offered {
     pub mid: String,
     /// The negotiated codec (lower case, as Janus reports it) and its payload type.
     pub codec: Option<(String, u8)>,
+    /// That codec's profile: VP9's `profile-id`, H.264's `profile-level-id`.
+    pub profile: Option<String>,
     pub disabled: bool,
 }
 
@@ -62,9 +64,92 @@ pub fn parse_offer(sdp: &str) -> Result<Vec<Offered>, String> {
             .find(|(_, name)| CODECS.iter().any(|(n, ..)| n.eq_ignore_ascii_case(name)))
             .map(|(pt, name)| (name.to_lowercase(), pt));
         let disabled = m.media_name.port.value == 0;
-        out.push(Offered { kind, mid, codec, disabled });
+        let profile = codec.as_ref().and_then(|(name, pt)| {
+            let fmtp = desc.get_codec_for_payload_type(*pt).ok()?.fmtp;
+            profile_of(name, &fmtp)
+        });
+        out.push(Offered { kind, mid, codec, profile, disabled });
     }
     Ok(out)
+}
+
+/// The profile a codec's `a=fmtp` names: VP9's `profile-id` (0 when absent, RFC 9628) or
+/// H.264's `profile-level-id` (lower case).
+pub fn profile_of(codec: &str, fmtp: &str) -> Option<String> {
+    let param = |name: &str| {
+        fmtp.split(';').map(str::trim).find_map(|kv| kv.strip_prefix(name)?.strip_prefix('=')).map(str::to_lowercase)
+    };
+    match codec.to_lowercase().as_str() {
+        "vp9" => Some(param("profile-id").unwrap_or_else(|| "0".into())),
+        "h264" => param("profile-level-id"),
+        _ => None,
+    }
+}
+
+/// A publisher's offer with the room's VP9 and H.264 profiles chosen: on each video m-line that
+/// offers the wanted profile of a codec, that codec's payload types with another profile (and
+/// their RTX) are removed, so the answer can only take the room's. An m-line without the
+/// wanted profile is left as it is. Janus does this choice in its answer (`vp9_profile`,
+/// `h264_profile`).
+pub fn prefer_profiles(offer: &str, vp9: Option<&str>, h264: Option<&str>) -> String {
+    if vp9.is_none() && h264.is_none() {
+        return offer.to_string();
+    }
+    let eol = if offer.contains("\r\n") { "\r\n" } else { "\n" };
+    let lines: Vec<&str> = offer.lines().collect();
+    let mut out: Vec<String> = Vec::new();
+    let mut start = 0;
+    while start < lines.len() {
+        let end = (start + 1..lines.len()).find(|&i| lines[i].starts_with("m=")).unwrap_or(lines.len());
+        out.extend(prefer_in_section(&lines[start..end], vp9, h264));
+        start = end;
+    }
+    let mut text = out.join(eol);
+    text.push_str(eol);
+    text
+}
+
+fn prefer_in_section(section: &[&str], vp9: Option<&str>, h264: Option<&str>) -> Vec<String> {
+    let keep = |s: &[&str]| s.iter().map(|l| l.to_string()).collect();
+    if !section.first().is_some_and(|m| m.starts_with("m=video")) {
+        return keep(section);
+    }
+    let attr = |prefix: &str, pt: &str| {
+        section.iter().find_map(|l| l.strip_prefix(prefix)?.strip_prefix(pt)?.strip_prefix(' ')).unwrap_or_default()
+    };
+    let formats: Vec<&str> = section[0].split_whitespace().skip(3).collect();
+    let codec_of = |pt: &str| attr("a=rtpmap:", pt).split('/').next().unwrap_or_default().to_lowercase();
+    let mut dropped: Vec<&str> = Vec::new();
+    for (codec, wanted) in [("vp9", vp9), ("h264", h264)] {
+        let Some(wanted) = wanted.map(str::to_lowercase) else { continue };
+        let of_codec: Vec<&str> = formats.iter().copied().filter(|pt| codec_of(pt) == codec).collect();
+        let matching = |pt: &&str| profile_of(codec, attr("a=fmtp:", pt)).as_deref() == Some(wanted.as_str());
+        if of_codec.iter().any(matching) {
+            dropped.extend(of_codec.iter().filter(|pt| !matching(pt)));
+        }
+    }
+    // The RTX of a dropped payload type goes with it.
+    let rtx: Vec<&str> = formats
+        .iter()
+        .copied()
+        .filter(|pt| codec_of(pt) == "rtx" && dropped.iter().any(|d| attr("a=fmtp:", pt) == format!("apt={d}")))
+        .collect();
+    dropped.extend(rtx);
+    if dropped.is_empty() {
+        return keep(section);
+    }
+    let mut m_line: Vec<&str> = section[0].split_whitespace().take(3).collect();
+    m_line.extend(formats.iter().filter(|pt| !dropped.contains(pt)));
+    let mut out = vec![m_line.join(" ")];
+    for l in &section[1..] {
+        let about_dropped = ["a=rtpmap:", "a=fmtp:", "a=rtcp-fb:"].iter().any(|p| {
+            l.strip_prefix(p).and_then(|rest| rest.split([' ', ':']).next()).is_some_and(|pt| dropped.contains(&pt))
+        });
+        if !about_dropped {
+            out.push(l.to_string());
+        }
+    }
+    out
 }
 
 /// The streams a publisher's offer proposes, as the core records them.
@@ -75,6 +160,7 @@ pub fn publisher_streams(offered: &[Offered]) -> Vec<StreamSpec> {
             kind: o.kind.clone(),
             mid: o.mid.clone(),
             codec: o.codec.as_ref().map(|(c, _)| c.clone()),
+            profile: o.profile.clone(),
             description: None,
             disabled: o.disabled,
         })
@@ -278,6 +364,7 @@ mod tests {
             feed_mid: "1".into(),
             feed_display: None,
             codec: Some("vp8".into()),
+            profile: None,
             active: false,
             send: true,
             ready: false,
@@ -286,5 +373,27 @@ mod tests {
         let o = offer(&[sub], &transport());
         assert!(o.contains("a=inactive") && o.contains("a=rtpmap:96 VP8/90000"), "{o}");
         assert_eq!(parse_offer(&o).unwrap().len(), 1);
+    }
+
+    /// A video m-line offering VP9 profiles 0 and 2 (each with RTX) and H.264 42e01f and 640032.
+    const PROFILES: &str = "v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\nm=video 9 UDP/TLS/RTP/SAVPF 98 99 100 101 102 103\r\n\
+        a=mid:0\r\na=rtpmap:98 VP9/90000\r\na=rtcp-fb:98 nack\r\na=fmtp:98 profile-id=0\r\n\
+        a=rtpmap:99 rtx/90000\r\na=fmtp:99 apt=98\r\na=rtpmap:100 VP9/90000\r\na=fmtp:100 profile-id=2\r\n\
+        a=rtpmap:101 rtx/90000\r\na=fmtp:101 apt=100\r\n\
+        a=rtpmap:102 H264/90000\r\na=fmtp:102 level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f\r\n\
+        a=rtpmap:103 H264/90000\r\na=fmtp:103 level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=640032\r\n";
+
+    #[test]
+    fn the_rooms_profiles_are_the_only_ones_left_to_answer() {
+        let sdp = prefer_profiles(PROFILES, Some("2"), Some("640032"));
+        assert!(sdp.contains("m=video 9 UDP/TLS/RTP/SAVPF 100 101 103\r\n"), "{sdp}");
+        for gone in ["a=rtpmap:98 ", "a=rtcp-fb:98 ", "a=fmtp:98 ", "a=fmtp:99 ", "a=rtpmap:102 "] {
+            assert!(!sdp.contains(gone), "{gone} left in {sdp}");
+        }
+        assert_eq!(parse_offer(&sdp).unwrap()[0].profile.as_deref(), Some("2"));
+        // A profile nobody offers changes nothing; no profile changes nothing.
+        assert_eq!(prefer_profiles(PROFILES, Some("3"), None), PROFILES);
+        assert_eq!(prefer_profiles(PROFILES, None, None), PROFILES);
+        assert_eq!(parse_offer(PROFILES).unwrap()[0].profile.as_deref(), Some("0"));
     }
 }

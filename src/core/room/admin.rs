@@ -100,6 +100,18 @@ impl<R: Runtime> Core<R> {
         }
     }
 
+    /// The VP9 and H.264 profiles room `id` chooses (`vp9_profile`, `h264_profile`).
+    pub fn video_profiles(&self, id: RoomId) -> (Option<String>, Option<String>) {
+        let mut t = Self::enter();
+        match self.find_room(&mut t, id) {
+            Ok(room) => {
+                let st = room.state.read(&mut t);
+                (st.config.vp9_profile.clone(), st.config.h264_profile.clone())
+            }
+            Err(_) => (None, None),
+        }
+    }
+
     /// `list`: private rooms only with the right `admin_key`.
     pub fn list_rooms(&self, admin_key: Option<&str>) -> Vec<RoomInfo> {
         let show_private = self.config.admin_key.is_some() && self.check_admin_key(admin_key).is_ok();

@@ -37,6 +37,10 @@ pub struct RoomConfig {
     pub lock_record: bool,
     pub notify_joining: bool,
     pub dummy_publisher: bool,
+    /// The VP9 profile (`profile-id`, 0-3) and H.264 profile (`profile-level-id`, six hex
+    /// digits) answers and offers use, when the publisher offers several.
+    pub vp9_profile: Option<String>,
+    pub h264_profile: Option<String>,
 }
 
 impl Default for RoomConfig {
@@ -70,7 +74,28 @@ impl Default for RoomConfig {
             lock_record: false,
             notify_joining: false,
             dummy_publisher: false,
+            vp9_profile: None,
+            h264_profile: None,
         }
+    }
+}
+
+/// A `vp9_profile` value: a VP9 `profile-id` (0 to 3). Anything else ends up in SDP unchecked in
+/// Janus 1.1.2 (JCB-04: a line break there stalls its VideoRoom), so it is refused (430).
+pub fn vp9_profile(v: Option<String>) -> Result<Option<String>> {
+    match v {
+        Some(p) if !matches!(p.as_str(), "0" | "1" | "2" | "3") => Err(Error::InvalidValue("vp9_profile")),
+        v => Ok(v),
+    }
+}
+
+/// An `h264_profile` value: an H.264 `profile-level-id`, six hexadecimal digits.
+pub fn h264_profile(v: Option<String>) -> Result<Option<String>> {
+    match v {
+        Some(p) if p.len() != 6 || !p.bytes().all(|b| b.is_ascii_hexdigit()) => {
+            Err(Error::InvalidValue("h264_profile"))
+        }
+        v => Ok(v),
     }
 }
 

@@ -97,7 +97,7 @@ impl<R: Runtime> Room<R> {
         let mut publishers = BTreeMap::new();
         if config.dummy_publisher {
             let dummy =
-                Publisher::dummy(ids.id(|_| false), ids.private_id(|_| false), &config.audiocodec, &config.videocodec);
+                Publisher::dummy(ids.id(|_| false), ids.private_id(|_| false), &config);
             publishers.insert(dummy.id, Arc::new(dummy));
         }
         Room {

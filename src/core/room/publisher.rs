@@ -117,6 +117,8 @@ pub struct StreamSpec {
     pub kind: MediaKind,
     pub mid: String,
     pub codec: Option<String>,
+    /// The codec's profile, for VP9 (`profile-id`) and H.264 (`profile-level-id`).
+    pub profile: Option<String>,
     pub description: Option<String>,
     pub disabled: bool,
 }
@@ -142,7 +144,9 @@ impl<R: Runtime> Publisher<R> {
     /// A room's placeholder publisher (Janus's `dummy_publisher`): a feed with one stream per
     /// codec the room allows, which subscribers can take as placeholders and later `switch`.
     /// Its queue is closed, so whatever the room tells it is dropped.
-    pub(crate) fn dummy(id: ParticipantId, private_id: PrivateId, audiocodec: &str, videocodec: &str) -> Self {
+    /// Its VP9 and H.264 streams are in the room's profiles.
+    pub(crate) fn dummy(id: ParticipantId, private_id: PrivateId, config: &super::RoomConfig) -> Self {
+        let (audiocodec, videocodec) = (config.audiocodec.as_str(), config.videocodec.as_str());
         let queue = Arc::new(SessionQueue::new(0));
         queue.close();
         let mut state = PublisherState::new(Some("Dummy publisher".into()));
@@ -160,6 +164,11 @@ impl<R: Runtime> Publisher<R> {
                     kind,
                     mid: i.to_string(),
                     codec: Some(codec.trim().to_string()),
+                    profile: match codec.trim() {
+                        "vp9" => config.vp9_profile.clone(),
+                        "h264" => config.h264_profile.clone(),
+                        _ => None,
+                    },
                     description: None,
                     disabled: false,
                 };
@@ -599,6 +608,7 @@ fn new_stream(mindex: usize, s: StreamSpec) -> PubStream {
             mindex: mindex as u32,
             mid: s.mid,
             codec: s.codec,
+            profile: s.profile,
             description: s.description,
             disabled: s.disabled,
             moderated: false,

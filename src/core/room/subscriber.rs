@@ -237,6 +237,7 @@ impl<R: Runtime> RoomState<R> {
                     feed_mid: s.info.mid.clone(),
                     feed_display: pg.display.clone(),
                     codec: s.info.codec.clone(),
+                    profile: s.info.profile.clone(),
                     active: true,
                     send: true,
                     ready: false,
@@ -497,6 +498,14 @@ impl<R: Runtime> Core<R> {
 
     /// What the handle is in the VideoRoom (requests like `configure` mean different things for
     /// the two roles, and Janus checks the role before the request's fields).
+    /// The room `h` joined as a publisher or subscriber.
+    pub fn room_of(&self, h: &Handle<R>) -> Option<RoomId> {
+        match &h.state.lock(&mut Self::enter()).role {
+            Role::Publisher { room, .. } | Role::Subscriber { room, .. } => Some(room.id),
+            _ => None,
+        }
+    }
+
     pub fn joined_as(&self, h: &Handle<R>) -> JoinedAs {
         match h.state.lock(&mut Self::enter()).role {
             Role::Publisher { .. } => JoinedAs::Publisher,

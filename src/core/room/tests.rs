@@ -31,6 +31,7 @@ fn video() -> Publish {
         kind: MediaKind::Video,
         mid: "0".into(),
         codec: Some("vp8".into()),
+        profile: None,
         description: None,
         disabled: false,
     };
@@ -162,6 +163,7 @@ fn video_and_data() -> Publish {
         kind,
         mid: mid.into(),
         codec: codec.map(String::from),
+        profile: None,
         description: None,
         disabled: false,
     };
