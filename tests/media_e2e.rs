@@ -281,13 +281,15 @@ fn a_stun_server_tells_vroom_its_public_address() {
     assert!(summary["ratio"].as_f64().unwrap() >= 0.9, "{summary}");
 }
 
-/// A host with two interfaces (and loopback): vroom offers an address on each, and
-/// `ice_ignore_list` / `ice_enforce_list` narrow them as Janus's do.
+/// A host with two interfaces (and loopback), one with an IPv6 address too: vroom offers every
+/// address (IPv6 included, link-local not), and `ice_ignore_list` / `ice_enforce_list` narrow
+/// them as Janus's do.
 #[test]
 fn every_interface_is_offered_unless_a_list_says_otherwise() {
     let (host, lan) = (Netns::new(), Netns::new());
     host.link("x0", "10.20.0.2/24", &lan, "x1", "10.20.0.1/24");
     host.link("y0", "10.21.0.2/24", &lan, "y1", "10.21.0.1/24");
+    host.ip(&["addr", "add", "fd00:20::2/64", "dev", "x0", "nodad"]);
     let answer_candidates = |extra: &str| -> Vec<String> {
         let server = Server::start_in(Some(&host), extra);
         host.run(|| {
@@ -310,7 +312,17 @@ fn every_interface_is_offered_unless_a_list_says_otherwise() {
             })
         })
     };
-    assert_eq!(answer_candidates(""), ["10.20.0.2", "10.21.0.2", "127.0.0.1"]);
-    assert_eq!(answer_candidates("[media]\nice_ignore_list = \"y0,127.\"\n"), ["10.20.0.2"]);
+    assert_eq!(answer_candidates(""), ["10.20.0.2", "10.21.0.2", "127.0.0.1", "::1", "fd00:20::2"]);
+    assert_eq!(answer_candidates("[media]\nice_ignore_list = \"y0,127.,::1,fd00\"\n"), ["10.20.0.2"]);
     assert_eq!(answer_candidates("[media]\nice_enforce_list = \"y0,10.20.\"\nice_ignore_list = \"y\"\n"), ["10.20.0.2", "10.21.0.2"]);
+}
+
+/// IPv6 where present: an aiortc publisher and subscriber that offer only `::1`, against a vroom
+/// that offers only `::1`, decode every frame (media over vroom's IPv6 socket).
+#[test]
+fn aiortc_media_flows_over_ipv6() {
+    let server = Server::start("[media]\nice_enforce_list = \"::1\"\n");
+    let summary = run_peer_with(None, &[("E2E_HOST_ADDRESSES", "::1")], "videoroom_aiortc.py", &[&server.ws, "5"]);
+    assert_eq!(summary["publisher_answer_candidates"], serde_json::json!(["::1"]), "{summary}");
+    assert!(summary["ratio"].as_f64().unwrap() >= 0.9, "{summary}");
 }

@@ -55,8 +55,8 @@ pub fn list(setting: &str) -> Vec<String> {
 }
 
 impl Addresses {
-    /// The addresses of `interfaces` (name, address; those that are up) the rules keep. IPv4
-    /// only for now.
+    /// The addresses of `interfaces` (name, address; those that are up) the rules keep, IPv4 and
+    /// IPv6 (but link-local).
     pub fn choose(interfaces: &[(String, IpAddr)], rules: &AddressRules) -> Addresses {
         let mut hosts: Vec<HostAddress> = Vec::new();
         for (name, ip) in interfaces {
@@ -65,7 +65,9 @@ impl Addresses {
             } else {
                 matches(&rules.enforce, name, ip)
             };
-            if !kept || !ip.is_ipv4() || hosts.iter().any(|h| h.bound == *ip) {
+            // IPv6 link-local addresses need a scope to be reached: not offered (as Janus).
+            let link_local = matches!(ip, IpAddr::V6(v6) if (v6.segments()[0] & 0xffc0) == 0xfe80);
+            if !kept || link_local || hosts.iter().any(|h| h.bound == *ip) {
                 continue;
             }
             // Loopback is never behind the NAT: mapping it would make the public address
@@ -132,7 +134,14 @@ mod tests {
     use super::*;
 
     fn ifs() -> Vec<(String, IpAddr)> {
-        [("lo", "127.0.0.1"), ("eth0", "10.0.0.5"), ("eth1", "192.168.1.7"), ("vmnet8", "172.16.0.1"), ("eth0", "fe80::1")]
+        [
+            ("lo", "127.0.0.1"),
+            ("eth0", "10.0.0.5"),
+            ("eth1", "192.168.1.7"),
+            ("vmnet8", "172.16.0.1"),
+            ("eth0", "fe80::1"),
+            ("eth0", "2001:db8::5"),
+        ]
             .iter()
             .map(|(n, a)| (n.to_string(), a.parse().unwrap()))
             .collect()
@@ -146,15 +155,15 @@ mod tests {
     fn every_interface_but_the_ignored_ones_by_default() {
         let rules = AddressRules { ignore: list("vmnet"), ..Default::default() };
         let a = Addresses::choose(&ifs(), &rules);
-        assert_eq!(bound(&a), ["127.0.0.1", "10.0.0.5", "192.168.1.7"]);
-        assert_eq!(a.candidates().len(), 3);
+        assert_eq!(bound(&a), ["127.0.0.1", "10.0.0.5", "192.168.1.7", "2001:db8::5"], "link-local is not offered");
+        assert_eq!(a.candidates().len(), 4);
     }
 
     #[test]
     fn an_enforce_list_keeps_names_and_address_prefixes_and_overrides_the_ignore_list() {
         let rules = AddressRules { enforce: list("eth1, 10.0."), ignore: list("eth"), ..Default::default() };
         assert_eq!(bound(&Addresses::choose(&ifs(), &rules)), ["10.0.0.5", "192.168.1.7"]);
-        let rules = AddressRules { ignore: list("lo,192.168.,vmnet"), ..Default::default() };
+        let rules = AddressRules { ignore: list("lo,192.168.,vmnet,2001:"), ..Default::default() };
         assert_eq!(bound(&Addresses::choose(&ifs(), &rules)), ["10.0.0.5"]);
     }
 
@@ -163,15 +172,16 @@ mod tests {
         let public: IpAddr = "198.51.100.7".parse().unwrap();
         let rules = AddressRules { enforce: list("eth0"), nat_1_1: vec![public], ..Default::default() };
         let a = Addresses::choose(&ifs(), &rules);
-        assert_eq!(a.candidates(), [public]);
+        let v6: IpAddr = "2001:db8::5".parse().unwrap();
+        assert_eq!(a.candidates(), [public, v6], "an IPv4 mapping leaves IPv6 addresses as they are");
         let private: IpAddr = "10.0.0.5".parse().unwrap();
         assert_eq!(a.ice_address(private), Some(public));
         assert_eq!(a.bound_address(public), Some(private));
         assert_eq!(a.ice_address("192.168.1.7".parse().unwrap()), None, "not a chosen address");
         let keep = AddressRules { keep_private_host: true, ..rules.clone() };
-        assert_eq!(Addresses::choose(&ifs(), &keep).candidates(), [public, private]);
+        assert_eq!(Addresses::choose(&ifs(), &keep).candidates(), [public, private, v6]);
         // Loopback stays itself, and the public address still leaves from the private one.
-        let every = AddressRules { enforce: list("lo,eth0"), ..rules };
+        let every = AddressRules { enforce: list("lo,10.0."), ..rules };
         let a = Addresses::choose(&ifs(), &every);
         assert_eq!(a.candidates(), ["127.0.0.1".parse::<IpAddr>().unwrap(), public]);
         assert_eq!(a.bound_address(public), Some(private));

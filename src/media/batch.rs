@@ -21,30 +21,40 @@ pub(crate) struct BatchSender {
     addrs: Vec<Option<SockaddrStorage>>,
 }
 
-/// The source-address control message of a run (`IP_PKTINFO`): the media socket listens on
-/// the wildcard address, and a reply must leave from the address the peer sent to.
-fn pktinfo(from: Option<IpAddr>) -> Option<libc::in_pktinfo> {
-    let Some(IpAddr::V4(v4)) = from else { return None };
-    Some(libc::in_pktinfo {
-        ipi_ifindex: 0,
-        ipi_spec_dst: libc::in_addr { s_addr: u32::from(v4).to_be() },
-        ipi_addr: libc::in_addr { s_addr: 0 },
+/// The source-address control message of a run (`IP_PKTINFO`, `IPV6_PKTINFO`): the media
+/// sockets listen on the wildcard addresses, and a reply must leave from the address the peer
+/// sent to.
+enum PacketInfo {
+    V4(libc::in_pktinfo),
+    V6(libc::in6_pktinfo),
+}
+
+fn pktinfo(from: Option<IpAddr>) -> Option<PacketInfo> {
+    Some(match from? {
+        IpAddr::V4(v4) => PacketInfo::V4(libc::in_pktinfo {
+            ipi_ifindex: 0,
+            ipi_spec_dst: libc::in_addr { s_addr: u32::from(v4).to_be() },
+            ipi_addr: libc::in_addr { s_addr: 0 },
+        }),
+        IpAddr::V6(v6) => {
+            PacketInfo::V6(libc::in6_pktinfo { ipi6_addr: libc::in6_addr { s6_addr: v6.octets() }, ipi6_ifindex: 0 })
+        }
     })
 }
 
 impl BatchSender {
     pub fn new() -> BatchSender {
-        let cmsg = nix::cmsg_space!(libc::in_pktinfo);
+        let cmsg = nix::cmsg_space!(libc::in6_pktinfo);
         BatchSender { headers: MultiHeaders::preallocate(MAX_RUN, Some(cmsg)), addrs: Vec::with_capacity(MAX_RUN) }
     }
 
-    /// Sends `datagrams` from socket `fd`, each from the address `source` gives for its route
-    /// (`None`: as the kernel chooses), and sets `sent[i]` to whether the kernel took the i-th.
-    /// A datagram the kernel refuses (a full socket buffer) is dropped, as a congested network
-    /// would, and the rest still go.
+    /// Sends `datagrams`, each from the socket `fd_for` gives for its destination's family and
+    /// from the address `source` gives for its route (`None`: as the kernel chooses), and sets
+    /// `sent[i]` to whether the kernel took the i-th. A datagram the kernel refuses (a full
+    /// socket buffer) is dropped, as a congested network would, and the rest still go.
     pub fn send(
         &mut self,
-        fd: RawFd,
+        fd_for: impl Fn(bool) -> Option<RawFd>,
         datagrams: &[(Route, Bytes)],
         sent: &mut Vec<bool>,
         source: impl Fn(IpAddr) -> Option<IpAddr>,
@@ -53,19 +63,28 @@ impl BatchSender {
         sent.resize(datagrams.len(), false);
         let mut at = 0;
         while at < datagrams.len() {
-            // A run: up to MAX_RUN datagrams that leave from one address.
+            // A run: up to MAX_RUN datagrams that leave from one address of one family.
             let from = source(datagrams[at].0.from);
+            let v6 = datagrams[at].0.to.is_ipv6();
             let len = datagrams[at..]
                 .iter()
                 .take(MAX_RUN)
-                .take_while(|(r, _)| source(r.from) == from)
+                .take_while(|(r, _)| source(r.from) == from && r.to.is_ipv6() == v6)
                 .count();
+            let Some(fd) = fd_for(v6) else {
+                at += len; // no socket of that family: never sent
+                continue;
+            };
             let run = &datagrams[at..at + len];
             self.addrs.clear();
             self.addrs.extend(run.iter().map(|(route, _)| Some(SockaddrStorage::from(route.to))));
             let slices: Vec<[IoSlice<'_>; 1]> = run.iter().map(|(_, data)| [IoSlice::new(data)]).collect();
             let info = pktinfo(from);
-            let cmsgs: Vec<ControlMessage<'_>> = info.as_ref().map(ControlMessage::Ipv4PacketInfo).into_iter().collect();
+            let cmsgs: Vec<ControlMessage<'_>> = match &info {
+                Some(PacketInfo::V4(i)) => vec![ControlMessage::Ipv4PacketInfo(i)],
+                Some(PacketInfo::V6(i)) => vec![ControlMessage::Ipv6PacketInfo(i)],
+                None => Vec::new(),
+            };
             match sendmmsg(fd, &mut self.headers, &slices, &self.addrs, &cmsgs, MsgFlags::MSG_DONTWAIT) {
                 Ok(results) => {
                     let n = results.count();
@@ -99,7 +118,7 @@ mod tests {
         let datagrams: Vec<(Route, Bytes)> =
             froms.iter().map(|f| (Route { from: *f, to }, Bytes::from_static(b"x"))).collect();
         let mut sent = Vec::new();
-        BatchSender::new().send(tx.as_raw_fd(), &datagrams, &mut sent, Some);
+        BatchSender::new().send(|_| Some(tx.as_raw_fd()), &datagrams, &mut sent, Some);
         assert_eq!(sent, vec![true; 4]);
         let mut buf = [0u8; 4];
         for from in froms {
@@ -117,7 +136,7 @@ mod tests {
             .map(|i| (route(rx[i % 3].local_addr().unwrap()), Bytes::from(vec![i as u8; 10 + i])))
             .collect();
         let mut sent = Vec::new();
-        BatchSender::new().send(tx.as_raw_fd(), &datagrams, &mut sent, Some);
+        BatchSender::new().send(|_| Some(tx.as_raw_fd()), &datagrams, &mut sent, Some);
         assert_eq!(sent, vec![true; datagrams.len()]);
         let mut buf = [0u8; 100];
         for (i, (_, data)) in datagrams.iter().enumerate() {
@@ -135,7 +154,7 @@ mod tests {
         let datagrams =
             vec![(route(to), Bytes::from_static(b"a")), (route(to), too_big), (route(to), Bytes::from_static(b"c"))];
         let mut sent = Vec::new();
-        BatchSender::new().send(tx.as_raw_fd(), &datagrams, &mut sent, Some);
+        BatchSender::new().send(|_| Some(tx.as_raw_fd()), &datagrams, &mut sent, Some);
         assert_eq!(sent, vec![true, false, true]);
         let mut buf = [0u8; 10];
         assert_eq!(rx.recv(&mut buf).unwrap(), 1);

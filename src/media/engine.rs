@@ -109,14 +109,23 @@ pub struct MediaEngine {
 impl MediaEngine {
     /// Binds the media socket on `ip:port` (0: any free port) and starts the shard thread.
     pub fn start(settings: MediaSettings, events: mpsc::Sender<PeerEvent>) -> io::Result<MediaEngine> {
-        let socket = netio::bind(settings.ip, settings.port)?;
+        // The wildcard address means both families: IPv4's socket, and IPv6's on its port.
+        let wildcard = settings.ip.is_unspecified();
+        let v4_ip = if wildcard { IpAddr::from([0, 0, 0, 0]) } else { settings.ip };
+        let socket = netio::bind(v4_ip, settings.port)?;
         let local = socket.local_addr()?;
-        let interfaces = if settings.ip.is_unspecified() {
-            addresses::interfaces()?
-        } else {
-            vec![("configured".to_string(), settings.ip)]
-        };
+        let interfaces = if wildcard { addresses::interfaces()? } else { vec![("configured".to_string(), settings.ip)] };
         let mut addresses = Addresses::choose(&interfaces, &settings.rules);
+        let mut socket_v6 = None;
+        if wildcard && addresses.hosts.iter().any(|h| h.bound.is_ipv6()) {
+            match netio::bind(std::net::Ipv6Addr::UNSPECIFIED.into(), local.port()) {
+                Ok(s) => socket_v6 = Some(s),
+                Err(e) => {
+                    tracing::warn!(port = local.port(), "no IPv6 socket on the media port, IPv6 addresses not offered: {e}");
+                    addresses.hosts.retain(|h| h.bound.is_ipv4());
+                }
+            }
+        }
         if let Some(server) = &settings.stun_server {
             let r = stun::server_reflexive(&socket, server, STUN_WAIT)?;
             match addresses.ice_address(r.base) {
@@ -152,7 +161,7 @@ impl MediaEngine {
             seed: AtomicU64::new(seed),
             stats: stats.clone(),
         });
-        shard::spawn(socket, addresses, rx, events, stats.clone())?;
+        shard::spawn(socket, socket_v6, addresses, rx, events, stats.clone())?;
         Ok(MediaEngine { shared, stats })
     }
 

@@ -1,4 +1,4 @@
-//! The shard: one thread, one UDP socket, every leg's packets. It routes each datagram to its
+//! The shard: one thread, one UDP socket per address family, every leg's packets. It routes each datagram to its
 //! leg (STUN by our ufrag, the rest by the sender's address), forwards publishers' packets to
 //! the fan-out snapshot right there (a loop, no channel or task per subscriber), runs the legs'
 //! timers from one heap, and sends what the legs produced with one `sendmmsg` per run of
@@ -39,6 +39,7 @@ pub(crate) enum Cmd {
 
 pub(crate) fn spawn(
     socket: std::net::UdpSocket,
+    socket_v6: Option<std::net::UdpSocket>,
     addresses: Arc<Addresses>,
     cmds: mpsc::UnboundedReceiver<Cmd>,
     events: mpsc::Sender<PeerEvent>,
@@ -48,9 +49,11 @@ pub(crate) fn spawn(
         let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a current-thread runtime");
         rt.block_on(async move {
             let socket = tokio::net::UdpSocket::from_std(socket).expect("a socket on this runtime");
+            let socket_v6 = socket_v6.map(|s| tokio::net::UdpSocket::from_std(s).expect("a socket on this runtime"));
             let port = socket.local_addr().expect("a bound socket").port();
             let mut shard = Shard {
                 socket,
+                socket_v6,
                 port,
                 addresses,
                 by_ufrag: HashMap::new(),
@@ -93,7 +96,9 @@ impl Ord for Timer {
 }
 
 struct Shard {
+    /// The media socket, and its IPv6 twin on the same port when IPv6 addresses are offered.
     socket: tokio::net::UdpSocket,
+    socket_v6: Option<tokio::net::UdpSocket>,
     port: u16,
     /// Our host addresses: what ICE calls each address datagrams arrive at, and back.
     addresses: Arc<Addresses>,
@@ -134,12 +139,12 @@ impl Shard {
             tokio::select! {
                 r = self.socket.readable() => {
                     if r.is_ok() {
-                        for _ in 0..BATCH {
-                            match self.socket.try_io(Interest::READABLE, || netio::recv(&self.socket, &mut buf)) {
-                                Ok((n, peer, to)) => self.datagram(&buf[..n], peer, to),
-                                Err(_) => break,
-                            }
-                        }
+                        self.read(false, &mut buf);
+                    }
+                }
+                r = async { self.socket_v6.as_ref().expect("guarded").readable().await }, if self.socket_v6.is_some() => {
+                    if r.is_ok() {
+                        self.read(true, &mut buf);
                     }
                 }
                 c = cmds.recv() => match c {
@@ -149,6 +154,18 @@ impl Shard {
                 _ = sleep => self.expire(),
             }
             self.flush();
+        }
+    }
+
+    /// Reads what is waiting on the IPv4 (or IPv6) socket, up to [`BATCH`] datagrams.
+    fn read(&mut self, v6: bool, buf: &mut [u8]) {
+        for _ in 0..BATCH {
+            let socket = if v6 { self.socket_v6.as_ref() } else { Some(&self.socket) };
+            let Some(socket) = socket else { return };
+            match socket.try_io(Interest::READABLE, || netio::recv(socket, buf)) {
+                Ok((n, peer, to)) => self.datagram(&buf[..n], peer, to),
+                Err(_) => return,
+            }
         }
     }
 
@@ -305,7 +322,9 @@ impl Shard {
             return;
         }
         let addresses = &self.addresses;
-        self.batch.send(self.socket.as_raw_fd(), &self.out, &mut self.sent, |ip| addresses.bound_address(ip));
+        let (v4, v6) = (self.socket.as_raw_fd(), self.socket_v6.as_ref().map(|s| s.as_raw_fd()));
+        let fd_for = |ipv6: bool| if ipv6 { v6 } else { Some(v4) };
+        self.batch.send(fd_for, &self.out, &mut self.sent, |ip| addresses.bound_address(ip));
         let done = Instant::now();
         let mut stamps = self.stamps.drain(..).peekable();
         let (mut forwarded, mut bytes) = (0, 0);
