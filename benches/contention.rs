@@ -2,7 +2,9 @@
 //! threads make participants join, publish, come up, unpublish, leave and detach in a loop.
 //!
 //! `cargo bench --bench contention` prints criterion's estimates for an idle room and for a room
-//! under churn, then p50/p99 over 20,000 timed calls under churn and the churn rate reached.
+//! under churn, then p50/p99 over 20,000 timed calls under churn and the churn rate reached;
+//! each with the lock watch on (production's default: every ordered lock timed for the
+//! watchdog and `/metrics`) and off (`lock_watchdog_ms = 0`), in the same run.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 use std::sync::Arc;
@@ -16,6 +18,7 @@ mod common;
 use common::{av_publish, Stage, World, ROOM};
 use vroom::core::room::{JoinPublisher, RoomConfig};
 use vroom::core::Plugin;
+use vroom::observe::locks::WATCH;
 use vroom::sync::ParkingLot;
 
 const PARTICIPANTS: u64 = 100;
@@ -78,15 +81,21 @@ impl Drop for Churn {
 fn list_participants(c: &mut Criterion) {
     let mut g = c.benchmark_group("listparticipants_100");
     let w = room();
-    g.bench_function("idle", |b| b.iter(|| w.core.list_participants(ROOM).unwrap()));
-    let churn = Churn::start(&w);
-    g.bench_function("under_churn", |b| b.iter(|| w.core.list_participants(ROOM).unwrap()));
-    drop(churn);
+    for watched in [true, false] {
+        WATCH.set_enabled(watched);
+        let name = |what: &str| if watched { what.to_string() } else { format!("{what}_unwatched") };
+        g.bench_function(name("idle"), |b| b.iter(|| w.core.list_participants(ROOM).unwrap()));
+        let churn = Churn::start(&w);
+        g.bench_function(name("under_churn"), |b| b.iter(|| w.core.list_participants(ROOM).unwrap()));
+        drop(churn);
+    }
+    WATCH.set_enabled(true);
     g.finish();
 }
 
 /// p50 / p99 of single calls under churn (criterion reports means and medians of batches).
-fn percentiles() {
+fn percentiles(watched: bool) {
+    WATCH.set_enabled(watched);
     let w = room();
     let churn = Churn::start(&w);
     std::thread::sleep(Duration::from_millis(200));
@@ -105,8 +114,9 @@ fn percentiles() {
     lat.sort();
     let pct = |p: f64| lat[((lat.len() as f64 * p) as usize).min(lat.len() - 1)];
     println!(
-        "listparticipants ({PARTICIPANTS} participants) under churn of {CHURN_THREADS} thread(s): \
+        "listparticipants ({PARTICIPANTS} participants) under churn of {CHURN_THREADS} thread(s), lock watch {}: \
          p50 {:.1} µs, p99 {:.1} µs, max {:.1} µs; churn {:.0} join→leave cycles/s",
+        if watched { "on" } else { "off" },
         pct(0.50).as_secs_f64() * 1e6,
         pct(0.99).as_secs_f64() * 1e6,
         lat.last().unwrap().as_secs_f64() * 1e6,
@@ -120,6 +130,8 @@ fn main() {
     benches();
     Criterion::default().configure_from_args().final_summary();
     if !std::env::args().any(|a| a == "--list") {
-        percentiles();
+        for watched in [true, false, true, false] {
+            percentiles(watched);
+        }
     }
 }

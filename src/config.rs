@@ -42,7 +42,8 @@ pub struct General {
     /// `text` or `json` (one object a line, for log shippers); `--log-format` wins over it.
     pub log_format: crate::observe::log::LogFormat,
     /// An ordered lock held or waited for longer than this (ms) is logged once, with the
-    /// request holding it, and counted in `vroom_lock_watchdog_total`.
+    /// request holding it, and counted in `vroom_lock_watchdog_total`. 0: the locks are not
+    /// timed at all (no lock histograms either).
     pub lock_watchdog_ms: u64,
 }
 

@@ -91,8 +91,12 @@ async fn main() {
         next_transport: AtomicU64::new(1),
         media: Some(media),
     });
-    let watchdog = Duration::from_millis(config.general.lock_watchdog_ms.max(1));
-    WATCH.start_watchdog(watchdog).unwrap_or_else(|e| fail("cannot start the lock watchdog", &e));
+    match config.general.lock_watchdog_ms {
+        0 => WATCH.set_enabled(false), // no timing of the locks at all
+        ms => WATCH
+            .start_watchdog(Duration::from_millis(ms))
+            .unwrap_or_else(|e| fail("cannot start the lock watchdog", &e)),
+    }
     let listen = Listen {
         websocket: config.websocket.listen,
         http: config.http.listen,

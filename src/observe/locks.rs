@@ -46,6 +46,8 @@ struct Slot {
 }
 
 pub struct LockWatch {
+    /// Off: the locks are not timed at all (`lock_watchdog_ms = 0`).
+    enabled: AtomicBool,
     epoch: Instant,
     threshold_us: AtomicU64,
     names: [ArcSwapOption<&'static str>; MAX_LEVELS],
@@ -57,6 +59,7 @@ pub struct LockWatch {
 
 /// The process's watch (the production backend's locks report here).
 pub static WATCH: LazyLock<LockWatch> = LazyLock::new(|| LockWatch {
+    enabled: AtomicBool::new(true),
     epoch: Instant::now(),
     threshold_us: AtomicU64::new(1_000_000),
     names: Default::default(),
@@ -96,16 +99,32 @@ pub struct Waiting {
     since: u64,
 }
 
-/// A lock held.
+/// A lock held; [`Held::release`] when it is released.
 pub struct Held {
+    watch: &'static LockWatch,
     rank: usize,
     since: u64,
+}
+
+impl Held {
+    pub fn release(self) {
+        self.watch.released(self)
+    }
 }
 
 impl LockWatch {
     fn now_us(&self) -> u64 {
         // +1: a word of 0 means "none".
         self.epoch.elapsed().as_micros() as u64 + 1
+    }
+
+    /// Whether locks are timed. A lock taken while it was on is still accounted when released.
+    pub fn is_enabled(&self) -> bool {
+        self.enabled.load(Relaxed)
+    }
+
+    pub fn set_enabled(&self, on: bool) {
+        self.enabled.store(on, Relaxed)
     }
 
     pub fn threshold(&self) -> Duration {
@@ -133,7 +152,7 @@ impl LockWatch {
     }
 
     /// The lock waited for is now held.
-    pub fn acquired(&self, w: Waiting) -> Held {
+    pub fn acquired(&'static self, w: Waiting) -> Held {
         let now = self.now_us();
         let waited = now - w.since;
         self.levels[w.rank].wait_us.record(waited);
@@ -141,11 +160,11 @@ impl LockWatch {
             with_slot(|s| self.report(s, w.rank, w.since << 1, waited));
         }
         with_slot(|s| s.levels[w.rank].word.store(now << 1 | 1, Relaxed));
-        Held { rank: w.rank, since: now }
+        Held { watch: self, rank: w.rank, since: now }
     }
 
     /// The lock is released.
-    pub fn released(&self, h: Held) {
+    fn released(&self, h: Held) {
         let held = self.now_us() - h.since;
         self.levels[h.rank].hold_us.record(held);
         with_slot(|s| {

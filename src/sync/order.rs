@@ -142,8 +142,8 @@ impl<L: Level, G: DerefMut, R: Runtime> DerefMut for Guard<'_, L, G, R> {
 impl<L: Level, G, R: Runtime> Drop for Guard<'_, L, G, R> {
     fn drop(&mut self) {
         lockdep::released::<R>(self.addr);
-        if let (Some(held), Some(watch)) = (self.watched.take(), R::lock_watch()) {
-            watch.released(held);
+        if let Some(held) = self.watched.take() {
+            held.release();
         }
     }
 }

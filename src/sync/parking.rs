@@ -23,7 +23,8 @@ impl Runtime for ParkingLot {
     }
 
     fn lock_watch() -> Option<&'static crate::observe::locks::LockWatch> {
-        Some(&crate::observe::locks::WATCH)
+        let watch = &*crate::observe::locks::WATCH;
+        watch.is_enabled().then_some(watch)
     }
 }
 
