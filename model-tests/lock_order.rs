@@ -106,6 +106,20 @@ fn specs_name_only_existing_tests() {
         "a_closed_",
         "a_subscription_",
         "rtp_forwarder_",
+        "a_wildcard_",
+        "an_ipv6_",
+        "each_run_",
+        "behind_",
+        "a_stun_",
+        "a_1_1_",
+        "every_interface_",
+        "the_rooms_",
+        "the_log_level_",
+        "a_stalled_",
+        "metrics_",
+        "logs_",
+        "admin_api_",
+        "handle_info_",
     ];
     let named: Vec<&str> = spec
         .split('`')
