@@ -9,24 +9,40 @@
 //! atomics, which the watchdog thread reads.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
-use std::sync::{Arc, LazyLock};
-use std::time::{Duration, Instant};
+use std::sync::{Arc, LazyLock, OnceLock};
+use std::time::Duration;
 
 use arc_swap::{ArcSwap, ArcSwapOption};
 
-use super::histogram::Histogram;
+use super::histogram::{Counts, Histogram};
 
 /// More than the levels of `sync::levels`; a level's rank indexes its stats.
 pub const MAX_LEVELS: usize = 16;
 
-/// What one level's locks did.
+/// How long one level's locks were waited for and held (µs).
 #[derive(Default)]
+struct Times {
+    wait_us: Histogram,
+    hold_us: Histogram,
+}
+
+impl Times {
+    fn add_to(&self, wait: &mut Counts, hold: &mut Counts) {
+        for (into, from) in [(wait, self.wait_us.snapshot()), (hold, self.hold_us.snapshot())] {
+            into.sum += from.sum;
+            into.buckets.iter_mut().zip(&from.buckets).for_each(|(a, b)| *a += b);
+        }
+    }
+}
+
+/// What one level's locks did, summed over every thread.
 pub struct LevelStats {
-    pub wait_us: Histogram,
-    pub hold_us: Histogram,
+    pub name: &'static str,
+    pub wait_us: Counts,
+    pub hold_us: Counts,
     /// Holds and waits the watchdog reported (longer than the threshold).
-    pub held_too_long: AtomicU64,
-    pub waited_too_long: AtomicU64,
+    pub held_too_long: u64,
+    pub waited_too_long: u64,
 }
 
 /// One lock of a thread's: `since << 1 | held`, or 0 when the thread has none of that level.
@@ -37,38 +53,52 @@ struct Entry {
     reported: AtomicU64,
 }
 
-/// A thread's locks and what it is doing.
+/// A thread's locks, their times, and what it is doing. Only its thread writes it (but the
+/// `reported` marks, which the watchdog sets too), so recording touches no shared cache line.
 #[derive(Default)]
 struct Slot {
     alive: AtomicBool,
     request: ArcSwapOption<String>,
     levels: [Entry; MAX_LEVELS],
+    times: [Times; MAX_LEVELS],
 }
 
 pub struct LockWatch {
     /// Off: the locks are not timed at all (`lock_watchdog_ms = 0`).
     enabled: AtomicBool,
-    epoch: Instant,
+    /// The CPU's time-stamp counter, calibrated: a read costs a few ns where a monotonic
+    /// clock read costs about 40 on this kind of VM, and every lock reads it three times.
+    clock: quanta::Clock,
+    epoch: u64,
     threshold_us: AtomicU64,
-    names: [ArcSwapOption<&'static str>; MAX_LEVELS],
-    levels: [LevelStats; MAX_LEVELS],
+    names: [OnceLock<&'static str>; MAX_LEVELS],
     slots: ArcSwap<Vec<Arc<Slot>>>,
-    /// Every report the watchdog made, for tests and the admin API.
+    held_too_long: [AtomicU64; MAX_LEVELS],
+    waited_too_long: [AtomicU64; MAX_LEVELS],
+    /// Every report the watchdog made.
     pub reports: AtomicU64,
 }
 
 /// The process's watch (the production backend's locks report here).
-pub static WATCH: LazyLock<LockWatch> = LazyLock::new(|| LockWatch {
-    enabled: AtomicBool::new(true),
-    epoch: Instant::now(),
-    threshold_us: AtomicU64::new(1_000_000),
-    names: Default::default(),
-    levels: Default::default(),
-    slots: ArcSwap::from_pointee(Vec::new()),
-    reports: AtomicU64::new(0),
+pub static WATCH: LazyLock<LockWatch> = LazyLock::new(|| {
+    let clock = quanta::Clock::new();
+    let epoch = clock.raw();
+    LockWatch {
+        enabled: AtomicBool::new(true),
+        clock,
+        epoch,
+        threshold_us: AtomicU64::new(1_000_000),
+        names: Default::default(),
+        slots: ArcSwap::from_pointee(Vec::new()),
+        held_too_long: Default::default(),
+        waited_too_long: Default::default(),
+        reports: AtomicU64::new(0),
+    }
 });
 
-/// This thread's slot, registered on first use and marked dead when the thread ends.
+/// This thread's slot, registered on first use. It stays registered when the thread ends, so
+/// that its times keep counting in `/metrics` (whose histograms must never go down); vroom's
+/// threads are a fixed set, so the list does not grow with load.
 struct Registered(Arc<Slot>);
 
 impl Drop for Registered {
@@ -81,7 +111,7 @@ thread_local! {
     static SLOT: Registered = {
         let slot = Arc::new(Slot { alive: AtomicBool::new(true), ..Slot::default() });
         WATCH.slots.rcu(|all| {
-            let mut all: Vec<_> = all.iter().filter(|s| s.alive.load(Relaxed)).cloned().collect();
+            let mut all: Vec<_> = all.iter().cloned().collect();
             all.push(slot.clone());
             all
         });
@@ -115,7 +145,7 @@ impl Held {
 impl LockWatch {
     fn now_us(&self) -> u64 {
         // +1: a word of 0 means "none".
-        self.epoch.elapsed().as_micros() as u64 + 1
+        self.clock.delta_as_nanos(self.epoch, self.clock.raw()) / 1000 + 1
     }
 
     /// Whether locks are timed. A lock taken while it was on is still accounted when released.
@@ -135,16 +165,32 @@ impl LockWatch {
         self.threshold_us.store(threshold.as_micros().max(1) as u64, Relaxed);
     }
 
-    /// The name of level `rank` (as the lock order declares it), once one was taken.
-    pub fn level_stats(&self) -> impl Iterator<Item = (&'static str, &LevelStats)> {
-        self.names.iter().zip(&self.levels).filter_map(|(n, s)| n.load().as_ref().map(|n| (**n, s)))
+    /// What each level's locks did so far (the levels taken at least once), over all threads.
+    pub fn level_stats(&self) -> Vec<LevelStats> {
+        let slots = self.slots.load();
+        let mut out = Vec::new();
+        for (rank, name) in self.names.iter().enumerate() {
+            let Some(name) = name.get() else { continue };
+            let (mut wait_us, mut hold_us) = (Counts::default(), Counts::default());
+            for slot in slots.iter() {
+                slot.times[rank].add_to(&mut wait_us, &mut hold_us);
+            }
+            out.push(LevelStats {
+                name,
+                wait_us,
+                hold_us,
+                held_too_long: self.held_too_long[rank].load(Relaxed),
+                waited_too_long: self.waited_too_long[rank].load(Relaxed),
+            });
+        }
+        out
     }
 
     /// A thread starts waiting for a lock of level `rank` named `name`.
     pub fn waiting(&self, rank: u16, name: &'static str) -> Waiting {
         let rank = usize::from(rank) % MAX_LEVELS;
-        if self.names[rank].load().is_none() {
-            self.names[rank].store(Some(Arc::new(name)));
+        if self.names[rank].get().is_none() {
+            let _ = self.names[rank].set(name);
         }
         let since = self.now_us();
         with_slot(|s| s.levels[rank].word.store(since << 1, Relaxed));
@@ -155,19 +201,21 @@ impl LockWatch {
     pub fn acquired(&'static self, w: Waiting) -> Held {
         let now = self.now_us();
         let waited = now - w.since;
-        self.levels[w.rank].wait_us.record(waited);
-        if waited > self.threshold_us.load(Relaxed) {
-            with_slot(|s| self.report(s, w.rank, w.since << 1, waited));
-        }
-        with_slot(|s| s.levels[w.rank].word.store(now << 1 | 1, Relaxed));
+        with_slot(|s| {
+            s.times[w.rank].wait_us.record_own(waited);
+            if waited > self.threshold_us.load(Relaxed) {
+                self.report(s, w.rank, w.since << 1, waited);
+            }
+            s.levels[w.rank].word.store(now << 1 | 1, Relaxed);
+        });
         Held { watch: self, rank: w.rank, since: now }
     }
 
     /// The lock is released.
     fn released(&self, h: Held) {
         let held = self.now_us() - h.since;
-        self.levels[h.rank].hold_us.record(held);
         with_slot(|s| {
+            s.times[h.rank].hold_us.record_own(held);
             if held > self.threshold_us.load(Relaxed) {
                 self.report(s, h.rank, h.since << 1 | 1, held);
             }
@@ -181,10 +229,9 @@ impl LockWatch {
             return;
         }
         let held = word & 1 == 1;
-        let stats = &self.levels[rank];
-        if held { &stats.held_too_long } else { &stats.waited_too_long }.fetch_add(1, Relaxed);
+        if held { &self.held_too_long[rank] } else { &self.waited_too_long[rank] }.fetch_add(1, Relaxed);
         self.reports.fetch_add(1, Relaxed);
-        let name = self.names[rank].load().as_ref().map_or("?", |n| **n);
+        let name = self.names[rank].get().copied().unwrap_or("?");
         let request = slot.request.load();
         tracing::warn!(
             level = name,
@@ -201,7 +248,7 @@ impl LockWatch {
     pub fn scan(&self) {
         let now = self.now_us();
         let threshold = self.threshold_us.load(Relaxed);
-        for slot in self.slots.load().iter() {
+        for slot in self.slots.load().iter().filter(|s| s.alive.load(Relaxed)) {
             for (rank, e) in slot.levels.iter().enumerate() {
                 let word = e.word.load(Relaxed);
                 if word != 0 && now.saturating_sub(word >> 1) > threshold {

@@ -78,27 +78,24 @@ fn media_metrics(e: &mut Exposition, media: &MediaEngine) {
 }
 
 fn lock_metrics(e: &mut Exposition) {
-    let levels: Vec<_> = WATCH.level_stats().collect();
-    let label = |name: &'static str| -> [(&'static str, &'static str); 1] { [("level", name)] };
-    let names: Vec<[(&str, &str); 1]> = levels.iter().map(|(n, _)| label(n)).collect();
-    let waits: Vec<_> = levels.iter().map(|(_, s)| s.wait_us.snapshot()).collect();
-    let holds: Vec<_> = levels.iter().map(|(_, s)| s.hold_us.snapshot()).collect();
+    let levels = WATCH.level_stats();
+    let names: Vec<[(&str, &str); 1]> = levels.iter().map(|l| [("level", l.name)]).collect();
     e.histogram_us(
         "vroom_lock_wait_seconds",
         "Time waited to take an ordered lock, by level of the lock order.",
         LOCK_MAX_POW,
-        &names.iter().zip(&waits).map(|(l, c)| (&l[..], c)).collect::<Vec<_>>(),
+        &names.iter().zip(&levels).map(|(n, l)| (&n[..], &l.wait_us)).collect::<Vec<_>>(),
     );
     e.histogram_us(
         "vroom_lock_hold_seconds",
         "Time an ordered lock was held, by level of the lock order.",
         LOCK_MAX_POW,
-        &names.iter().zip(&holds).map(|(l, c)| (&l[..], c)).collect::<Vec<_>>(),
+        &names.iter().zip(&levels).map(|(n, l)| (&n[..], &l.hold_us)).collect::<Vec<_>>(),
     );
     let mut stalls = Vec::new();
-    for (name, s) in &levels {
-        stalls.push(([("level", *name), ("state", "held")], s.held_too_long.load(Relaxed)));
-        stalls.push(([("level", *name), ("state", "waited")], s.waited_too_long.load(Relaxed)));
+    for l in &levels {
+        stalls.push(([("level", l.name), ("state", "held")], l.held_too_long));
+        stalls.push(([("level", l.name), ("state", "waited")], l.waited_too_long));
     }
     e.counter(
         "vroom_lock_watchdog_total",
