@@ -91,38 +91,29 @@ pub(crate) fn build(
         .with_interceptor_registry(registry)
         .build(Instant::now())
         .map_err(|e| e.to_string())?;
+    let udp = |address: String, port: u16| CandidateConfig {
+        network: "udp".to_owned(),
+        address,
+        port,
+        component: 1,
+        ..Default::default()
+    };
+    let mut candidates = Vec::new();
     for address in engine.addresses.candidates() {
-        let candidate = CandidateHostConfig {
-            base_config: CandidateConfig {
-                network: "udp".to_owned(),
-                address: address.to_string(),
-                port: engine.local.port(),
-                component: 1,
-                ..Default::default()
-            },
-            ..Default::default()
-        }
-        .new_candidate_host()
-        .map_err(|e| e.to_string())?;
-        let init = RTCIceCandidate::from(&candidate).to_json().map_err(|e| e.to_string())?;
-        pc.add_local_candidate(init).map_err(|e| e.to_string())?;
+        let host = CandidateHostConfig { base_config: udp(address.to_string(), engine.local.port()), ..Default::default() };
+        candidates.push(host.new_candidate_host().map_err(|e| e.to_string())?);
     }
     if let Some((mapped, base)) = engine.addresses.reflexive {
-        let candidate = CandidateServerReflexiveConfig {
-            base_config: CandidateConfig {
-                network: "udp".to_owned(),
-                address: mapped.ip().to_string(),
-                port: mapped.port(),
-                component: 1,
-                ..Default::default()
-            },
+        let srflx = CandidateServerReflexiveConfig {
+            base_config: udp(mapped.ip().to_string(), mapped.port()),
             rel_addr: base.to_string(),
             rel_port: engine.local.port(),
             url: None,
-        }
-        .new_candidate_server_reflexive()
-        .map_err(|e| e.to_string())?;
-        let init = RTCIceCandidate::from(&candidate).to_json().map_err(|e| e.to_string())?;
+        };
+        candidates.push(srflx.new_candidate_server_reflexive().map_err(|e| e.to_string())?);
+    }
+    for candidate in &candidates {
+        let init = RTCIceCandidate::from(candidate).to_json().map_err(|e| e.to_string())?;
         pc.add_local_candidate(init).map_err(|e| e.to_string())?;
     }
     Ok(pc)
