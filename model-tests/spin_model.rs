@@ -20,9 +20,7 @@ struct Verdict {
 }
 
 fn run(cmd: &mut Command, what: &str) -> String {
-    let out = cmd.output().unwrap_or_else(|e| {
-        panic!("cannot run {what}: {e}")
-    });
+    let out = cmd.output().unwrap_or_else(|e| panic!("cannot run {what}: {e}"));
     let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     assert!(out.status.success(), "{what} failed:\n{text}");
     text

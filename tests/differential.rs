@@ -493,7 +493,11 @@ const NOT_IN_VROOM: &[(&str, &str, &str)] = &[
     ("*", "/info/webrtc/dtls/retransmissions", "rtc does not count DTLS retransmissions"),
     ("*", "/info/webrtc/dtls/handshake-started", "rtc does not report when the handshake began"),
     ("*", "/info/webrtc/media/*/nack-queue-ms", "vroom keeps the last 256 packets per video stream, not a time window"),
-    ("*", "/info/webrtc/media/*/ssrc/ssrc-rtx", "vroom negotiates no RTX: NACKed packets are resent on the stream's SSRC"),
+    (
+        "*",
+        "/info/webrtc/media/*/ssrc/ssrc-rtx",
+        "vroom negotiates no RTX: NACKed packets are resent on the stream's SSRC",
+    ),
     ("*", "/info/webrtc/media/*/ssrc/ssrc-peer-rtx", "no RTX"),
     ("*", "/info/webrtc/media/*/codecs/rtx-pt", "no RTX"),
     ("*", "/info/webrtc/media/*/stats/in/retransmissions", "no RTX"),
@@ -600,15 +604,36 @@ async fn admin_script(ws_url: &str, admin_url: &str) -> Vec<(String, Value)> {
     admin!("hangup_webrtc", json!({ "janus": "hangup_webrtc", "session_id": s, "handle_id": h }));
     admin!("detach_handle", json!({ "janus": "detach_handle", "session_id": s, "handle_id": h }));
     admin!("detach_handle again", json!({ "janus": "detach_handle", "session_id": s, "handle_id": h }));
-    admin!("message_plugin list", json!({ "janus": "message_plugin", "plugin": "janus.plugin.videoroom", "request": { "request": "list" } }));
-    admin!("message_plugin exists", json!({ "janus": "message_plugin", "plugin": "janus.plugin.videoroom", "request": { "request": "exists", "room": 1234 } }));
-    admin!("message_plugin no request", json!({ "janus": "message_plugin", "plugin": "janus.plugin.videoroom", "request": {} }));
-    admin!("message_plugin echotest", json!({ "janus": "message_plugin", "plugin": "janus.plugin.echotest", "request": { "request": "list" } }));
-    admin!("message_plugin unknown", json!({ "janus": "message_plugin", "plugin": "janus.plugin.nope", "request": {} }));
+    admin!(
+        "message_plugin list",
+        json!({ "janus": "message_plugin", "plugin": "janus.plugin.videoroom", "request": { "request": "list" } })
+    );
+    admin!(
+        "message_plugin exists",
+        json!({ "janus": "message_plugin", "plugin": "janus.plugin.videoroom", "request": { "request": "exists", "room": 1234 } })
+    );
+    admin!(
+        "message_plugin no request",
+        json!({ "janus": "message_plugin", "plugin": "janus.plugin.videoroom", "request": {} })
+    );
+    admin!(
+        "message_plugin echotest",
+        json!({ "janus": "message_plugin", "plugin": "janus.plugin.echotest", "request": { "request": "list" } })
+    );
+    admin!(
+        "message_plugin unknown",
+        json!({ "janus": "message_plugin", "plugin": "janus.plugin.nope", "request": {} })
+    );
     admin!("query_logger", json!({ "janus": "query_logger", "logger": "janus.logger.json", "request": {} }));
     admin!("query_logger missing", json!({ "janus": "query_logger" }));
-    admin!("query_eventhandler", json!({ "janus": "query_eventhandler", "handler": "janus.eventhandler.sample", "request": {} }));
-    admin!("custom_logline", json!({ "janus": "custom_logline", "line": "hello from the differential test", "level": 4 }));
+    admin!(
+        "query_eventhandler",
+        json!({ "janus": "query_eventhandler", "handler": "janus.eventhandler.sample", "request": {} })
+    );
+    admin!(
+        "custom_logline",
+        json!({ "janus": "custom_logline", "line": "hello from the differential test", "level": 4 })
+    );
     admin!("custom_logline missing", json!({ "janus": "custom_logline" }));
     admin!("get_status", json!({ "janus": "get_status" }));
     admin!("unknown", json!({ "janus": "frobnicate" }));
@@ -629,8 +654,7 @@ const ADMIN_DELIBERATE: &[(&str, &str, &str)] = &[
 async fn admin_api_matches_janus() {
     let janus = tokio::task::spawn_blocking(Janus::start).await.unwrap();
     let vroom = Server::start("");
-    let (theirs, ours) =
-        tokio::join!(admin_script(&janus.ws, &janus.admin), admin_script(&vroom.ws, &vroom.admin));
+    let (theirs, ours) = tokio::join!(admin_script(&janus.ws, &janus.admin), admin_script(&vroom.ws, &vroom.admin));
     let (theirs, ours) = (normalize(theirs), normalize(ours));
     assert_eq!(theirs.len(), ours.len());
     let mut unexpected = Vec::new();

@@ -314,7 +314,10 @@ fn every_interface_is_offered_unless_a_list_says_otherwise() {
     };
     assert_eq!(answer_candidates(""), ["10.20.0.2", "10.21.0.2", "127.0.0.1", "::1", "fd00:20::2"]);
     assert_eq!(answer_candidates("[media]\nice_ignore_list = \"y0,127.,::1,fd00\"\n"), ["10.20.0.2"]);
-    assert_eq!(answer_candidates("[media]\nice_enforce_list = \"y0,10.20.\"\nice_ignore_list = \"y\"\n"), ["10.20.0.2", "10.21.0.2"]);
+    assert_eq!(
+        answer_candidates("[media]\nice_enforce_list = \"y0,10.20.\"\nice_ignore_list = \"y\"\n"),
+        ["10.20.0.2", "10.21.0.2"]
+    );
 }
 
 /// IPv6 where present: an aiortc publisher and subscriber that offer only `::1`, against a vroom

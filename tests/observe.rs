@@ -87,9 +87,10 @@ async fn metrics_pass_promtool_and_a_real_prometheus_scrapes_them() {
     assert_eq!(common::data(&joined)["videoroom"], "joined", "{joined}");
     let admin = host_port(&server.admin).to_string();
     let url = format!("http://{admin}/metrics");
-    let text = tokio::task::spawn_blocking(move || ureq::get(&url).call().unwrap().body_mut().read_to_string().unwrap())
-        .await
-        .unwrap();
+    let text =
+        tokio::task::spawn_blocking(move || ureq::get(&url).call().unwrap().body_mut().read_to_string().unwrap())
+            .await
+            .unwrap();
     for line in [
         "vroom_sessions 1\n",
         "vroom_handles 1\n",
@@ -102,7 +103,11 @@ async fn metrics_pass_promtool_and_a_real_prometheus_scrapes_them() {
         assert!(text.contains(line), "no {line:?} in:\n{text}");
     }
     let mut promtool = std::process::Command::new("promtool");
-    promtool.args(["check", "metrics"]).stdin(std::process::Stdio::piped()).stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped());
+    promtool
+        .args(["check", "metrics"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
     let mut child = common::prereq::spawn(&mut promtool).unwrap();
     std::io::Write::write_all(&mut child.stdin.take().unwrap(), text.as_bytes()).unwrap();
     let out = child.wait_with_output().unwrap();

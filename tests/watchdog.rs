@@ -108,12 +108,7 @@ fn a_stalled_lock_is_logged_once_with_its_request_and_counted() {
     let core = Arc::new(ProdCore::new(CoreConfig::default(), Arc::new(SystemClock::default()), sockets));
     let api = Arc::new(Api::new(
         core.clone(),
-        ApiConfig {
-            api_secret: None,
-            token_auth: false,
-            server_name: "test".into(),
-            local_ip: "127.0.0.1".into(),
-        },
+        ApiConfig { api_secret: None, token_auth: false, server_name: "test".into(), local_ip: "127.0.0.1".into() },
     ));
     let call = |msg: Value| api.handle(1, &msg).reply;
     let s = call(json!({ "janus": "create", "transaction": "c" }))["data"]["id"].as_u64().unwrap();
@@ -138,13 +133,20 @@ fn a_stalled_lock_is_logged_once_with_its_request_and_counted() {
     // Reported while the lock is still held: well before the stall ends.
     std::thread::sleep(Duration::from_millis(500));
     let reports = |state: &str| -> Vec<Value> {
-        lines.json().into_iter().filter(|l| l["message"].as_str().is_some_and(|m| m.starts_with("lock watchdog")) && l["state"] == state).collect()
+        lines
+            .json()
+            .into_iter()
+            .filter(|l| l["message"].as_str().is_some_and(|m| m.starts_with("lock watchdog")) && l["state"] == state)
+            .collect()
     };
     let held = reports("held");
     assert_eq!(held.len(), 1, "one line for the stalled hold, while it lasts: {held:#?}");
     assert_eq!(held[0]["level"], "Handle", "{held:#?}");
     let request = held[0]["request"].as_str().unwrap();
-    assert!(request.starts_with("trickle") && request.contains(&h.to_string()) && request.contains("\"stalled\""), "{request}");
+    assert!(
+        request.starts_with("trickle") && request.contains(&h.to_string()) && request.contains("\"stalled\""),
+        "{request}"
+    );
     assert!(held[0]["seconds"].as_f64().unwrap() >= 0.2, "{held:#?}");
     assert_eq!(stalled.join().unwrap()["janus"], "ack");
     assert_eq!(waiter.join().unwrap()["janus"], "ack");

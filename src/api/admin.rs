@@ -74,7 +74,8 @@ impl<R: Runtime> Api<R> {
                 "handle_info" => match self.core.handle_info(s, h) {
                     Ok(info) => {
                         let plugin_only = obj.get("plugin_only").and_then(Value::as_bool).unwrap_or(false);
-                        let info = super::introspect::handle_info(&info, self.core.session_timeout_ms() / 1000, plugin_only);
+                        let info =
+                            super::introspect::handle_info(&info, self.core.session_timeout_ms() / 1000, plugin_only);
                         in_session(success(json!({ "handle_id": h, "info": info })))
                     }
                     Err(e) => core_error(e),
@@ -214,8 +215,12 @@ impl<R: Runtime> Api<R> {
                     None => return error(Some(txn), 456, "Missing mandatory element (level)"),
                     Some(v) => match v.as_u64() {
                         Some(l) if l <= 7 => l as u8,
-                        Some(_) => return error(Some(txn), 467, "Invalid element type (level should be between 0 and 7)"),
-                        None => return error(Some(txn), 467, "Invalid element type (level should be a positive integer)"),
+                        Some(_) => {
+                            return error(Some(txn), 467, "Invalid element type (level should be between 0 and 7)")
+                        }
+                        None => {
+                            return error(Some(txn), 467, "Invalid element type (level should be a positive integer)")
+                        }
                     },
                 };
                 match &self.logging {

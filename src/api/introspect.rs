@@ -131,7 +131,13 @@ fn media(s: &PeerStream, remote_sdp: Option<&str>) -> Value {
     }
     if let Some((codec, pt)) = &s.codec {
         m["codecs"] = json!({ "pt": pt, "codec": codec });
-        let base = if s.kind == "audio" && codec != "opus" { 8000 } else if s.kind == "audio" { 48000 } else { 90000 };
+        let base = if s.kind == "audio" && codec != "opus" {
+            8000
+        } else if s.kind == "audio" {
+            48000
+        } else {
+            90000
+        };
         m["rtcp"] = json!({ "main": { "base": base, "lost": s.lost_in, "jitter-local": s.jitter_in } });
     }
     m
@@ -173,7 +179,8 @@ fn webrtc(p: &PeerInfo, now_ms: u64) -> Value {
         dtls["connected"] = c.into();
     }
     let local = p.local_sdp.as_deref().unwrap_or_default();
-    let twcc = extensions(local).get("http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01").cloned();
+    let twcc =
+        extensions(local).get("http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01").cloned();
     let media: Map<String, Value> = p
         .streams
         .iter()

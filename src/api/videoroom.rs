@@ -207,7 +207,11 @@ impl<R: Runtime> Api<R> {
                     let (vp9, h264) = room.map(|r| core.video_profiles(r)).unwrap_or_default();
                     let sdp = sdp::prefer_profiles(&j.sdp, vp9.as_deref(), h264.as_deref());
                     let offered = sdp::parse_offer(&sdp).map_err(Error::InvalidSdp)?;
-                    Ok(Some(Publish { streams: sdp::publisher_streams(&offered), display: b.string("display")?, offer: sdp }))
+                    Ok(Some(Publish {
+                        streams: sdp::publisher_streams(&offered),
+                        display: b.string("display")?,
+                        offer: sdp,
+                    }))
                 }
                 Some(_) => Err(Error::InvalidRequest("Unexpected JSEP type: answer".into())),
                 None => Ok(None),

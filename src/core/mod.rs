@@ -13,10 +13,10 @@ use crate::sync::Runtime;
 
 pub mod census;
 mod echotest;
-pub mod introspect;
 pub mod error;
 pub mod event;
 pub mod ids;
+pub mod introspect;
 pub mod outbox;
 mod peer;
 pub mod room;

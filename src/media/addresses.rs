@@ -142,9 +142,9 @@ mod tests {
             ("eth0", "fe80::1"),
             ("eth0", "2001:db8::5"),
         ]
-            .iter()
-            .map(|(n, a)| (n.to_string(), a.parse().unwrap()))
-            .collect()
+        .iter()
+        .map(|(n, a)| (n.to_string(), a.parse().unwrap()))
+        .collect()
     }
 
     fn bound(a: &Addresses) -> Vec<String> {

@@ -114,14 +114,18 @@ impl MediaEngine {
         let v4_ip = if wildcard { IpAddr::from([0, 0, 0, 0]) } else { settings.ip };
         let socket = netio::bind(v4_ip, settings.port)?;
         let local = socket.local_addr()?;
-        let interfaces = if wildcard { addresses::interfaces()? } else { vec![("configured".to_string(), settings.ip)] };
+        let interfaces =
+            if wildcard { addresses::interfaces()? } else { vec![("configured".to_string(), settings.ip)] };
         let mut addresses = Addresses::choose(&interfaces, &settings.rules);
         let mut socket_v6 = None;
         if wildcard && addresses.hosts.iter().any(|h| h.bound.is_ipv6()) {
             match netio::bind(std::net::Ipv6Addr::UNSPECIFIED.into(), local.port()) {
                 Ok(s) => socket_v6 = Some(s),
                 Err(e) => {
-                    tracing::warn!(port = local.port(), "no IPv6 socket on the media port, IPv6 addresses not offered: {e}");
+                    tracing::warn!(
+                        port = local.port(),
+                        "no IPv6 socket on the media port, IPv6 addresses not offered: {e}"
+                    );
                     addresses.hosts.retain(|h| h.bound.is_ipv4());
                 }
             }

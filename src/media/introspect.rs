@@ -27,7 +27,10 @@ fn candidate_line(c: &rtc::statistics::stats::ice_candidate::RTCIceCandidateStat
 
 /// The `a=fingerprint:` value of an SDP (the first).
 fn fingerprint(sdp: &str) -> Option<String> {
-    sdp.lines().find_map(|l| l.strip_prefix("a=fingerprint:")).and_then(|f| f.split_whitespace().nth(1)).map(String::from)
+    sdp.lines()
+        .find_map(|l| l.strip_prefix("a=fingerprint:"))
+        .and_then(|f| f.split_whitespace().nth(1))
+        .map(String::from)
 }
 
 pub(super) fn peer_info(st: &mut LegState, created: Instant) -> PeerInfo {
@@ -79,7 +82,9 @@ pub(super) fn peer_info(st: &mut LegState, created: Instant) -> PeerInfo {
             .remote_candidates
             .iter()
             .map(|c| c.split_whitespace().collect::<Vec<_>>())
-            .find(|w| w.get(4) == Some(&to.ip().to_string().as_str()) && w.get(5) == Some(&to.port().to_string().as_str()))
+            .find(|w| {
+                w.get(4) == Some(&to.ip().to_string().as_str()) && w.get(5) == Some(&to.port().to_string().as_str())
+            })
             .and_then(|w| w.get(7).map(|t| t.to_string()))
             .unwrap_or_else(|| "prflx".into());
         let local = local.unwrap_or_else(|| format!("{} [host,udp]", route.from));
@@ -111,7 +116,16 @@ pub(super) fn peer_info(st: &mut LegState, created: Instant) -> PeerInfo {
                     other => other.to_string(),
                 };
                 let nacks = kind == "video";
-                info.streams.push(PeerStream { mid, mindex: i as u32, kind, codec, send, recv, nacks, ..PeerStream::default() });
+                info.streams.push(PeerStream {
+                    mid,
+                    mindex: i as u32,
+                    kind,
+                    codec,
+                    send,
+                    recv,
+                    nacks,
+                    ..PeerStream::default()
+                });
             }
         }
     }

@@ -22,8 +22,8 @@ pub mod sdp;
 mod sender;
 mod shard;
 mod srtp_out;
-mod stun;
 mod stats;
+mod stun;
 mod udp;
 
 pub use engine::{MediaEngine, MediaSettings, PeerEvent};

@@ -8,8 +8,8 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV6, UdpSocket};
 use std::os::fd::{AsRawFd, FromRawFd, IntoRawFd};
 
 use nix::sys::socket::{
-    bind as bind_fd, recvmsg, setsockopt, socket, sockopt, AddressFamily, ControlMessageOwned, MsgFlags,
-    SockFlag, SockType, SockaddrIn6, SockaddrStorage,
+    bind as bind_fd, recvmsg, setsockopt, socket, sockopt, AddressFamily, ControlMessageOwned, MsgFlags, SockFlag,
+    SockType, SockaddrIn6, SockaddrStorage,
 };
 
 /// A non-blocking UDP socket on `ip:port` that reports each datagram's arrival address. An
@@ -101,6 +101,9 @@ mod tests {
         let sender = UdpSocket::bind("[::1]:0").unwrap();
         sender.send_to(b"six", ("::1", port)).unwrap();
         let (data, peer, to) = receive(&v6);
-        assert_eq!((data.as_slice(), peer, to), (&b"six"[..], sender.local_addr().unwrap(), Some("::1".parse().unwrap())));
+        assert_eq!(
+            (data.as_slice(), peer, to),
+            (&b"six"[..], sender.local_addr().unwrap(), Some("::1".parse().unwrap()))
+        );
     }
 }

@@ -13,7 +13,8 @@ use rtc::peer_connection::configuration::media_engine::MediaEngine;
 use rtc::peer_connection::configuration::setting_engine::SettingEngineBuilder;
 use rtc::peer_connection::configuration::RTCConfigurationBuilder;
 use rtc::peer_connection::transport::{
-    CandidateConfig, CandidateHostConfig, CandidateServerReflexiveConfig, RTCDtlsRole, RTCDtlsTransportState, RTCIceCandidate, RTCIceCandidateInit,
+    CandidateConfig, CandidateHostConfig, CandidateServerReflexiveConfig, RTCDtlsRole, RTCDtlsTransportState,
+    RTCIceCandidate, RTCIceCandidateInit,
 };
 use rtc::peer_connection::{RTCPeerConnection, RTCPeerConnectionBuilder};
 use rtc::rtp_transceiver::rtp_sender::{RTCPFeedback, TYPE_RTCP_FB_NACK};
@@ -100,7 +101,8 @@ pub(crate) fn build(
     };
     let mut candidates = Vec::new();
     for address in engine.addresses.candidates() {
-        let host = CandidateHostConfig { base_config: udp(address.to_string(), engine.local.port()), ..Default::default() };
+        let host =
+            CandidateHostConfig { base_config: udp(address.to_string(), engine.local.port()), ..Default::default() };
         candidates.push(host.new_candidate_host().map_err(|e| e.to_string())?);
     }
     if let Some((mapped, base)) = engine.addresses.reflexive {
@@ -135,7 +137,8 @@ const CODECS: [&str; 8] = ["opus", "pcmu", "pcma", "g722", "vp8", "vp9", "h264",
 /// `register_default_codecs` or [`EXTRA_VIDEO`] registers, so the sender's codec is negotiable.
 fn codec_of(name: &str, profile: Option<&str>) -> Option<(RtpCodecKind, RTCRtpCodec)> {
     let vp9 = format!("profile-id={}", profile.unwrap_or("0"));
-    let h264 = format!("level-asymmetry-allowed=1;packetization-mode=1;profile-level-id={}", profile.unwrap_or("42001f"));
+    let h264 =
+        format!("level-asymmetry-allowed=1;packetization-mode=1;profile-level-id={}", profile.unwrap_or("42001f"));
     let (kind, mime, rate, channels, fmtp) = match name {
         "opus" => (RtpCodecKind::Audio, "audio/opus", 48000, 2, "minptime=10;useinbandfec=1"),
         "pcmu" => (RtpCodecKind::Audio, "audio/PCMU", 8000, 0, ""),
@@ -181,15 +184,20 @@ pub(crate) fn sync_subscriber_tracks(pc: &mut RTCPeerConnection, streams: &[SubS
             MediaKind::Audio => "opus",
             _ => "vp8",
         });
-        let (kind, codec) =
-            codec_of(name, s.profile.as_deref()).ok_or_else(|| format!("unsupported codec {name}"))?;
+        let (kind, codec) = codec_of(name, s.profile.as_deref()).ok_or_else(|| format!("unsupported codec {name}"))?;
         let ssrc = ssrc_for(s);
         pc.add_track(track(&s.mid, kind, codec.clone(), ssrc)).map_err(|e| e.to_string())?;
         // The m-line lists the stream's codec first and every other codec of its kind after it:
         // `rtc` negotiates a PeerConnection's codecs once, so a codec no m-line carried in the
         // first negotiation could not be added by a later `subscribe`.
         let preferences: Vec<RTCRtpCodecParameters> = std::iter::once(codec.clone())
-            .chain(CODECS.iter().filter_map(|n| codec_of(n, None)).filter(|(k, c)| *k == kind && c != &codec).map(|(_, c)| c))
+            .chain(
+                CODECS
+                    .iter()
+                    .filter_map(|n| codec_of(n, None))
+                    .filter(|(k, c)| *k == kind && c != &codec)
+                    .map(|(_, c)| c),
+            )
             .map(|rtp_codec| RTCRtpCodecParameters { rtp_codec, ..Default::default() })
             .collect();
         if let Some(id) = pc.get_transceivers().last() {

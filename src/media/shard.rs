@@ -22,9 +22,9 @@ use tokio::sync::mpsc;
 
 use super::addresses::Addresses;
 use super::batch::BatchSender;
-use super::netio;
 use super::engine::PeerEvent;
 use super::leg::{Datagrams, Drained, Leg};
+use super::netio;
 use super::stats::{DropReason, MediaStats};
 use crate::core::seams::{ForwarderSocket, LegKind};
 use rtc::shared::marshal::Marshal;

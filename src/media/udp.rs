@@ -98,7 +98,14 @@ impl MediaPort for Endpoint {
     fn set_limits(&self, _bitrate: u32, _fir_freq: u32) {}
     fn set_forwarders(&self, _forwarders: &[(String, Arc<dyn ForwarderSocket>)]) {}
     fn info(&self) -> PeerInfo {
-        PeerInfo { local_candidates: vec![format!("1 1 udp 2130706431 {} {} typ host", self.local_addr().ip(), self.local_addr().port())], ..PeerInfo::default() }
+        PeerInfo {
+            local_candidates: vec![format!(
+                "1 1 udp 2130706431 {} {} typ host",
+                self.local_addr().ip(),
+                self.local_addr().port()
+            )],
+            ..PeerInfo::default()
+        }
     }
 }
 

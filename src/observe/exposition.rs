@@ -20,8 +20,7 @@ fn escape(v: &str) -> String {
 }
 
 fn labels(pairs: Labels<'_>, extra: Option<(&str, &str)>) -> String {
-    let all: Vec<String> =
-        pairs.iter().copied().chain(extra).map(|(k, v)| format!("{k}=\"{}\"", escape(v))).collect();
+    let all: Vec<String> = pairs.iter().copied().chain(extra).map(|(k, v)| format!("{k}=\"{}\"", escape(v))).collect();
     if all.is_empty() {
         String::new()
     } else {

@@ -22,10 +22,18 @@ pub fn render<R: Runtime>(core: &Core<R>, media: Option<&MediaEngine>) -> String
     e.gauge("vroom_sessions", "Janus API sessions.", &[(none, c.sessions)]);
     e.gauge("vroom_handles", "Plugin handles attached to sessions.", &[(none, c.handles)]);
     e.gauge("vroom_rooms", "VideoRoom rooms.", &[(none, c.rooms)]);
-    e.gauge("vroom_participants", "VideoRoom publisher-role participants, publishing or not.", &[(none, c.participants)]);
+    e.gauge(
+        "vroom_participants",
+        "VideoRoom publisher-role participants, publishing or not.",
+        &[(none, c.participants)],
+    );
     e.gauge("vroom_publishers", "VideoRoom publishers whose media is negotiated or up.", &[(none, c.publishers)]);
     e.gauge("vroom_subscribers", "VideoRoom subscriptions.", &[(none, c.subscribers)]);
-    e.gauge("vroom_event_queue_depth", "Events waiting in the sessions' queues for their clients.", &[(none, c.queued_events)]);
+    e.gauge(
+        "vroom_event_queue_depth",
+        "Events waiting in the sessions' queues for their clients.",
+        &[(none, c.queued_events)],
+    );
     e.counter(
         "vroom_events_dropped_total",
         "Events dropped: for a client a whole queue behind (its session is then closed), or media news the core could not take.",
@@ -53,15 +61,27 @@ fn media_metrics(e: &mut Exposition, media: &MediaEngine) {
     let n = |a: &std::sync::atomic::AtomicU64| a.load(Relaxed);
     e.counter("vroom_packets_received_total", "RTP packets received from publishers.", &[(none, n(&s.received))]);
     e.counter("vroom_packets_forwarded_total", "RTP packets sent to subscribers.", &[(none, n(&s.forwarded))]);
-    e.counter("vroom_received_bytes_total", "Bytes of every datagram received on the media socket.", &[(none, n(&s.bytes_received))]);
-    e.counter("vroom_forwarded_bytes_total", "Bytes of the RTP packets sent to subscribers.", &[(none, n(&s.bytes_forwarded))]);
+    e.counter(
+        "vroom_received_bytes_total",
+        "Bytes of every datagram received on the media socket.",
+        &[(none, n(&s.bytes_received))],
+    );
+    e.counter(
+        "vroom_forwarded_bytes_total",
+        "Bytes of the RTP packets sent to subscribers.",
+        &[(none, n(&s.bytes_forwarded))],
+    );
     let reasons: Vec<[(&str, &str); 1]> = DropReason::ALL.iter().map(|r| [("reason", r.label())]).collect();
     let dropped: Vec<(Labels<'_>, u64)> =
         reasons.iter().zip(DropReason::ALL).map(|(l, r)| (&l[..], n(&s.dropped[r as usize]))).collect();
     e.counter("vroom_packets_dropped_total", "Datagrams the packet path dropped, by reason.", &dropped);
     e.counter("vroom_nacks_received_total", "Packets subscribers asked for again (NACK).", &[(none, n(&s.nacked))]);
     e.counter("vroom_packets_resent_total", "NACKed packets resent from the history.", &[(none, n(&s.resent))]);
-    e.counter("vroom_keyframe_requests_sent_total", "Keyframe requests (PLI) sent to publishers.", &[(none, n(&s.pli_sent))]);
+    e.counter(
+        "vroom_keyframe_requests_sent_total",
+        "Keyframe requests (PLI) sent to publishers.",
+        &[(none, n(&s.pli_sent))],
+    );
     e.counter("vroom_remb_sent_total", "Bitrate caps (REMB) sent to publishers.", &[(none, n(&s.remb_sent))]);
     e.histogram_us(
         "vroom_forward_latency_seconds",

@@ -54,8 +54,7 @@ impl Server {
             None => Command::new(env!("CARGO_BIN_EXE_vroom")),
         };
         command.arg("--config").arg(config.path()).args(["--log-format", "json"]);
-        let mut child =
-            prereq::spawn(command.stdout(Stdio::piped()).stderr(Stdio::inherit())).expect("vroom starts");
+        let mut child = prereq::spawn(command.stdout(Stdio::piped()).stderr(Stdio::inherit())).expect("vroom starts");
         let logs = Arc::new(Mutex::new(Vec::new()));
         let (tx, rx) = std::sync::mpsc::channel();
         let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
@@ -84,9 +83,10 @@ impl Server {
     pub async fn logged(&self, message: &str, fields: Value) -> Value {
         let started = std::time::Instant::now();
         loop {
-            let hit = self.logs().into_iter().find(|l| {
-                l["message"] == message && fields.as_object().unwrap().iter().all(|(k, v)| &l[k] == v)
-            });
+            let hit = self
+                .logs()
+                .into_iter()
+                .find(|l| l["message"] == message && fields.as_object().unwrap().iter().all(|(k, v)| &l[k] == v));
             if let Some(line) = hit {
                 return line;
             }

@@ -32,7 +32,8 @@ fn venv_python() -> Result<PathBuf, String> {
     if !python.exists() {
         Err(format!("{} (the Python peers' virtualenv)", python.display()))
     } else if installed != wanted {
-        Err("the Python peers of tests/e2e/requirements.txt in .venv (that file changed since they were installed)".into())
+        Err("the Python peers of tests/e2e/requirements.txt in .venv (that file changed since they were installed)"
+            .into())
     } else {
         Ok(python)
     }
@@ -103,8 +104,7 @@ pub fn spawn(command: &mut std::process::Command) -> std::io::Result<std::proces
                 // SAFETY: prctl is async-signal-safe, and the closure touches nothing else.
                 unsafe {
                     command.pre_exec(|| {
-                        nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGKILL)
-                            .map_err(std::io::Error::from)
+                        nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGKILL).map_err(std::io::Error::from)
                     });
                 }
                 let _ = reply.send(command.spawn());

@@ -136,7 +136,17 @@ impl RtcPeer {
         );
         let sender = g.pc.add_track(track).unwrap();
         let next = Instant::now();
-        g.sending = Some(Sending { sender, ssrc, seq: 1000 * tag as u16, ts: 0, tag, next, payload_len, interval, paused: false });
+        g.sending = Some(Sending {
+            sender,
+            ssrc,
+            seq: 1000 * tag as u16,
+            ts: 0,
+            tag,
+            next,
+            payload_len,
+            interval,
+            paused: false,
+        });
         let offer = g.pc.create_offer(None).unwrap();
         g.pc.set_local_description(Instant::now(), offer.clone()).unwrap();
         json!({ "type": "offer", "sdp": offer.sdp })

@@ -96,8 +96,7 @@ impl<R: Runtime> Room<R> {
     fn new(id: RoomId, config: RoomConfig, mut ids: IdGen) -> Self {
         let mut publishers = BTreeMap::new();
         if config.dummy_publisher {
-            let dummy =
-                Publisher::dummy(ids.id(|_| false), ids.private_id(|_| false), &config);
+            let dummy = Publisher::dummy(ids.id(|_| false), ids.private_id(|_| false), &config);
             publishers.insert(dummy.id, Arc::new(dummy));
         }
         Room {
