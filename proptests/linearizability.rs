@@ -126,6 +126,20 @@ fn shuttle_core_notify_vs_join_is_linearizable() {
     });
 }
 
+/// Found by the random histories above (2026-12-06): two publishers renamed while another
+/// thread lists the room. Renames took the room's read lock only, so a list walking the
+/// publishers one by one could see the later rename and not the earlier one: no single moment
+/// at which the list happened. A rename now takes the room's write lock.
+#[test]
+fn shuttle_renames_and_list_are_linearizable() {
+    check("shuttle_renames_and_list_are_linearizable", 500, || {
+        run_history::<Shuttle, _>(
+            Sut::<Shuttle>::new(),
+            &[vec![Op::List, Op::List], vec![Op::Rename(1, 0)], vec![Op::List, Op::Rename(2, 1)]],
+        )
+    });
+}
+
 /// The notify/join/list/told part of a room, with notify written either the way vroom does
 /// (room, then publisher) or the way Janus's PR #3473 proposed (publisher, release, room).
 struct MiniRoom<R: Runtime> {

@@ -464,8 +464,11 @@ impl<R: Runtime> Core<R> {
     }
 
     /// `configure` of a publisher: display name and stream descriptions.
+    /// A rename takes the room's write lock: `listparticipants` reads the publishers one by
+    /// one under the read lock, and must see renames as if each happened at one moment
+    /// (`shuttle_renames_and_list_are_linearizable`).
     pub fn configure_publisher(&self, h: &Handle<R>, req: PublisherConfigure, txn: Option<Transaction>) -> Result<()> {
-        self.as_member_reading(h, |(st, room, me, rt, out): Request<'_, R, _, Publisher<R>>| {
+        self.as_member(h, |(st, room, me, rt, out): Request<'_, R, _, Publisher<R>>| {
             let mut pg = me.state.lock(rt);
             if let Some(display) = req.display.filter(|d| pg.display.as_ref() != Some(d)) {
                 pg.display = Some(display.clone());
