@@ -68,10 +68,6 @@ fn host_port(url: &str) -> &str {
     url.trim_start_matches("ws://").trim_end_matches('/')
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
 /// `GET /metrics` on the admin listener: what the core holds is counted, Debian's `promtool`
 /// finds nothing to say about the text, and a real Prometheus scrapes it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -122,7 +118,7 @@ async fn metrics_pass_promtool_and_a_real_prometheus_scrapes_them() {
         format!("global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: vroom\n    static_configs:\n      - targets: ['{admin}']\n"),
     )
     .unwrap();
-    let web: &'static str = Box::leak(format!("127.0.0.1:{}", free_port()).into_boxed_str());
+    let web: &'static str = Box::leak(format!("127.0.0.1:{}", common::janus::free_port()).into_boxed_str());
     let mut prometheus = std::process::Command::new("prometheus");
     prometheus
         .arg(format!("--config.file={}", config.display()))

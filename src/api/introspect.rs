@@ -178,9 +178,8 @@ fn webrtc(p: &PeerInfo, now_ms: u64) -> Value {
     if let Some(c) = connected {
         dtls["connected"] = c.into();
     }
-    let local = p.local_sdp.as_deref().unwrap_or_default();
-    let twcc =
-        extensions(local).get("http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01").cloned();
+    let extensions = extensions(p.local_sdp.as_deref().unwrap_or_default());
+    let twcc = extensions.get("http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01").cloned();
     let media: Map<String, Value> = p
         .streams
         .iter()
@@ -188,7 +187,7 @@ fn webrtc(p: &PeerInfo, now_ms: u64) -> Value {
         .map(|s| (s.mindex.to_string(), media(s, p.remote_sdp.as_deref())))
         .collect();
     json!({
-        "ice": ice, "dtls": dtls, "extensions": extensions(local),
+        "ice": ice, "dtls": dtls, "extensions": extensions,
         "bwe": { "twcc": twcc.is_some(), "twcc-ext-id": twcc.unwrap_or(0.into()) },
         "media": media,
     })

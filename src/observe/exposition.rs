@@ -38,19 +38,20 @@ impl Exposition {
         let _ = writeln!(self.text, "{name}{} {value}", labels(pairs, None));
     }
 
-    pub fn gauge(&mut self, name: &str, help: &str, samples: &[(Labels<'_>, u64)]) {
-        self.family(name, "gauge", help);
+    fn values(&mut self, name: &str, kind: &str, help: &str, samples: &[(Labels<'_>, u64)]) {
+        self.family(name, kind, help);
         for (l, v) in samples {
             self.sample(name, l, v);
         }
     }
 
+    pub fn gauge(&mut self, name: &str, help: &str, samples: &[(Labels<'_>, u64)]) {
+        self.values(name, "gauge", help, samples)
+    }
+
     /// `name` ends in `_total`.
     pub fn counter(&mut self, name: &str, help: &str, samples: &[(Labels<'_>, u64)]) {
-        self.family(name, "counter", help);
-        for (l, v) in samples {
-            self.sample(name, l, v);
-        }
+        self.values(name, "counter", help, samples)
     }
 
     /// A histogram of microsecond counts, exposed in seconds (`name` ends in `_seconds`), with

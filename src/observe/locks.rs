@@ -75,8 +75,6 @@ pub struct LockWatch {
     slots: ArcSwap<Vec<Arc<Slot>>>,
     held_too_long: [AtomicU64; MAX_LEVELS],
     waited_too_long: [AtomicU64; MAX_LEVELS],
-    /// Every report the watchdog made.
-    pub reports: AtomicU64,
 }
 
 /// The process's watch (the production backend's locks report here).
@@ -92,7 +90,6 @@ pub static WATCH: LazyLock<LockWatch> = LazyLock::new(|| {
         slots: ArcSwap::from_pointee(Vec::new()),
         held_too_long: Default::default(),
         waited_too_long: Default::default(),
-        reports: AtomicU64::new(0),
     }
 });
 
@@ -186,12 +183,18 @@ impl LockWatch {
         out
     }
 
-    /// A thread starts waiting for a lock of level `rank` named `name`.
-    pub fn waiting(&self, rank: u16, name: &'static str) -> Waiting {
+    /// The index of level `rank`, its name noted the first time.
+    fn level(&self, rank: u16, name: &'static str) -> usize {
         let rank = usize::from(rank) % MAX_LEVELS;
         if self.names[rank].get().is_none() {
             let _ = self.names[rank].set(name);
         }
+        rank
+    }
+
+    /// A thread starts waiting for a lock of level `rank` named `name`.
+    pub fn waiting(&self, rank: u16, name: &'static str) -> Waiting {
+        let rank = self.level(rank, name);
         let since = self.now_us();
         with_slot(|s| s.levels[rank].word.store(since << 1, Relaxed));
         Waiting { rank, since }
@@ -199,10 +202,7 @@ impl LockWatch {
 
     /// A lock of level `rank` taken at once, without waiting.
     pub fn uncontended(&'static self, rank: u16, name: &'static str) -> Held {
-        let rank = usize::from(rank) % MAX_LEVELS;
-        if self.names[rank].get().is_none() {
-            let _ = self.names[rank].set(name);
-        }
+        let rank = self.level(rank, name);
         let now = self.now_us();
         with_slot(|s| {
             s.times[rank].wait_us.record_own(0);
@@ -244,7 +244,6 @@ impl LockWatch {
         }
         let held = word & 1 == 1;
         if held { &self.held_too_long[rank] } else { &self.waited_too_long[rank] }.fetch_add(1, Relaxed);
-        self.reports.fetch_add(1, Relaxed);
         let name = self.names[rank].get().copied().unwrap_or("?");
         let request = slot.request.load();
         tracing::warn!(
@@ -290,7 +289,10 @@ pub struct Doing(());
 
 /// Names what this thread is about to do; see [`Doing`].
 pub fn doing(what: impl FnOnce() -> String) -> Doing {
-    with_slot(|s| s.request.store(Some(Arc::new(what()))));
+    // Only a watched thread's request can be named; unwatched, no string is made.
+    if WATCH.is_enabled() {
+        with_slot(|s| s.request.store(Some(Arc::new(what()))));
+    }
     Doing(())
 }
 

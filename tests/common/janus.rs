@@ -16,7 +16,8 @@ pub struct Janus {
     _dir: tempfile::TempDir,
 }
 
-fn free_port() -> u16 {
+/// A TCP port free on loopback right now.
+pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
