@@ -44,5 +44,6 @@ loom_tests! {
     loom_malformed_join_vs_other_rooms: None => malformed_join_vs_other_rooms::<Loom>();
     loom_room_destroy_ends_everyone: None => room_destroy_ends_everyone::<Loom>();
     loom_event_queue_close_is_last: None => event_queue_close_is_last::<Loom>();
+    loom_inbox_wakes_for_what_is_left: None => inbox_wakes_for_what_is_left::<Loom>();
     loom_room_soup: Some(4) => room_soup::<Loom>();
 }

@@ -444,3 +444,57 @@ pub fn room_soup<R: Model>() {
     assert_eq!(w.sockets.open(), 0, "P unpublished and S left: no endpoint stays open");
     w.assert_quiescent();
 }
+
+/// The media news inbox (`sync/inbox.rs`): a reader that drains whenever it is woken, as the
+/// core's news task does, misses nothing the shard posts, and a leg's up never comes after its
+/// down. A post that left news without a wake would leave it stranded at the end.
+pub fn inbox_wakes_for_what_is_left<R: Model>() {
+    use std::sync::atomic::Ordering::SeqCst;
+    use std::sync::Arc;
+    use vroom::sync::inbox::{Inbox, News};
+    use vroom::sync::RtAtomicU64;
+
+    /// What one leg said, in order: 'u' up, 'd' down.
+    #[derive(Debug)]
+    struct Said(Vec<char>);
+    impl News for Said {
+        fn merge(&mut self, later: Said) {
+            self.0.extend(later.0);
+        }
+    }
+    let inbox = Arc::new(Inbox::<u8, Said, R>::new());
+    let wakes = Arc::new(R::AtomicU64::new(0));
+    let w = wakes.clone();
+    inbox.set_waker(Arc::new(move || {
+        w.fetch_add(1, SeqCst);
+    }));
+    let done = Arc::new(R::AtomicU64::new(0));
+    let (shard, finished) = (inbox.clone(), done.clone());
+    let producer = R::spawn(move || {
+        shard.post(1, Said(vec!['u']));
+        shard.post_all([(2, Said(vec!['u'])), (1, Said(vec!['d']))]);
+        finished.store(1, SeqCst);
+    });
+    let mut got = inbox.drain();
+    let mut seen = 0;
+    loop {
+        let woken = wakes.load(SeqCst);
+        if woken > seen {
+            seen = woken;
+            got.extend(inbox.drain());
+        } else if done.load(SeqCst) == 1 && wakes.load(SeqCst) == seen {
+            break;
+        } else {
+            R::yield_now();
+        }
+    }
+    producer();
+    assert!(inbox.is_empty(), "news left with no wake for it");
+    let said =
+        |leg: u8| -> Vec<char> { got.iter().filter(|(k, _)| *k == leg).flat_map(|(_, n)| n.0.clone()).collect() };
+    assert_eq!(said(1), ['u', 'd']);
+    assert_eq!(said(2), ['u']);
+    let stats = inbox.stats();
+    assert_eq!(stats.posted, 3);
+    assert_eq!(stats.delivered, got.len() as u64);
+}

@@ -40,5 +40,6 @@ shuttle_tests! {
     shuttle_subscriber_join_vs_detach => subscriber_join_vs_detach::<Shuttle>();
     shuttle_malformed_join_vs_other_rooms => malformed_join_vs_other_rooms::<Shuttle>();
     shuttle_event_queue_close_is_last => event_queue_close_is_last::<Shuttle>();
+    shuttle_inbox_wakes_for_what_is_left => inbox_wakes_for_what_is_left::<Shuttle>();
     shuttle_room_soup => room_soup::<Shuttle>();
 }

@@ -60,11 +60,11 @@ async fn main() {
     let config = config.unwrap_or_else(|e| fail(logging.clone(), "bad configuration", e));
     let fail = |what: &str, e: &dyn std::fmt::Display| -> ! { fail(logging.clone(), what, e) };
     let seed = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos() as u64).unwrap_or(1);
-    let (peer_events, peer_rx) = tokio::sync::mpsc::channel(4096);
-    let media = MediaEngine::start(config.media.settings(), peer_events)
-        .unwrap_or_else(|e| fail("cannot open the media socket", &e));
+    let media =
+        MediaEngine::start(config.media.settings()).unwrap_or_else(|e| fail("cannot open the media socket", &e));
     let media_addr = media.local_addr();
     let media_stats = media.stats();
+    let peer_news = media.news();
     let local_ip = media.local_ip();
     let media = Arc::new(media);
     let core = Arc::new(ProdCore::new(config.core(seed), Arc::new(SystemClock::default()), media.clone()));
@@ -105,7 +105,7 @@ async fn main() {
         metrics_path: Some(config.admin.metrics_path.clone()).filter(|p| !p.is_empty()),
     };
     let bound = transport::start(app.clone(), listen).await.unwrap_or_else(|e| fail("cannot listen", &e));
-    tokio::spawn(transport::peer_events(app.clone(), peer_rx));
+    tokio::spawn(transport::peer_news(app.clone(), peer_news));
     tracing::info!(
         version = env!("CARGO_PKG_VERSION"),
         websocket = %format_args!("ws://{}", bound.websocket),

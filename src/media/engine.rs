@@ -1,7 +1,7 @@
 //! The media engine: the production [`SocketFactory`]. Each PeerConnection the core opens is a
 //! [`Leg`]; all legs share one UDP socket, served by the shard thread, which routes datagrams
-//! to legs, fans publishers' packets out and reports connectivity to the core as [`PeerEvent`]s
-//! over a channel (so the packet path never waits on a signalling lock).
+//! to legs, fans publishers' packets out and reports connectivity to the core through the
+//! [`PeerInbox`] (`news.rs`: lossless, and the packet path never waits on a signalling lock).
 
 use std::collections::HashMap;
 use std::io;
@@ -15,28 +15,17 @@ use tokio::sync::mpsc;
 use super::addresses::{self, AddressRules, Addresses};
 use super::leg::Leg;
 use super::netio;
-use super::stun;
-
-/// How long the start waits for the STUN server (retrying every 250 ms).
-const STUN_WAIT: std::time::Duration = std::time::Duration::from_secs(3);
+use super::news::{LegSerial, PeerInbox};
 use super::port::LegPort;
 use super::shard::{self, Cmd};
 use super::stats::MediaStats;
+use super::stun;
 use super::udp::open_forwarder;
-use crate::core::event::MediaKind;
 use crate::core::ids::{HandleId, IdGen};
 use crate::core::seams::{ForwarderSocket, MediaPort, PeerOwner, SocketFactory};
 
-/// What the media engine tells the core about a PeerConnection.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum PeerEvent {
-    /// ICE and DTLS are up (Janus's `webrtcup`).
-    Up(PeerOwner),
-    /// The first packet of an incoming stream (Janus's `media` event).
-    Media { owner: PeerOwner, mid: String, kind: MediaKind, receiving: bool },
-    /// The PeerConnection failed or closed.
-    Down(PeerOwner, String),
-}
+/// How long the start waits for the STUN server (retrying every 250 ms).
+const STUN_WAIT: std::time::Duration = std::time::Duration::from_secs(3);
 
 /// How the engine runs (the `[media]` section of the configuration).
 #[derive(Clone, Debug)]
@@ -68,6 +57,7 @@ pub(crate) struct Shared {
     legs: parking_lot::Mutex<HashMap<HandleId, Weak<Leg>>>,
     cmds: mpsc::UnboundedSender<Cmd>,
     seed: AtomicU64,
+    serials: AtomicU64,
     pub stats: Arc<MediaStats>,
 }
 
@@ -76,6 +66,10 @@ impl Shared {
     pub fn credentials(&self) -> (String, String) {
         let mut ids = IdGen::new(self.seed.fetch_add(0x9E37_79B9_7F4A_7C15, Ordering::Relaxed));
         (ids.hex(1), ids.hex(3))
+    }
+
+    pub fn next_serial(&self) -> LegSerial {
+        self.serials.fetch_add(1, Ordering::Relaxed)
     }
 
     pub fn leg(&self, handle: HandleId) -> Option<Arc<Leg>> {
@@ -104,11 +98,13 @@ impl Shared {
 pub struct MediaEngine {
     shared: Arc<Shared>,
     stats: Arc<MediaStats>,
+    news: Arc<PeerInbox>,
 }
 
 impl MediaEngine {
-    /// Binds the media socket on `ip:port` (0: any free port) and starts the shard thread.
-    pub fn start(settings: MediaSettings, events: mpsc::Sender<PeerEvent>) -> io::Result<MediaEngine> {
+    /// Binds the media socket on `ip:port` (0: any free port) and starts the shard thread. The
+    /// core hears of PeerConnections through [`MediaEngine::news`].
+    pub fn start(settings: MediaSettings) -> io::Result<MediaEngine> {
         // The wildcard address means both families: IPv4's socket, and IPv6's on its port.
         let wildcard = settings.ip.is_unspecified();
         let v4_ip = if wildcard { IpAddr::from([0, 0, 0, 0]) } else { settings.ip };
@@ -163,15 +159,22 @@ impl MediaEngine {
             legs,
             cmds,
             seed: AtomicU64::new(seed),
+            serials: AtomicU64::new(1),
             stats: stats.clone(),
         });
-        shard::spawn(socket, socket_v6, addresses, rx, events, stats.clone())?;
-        Ok(MediaEngine { shared, stats })
+        let news = Arc::new(PeerInbox::new());
+        shard::spawn(socket, socket_v6, addresses, rx, news.clone(), stats.clone())?;
+        Ok(MediaEngine { shared, stats, news })
     }
 
     /// The packet path's counters (forwarded packets, their latency through vroom).
     pub fn stats(&self) -> Arc<MediaStats> {
         self.stats.clone()
+    }
+
+    /// What the shard reports about PeerConnections, for the core to drain.
+    pub fn news(&self) -> Arc<PeerInbox> {
+        self.news.clone()
     }
 
     pub fn local_addr(&self) -> SocketAddr {

@@ -23,7 +23,8 @@ use rtc::sansio::Protocol;
 use rtc::shared::util::match_dtls;
 use rtc::shared::{TaggedBytesMut, TransportContext, TransportProtocol};
 
-use super::engine::{PeerEvent, Shared};
+use super::engine::Shared;
+use super::news::{LegSerial, PeerEvent, Reports};
 use super::peer;
 use super::sender::Sender;
 use super::srtp_out::{KeyTap, SrtpOut};
@@ -74,6 +75,8 @@ pub(crate) type Fanout = HashMap<String, Arc<[Target]>>;
 
 pub(crate) struct Leg {
     pub owner: PeerOwner,
+    /// Unique for the engine's life: the key of this leg's news for the core (`news.rs`).
+    pub serial: LegSerial,
     /// When it was made.
     pub created: Instant,
     /// Our ICE username fragment: how the shard recognises this leg's first STUN checks.
@@ -185,6 +188,7 @@ impl Leg {
         tracing::info!(session = owner.session, handle = owner.handle, kind = ?owner.kind, ufrag, "PeerConnection created");
         Ok(Arc::new(Leg {
             owner,
+            serial: engine.next_serial(),
             created: Instant::now(),
             ufrag,
             engine: Arc::downgrade(engine),
@@ -240,7 +244,7 @@ impl Leg {
         peer: SocketAddr,
         data: &[u8],
         out: &mut Datagrams,
-        events: &mut Vec<PeerEvent>,
+        events: &mut Reports,
     ) -> Drained {
         let mut st = self.lock();
         let msg = TaggedBytesMut {
@@ -261,13 +265,13 @@ impl Leg {
         // W3C terms; Janus hangs up on it ("DTLS alert"), and so does vroom.
         if match_dtls(data) && st.connected && peer::dtls_closed(&mut st.pc) {
             st.connected = false;
-            events.push(PeerEvent::Down(self.owner, "DTLS alert".into()));
+            events.push((self.serial, PeerEvent::Down(self.owner, "DTLS alert".into())));
         }
         self.drain(&mut st, now, out, events)
     }
 
     /// Runs the leg's timers if due (the stack's, its housekeeping), and drains it.
-    pub fn tick(self: &Arc<Self>, now: Instant, out: &mut Datagrams, events: &mut Vec<PeerEvent>) -> Drained {
+    pub fn tick(self: &Arc<Self>, now: Instant, out: &mut Datagrams, events: &mut Reports) -> Drained {
         let mut st = self.lock();
         // The deadline the shard scheduled this tick by; one asked for too early only costs a
         // handler pass, one that moved earlier since is found when the leg is rescheduled.
@@ -282,13 +286,7 @@ impl Leg {
     }
 
     /// Everything the stack wants to send, tell or hand over, after an input.
-    fn drain(
-        self: &Arc<Self>,
-        st: &mut LegState,
-        now: Instant,
-        out: &mut Datagrams,
-        events: &mut Vec<PeerEvent>,
-    ) -> Drained {
+    fn drain(self: &Arc<Self>, st: &mut LegState, now: Instant, out: &mut Datagrams, events: &mut Reports) -> Drained {
         let mut drained = Drained::default();
         loop {
             let mut progressed = false;
@@ -314,7 +312,7 @@ impl Leg {
         st: &mut LegState,
         now: Instant,
         state: RTCPeerConnectionState,
-        events: &mut Vec<PeerEvent>,
+        events: &mut Reports,
         drained: &mut Drained,
     ) {
         match state {
@@ -326,15 +324,15 @@ impl Leg {
                     st.srtp = peer::srtp_cipher(&mut st.pc).and_then(|c| tap.local_context(&c));
                 }
                 drained.connected = true;
-                events.push(PeerEvent::Up(self.owner));
+                events.push((self.serial, PeerEvent::Up(self.owner)));
             }
             RTCPeerConnectionState::Failed if st.connected => {
                 st.connected = false;
-                events.push(PeerEvent::Down(self.owner, "ICE failed".into()));
+                events.push((self.serial, PeerEvent::Down(self.owner, "ICE failed".into())));
             }
             RTCPeerConnectionState::Closed if st.connected => {
                 st.connected = false;
-                events.push(PeerEvent::Down(self.owner, "Close PC".into()));
+                events.push((self.serial, PeerEvent::Down(self.owner, "Close PC".into())));
             }
             _ => {}
         }
@@ -345,7 +343,7 @@ impl Leg {
         st: &mut LegState,
         now: Instant,
         ev: RTCPeerConnectionEvent,
-        events: &mut Vec<PeerEvent>,
+        events: &mut Reports,
         drained: &mut Drained,
     ) {
         match ev {
@@ -388,7 +386,7 @@ impl Leg {
         now: Instant,
         m: RTCMessage,
         out: &mut Datagrams,
-        events: &mut Vec<PeerEvent>,
+        events: &mut Reports,
         drained: &mut Drained,
     ) {
         match m {
@@ -397,7 +395,10 @@ impl Leg {
                 st.last_rx.insert(mid.clone(), now);
                 if st.receiving.insert(mid.clone()) {
                     let kind = peer::kind_of(&mut st.pc, &mid);
-                    events.push(PeerEvent::Media { owner: self.owner, mid: mid.clone(), kind, receiving: true });
+                    events.push((
+                        self.serial,
+                        PeerEvent::Media { owner: self.owner, mid: mid.clone(), kind, receiving: true },
+                    ));
                 }
                 match self.owner.kind {
                     LegKind::Publisher => drained.rtp.push((mid, packet)),
@@ -530,7 +531,7 @@ impl Leg {
     /// Every [`HOUSEKEEPING`], on the leg's own timer: `media` events with `receiving: false`
     /// for streams that went quiet, sender reports for what the leg forwarded, and the room's
     /// bitrate cap (REMB) and periodic keyframe requests to a publisher.
-    fn housekeeping(self: &Arc<Self>, st: &mut LegState, now: Instant, events: &mut Vec<PeerEvent>) {
+    fn housekeeping(self: &Arc<Self>, st: &mut LegState, now: Instant, events: &mut Reports) {
         if !st.connected {
             return;
         }
@@ -543,7 +544,7 @@ impl Leg {
         for mid in quiet {
             st.receiving.remove(&mid);
             let kind = peer::kind_of(&mut st.pc, &mid);
-            events.push(PeerEvent::Media { owner: self.owner, mid, kind, receiving: false });
+            events.push((self.serial, PeerEvent::Media { owner: self.owner, mid, kind, receiving: false }));
         }
         if st.srtp.is_some() {
             send_reports(st, now);

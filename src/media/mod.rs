@@ -15,6 +15,7 @@ mod engine;
 mod introspect;
 mod leg;
 mod netio;
+mod news;
 mod peer;
 mod port;
 mod rewrite;
@@ -26,6 +27,7 @@ mod stats;
 mod stun;
 mod udp;
 
-pub use engine::{MediaEngine, MediaSettings, PeerEvent};
+pub use engine::{MediaEngine, MediaSettings};
+pub use news::{MediaNews, PeerEvent, PeerInbox, PeerNews};
 pub use stats::{DropReason, MediaStats, StatsSnapshot};
 pub use udp::{SystemClock, UdpSockets};

@@ -22,9 +22,9 @@ use tokio::sync::mpsc;
 
 use super::addresses::Addresses;
 use super::batch::BatchSender;
-use super::engine::PeerEvent;
 use super::leg::{Datagrams, Drained, Leg};
 use super::netio;
+use super::news::{PeerInbox, Reports};
 use super::stats::{DropReason, MediaStats};
 use crate::core::seams::{ForwarderSocket, LegKind};
 use rtc::shared::marshal::Marshal;
@@ -42,7 +42,7 @@ pub(crate) fn spawn(
     socket_v6: Option<std::net::UdpSocket>,
     addresses: Arc<Addresses>,
     cmds: mpsc::UnboundedReceiver<Cmd>,
-    events: mpsc::Sender<PeerEvent>,
+    news: Arc<PeerInbox>,
     stats: Arc<MediaStats>,
 ) -> io::Result<()> {
     std::thread::Builder::new().name("vroom-media".into()).spawn(move || {
@@ -64,7 +64,7 @@ pub(crate) fn spawn(
                 sent: Vec::new(),
                 stamps: Vec::new(),
                 events: Vec::new(),
-                to_core: events,
+                news,
                 stats,
             };
             shard.run(cmds).await;
@@ -112,8 +112,9 @@ struct Shard {
     /// Ranges of `out` that are forwarded copies of one publisher packet, and when that packet
     /// arrived: (start, end, arrival).
     stamps: Vec<(usize, usize, Instant)>,
-    events: Vec<PeerEvent>,
-    to_core: mpsc::Sender<PeerEvent>,
+    events: Reports,
+    /// Where the core hears of PeerConnections (never full, never waited on).
+    news: Arc<PeerInbox>,
     stats: Arc<MediaStats>,
 }
 
@@ -308,11 +309,8 @@ impl Shard {
     /// Sends what the legs produced; then hands the core what it must hear.
     fn flush(&mut self) {
         self.send();
-        for ev in self.events.drain(..) {
-            if self.to_core.try_send(ev).is_err() {
-                self.stats.events_dropped.fetch_add(1, Relaxed);
-                tracing::warn!("media event dropped: the core is not keeping up");
-            }
+        if !self.events.is_empty() {
+            self.news.post_all(self.events.drain(..).map(|(leg, ev)| (leg, ev.into())));
         }
     }
 

@@ -25,8 +25,6 @@ pub struct MediaStats {
     /// Keyframe requests (PLI) and bitrate caps (REMB) sent to publishers.
     pub pli_sent: AtomicU64,
     pub remb_sent: AtomicU64,
-    /// `webrtcup`, `media` and hangups the core could not be handed (its queue was full).
-    pub events_dropped: AtomicU64,
     /// How late the media loop ran each leg's timer (µs): a loop that falls behind shows here.
     pub loop_lag_us: Histogram,
     latency: Histogram,
@@ -81,7 +79,6 @@ impl Default for MediaStats {
             resent: AtomicU64::new(0),
             pli_sent: AtomicU64::new(0),
             remb_sent: AtomicU64::new(0),
-            events_dropped: AtomicU64::new(0),
             loop_lag_us: Histogram::default(),
             latency: Histogram::default(),
         }

@@ -36,11 +36,8 @@ pub fn render<R: Runtime>(core: &Core<R>, media: Option<&MediaEngine>) -> String
     );
     e.counter(
         "vroom_events_dropped_total",
-        "Events dropped: for a client a whole queue behind (its session is then closed), or media news the core could not take.",
-        &[
-            (&[("reason", "client_too_slow")], crate::sync::queue::DROPPED_FULL.load(Relaxed)),
-            (&[("reason", "media_to_core_full")], media.map_or(0, |m| m.stats().events_dropped.load(Relaxed))),
-        ],
+        "Events dropped for a client a whole queue behind (its session is then closed).",
+        &[(&[("reason", "client_too_slow")], crate::sync::queue::DROPPED_FULL.load(Relaxed))],
     );
     if let Some(m) = media {
         media_metrics(&mut e, m);
@@ -59,6 +56,18 @@ fn media_metrics(e: &mut Exposition, media: &MediaEngine) {
         &[(&[("state", "connecting")], connecting), (&[("state", "connected")], connected)],
     );
     let n = |a: &std::sync::atomic::AtomicU64| a.load(Relaxed);
+    let news = media.news();
+    let inbox = news.stats();
+    e.gauge(
+        "vroom_media_news_waiting",
+        "PeerConnections whose news (up, media, down) waits for the core to take it.",
+        &[(none, news.len() as u64)],
+    );
+    e.counter(
+        "vroom_media_news_total",
+        "PeerConnection reports from the packet path to the core: all posted, and those folded into news already waiting.",
+        &[(&[("fate", "posted")], inbox.posted), (&[("fate", "merged")], inbox.merged)],
+    );
     e.counter("vroom_packets_received_total", "RTP packets received from publishers.", &[(none, n(&s.received))]);
     e.counter("vroom_packets_forwarded_total", "RTP packets sent to subscribers.", &[(none, n(&s.forwarded))]);
     e.counter(

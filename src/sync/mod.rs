@@ -14,6 +14,7 @@
 use std::ops::{Deref, DerefMut};
 use std::sync::atomic::Ordering;
 
+pub mod inbox;
 pub mod levels;
 pub mod lockdep;
 pub mod order;

@@ -12,7 +12,7 @@ use axum::Router;
 use tokio::net::TcpListener;
 
 use crate::api::Api;
-use crate::media::{MediaEngine, PeerEvent};
+use crate::media::{MediaEngine, MediaNews, PeerInbox, PeerNews};
 use crate::sync::ParkingLot;
 
 mod http;
@@ -103,26 +103,34 @@ async fn metrics(axum::extract::State(app): axum::extract::State<Arc<App>>) -> i
     ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], text)
 }
 
-/// Hands the media engine's news to the core (`webrtcup`, `media`, a failed PeerConnection).
-pub async fn peer_events(app: Arc<App>, mut events: tokio::sync::mpsc::Receiver<PeerEvent>) {
+/// Hands the media engine's news to the core (`webrtcup`, `media`, a failed PeerConnection):
+/// everything waiting each time the shard wakes it, each leg's news in the order a leg lives.
+pub async fn peer_news(app: Arc<App>, inbox: Arc<PeerInbox>) {
+    let wake = Arc::new(tokio::sync::Notify::new());
+    let w = wake.clone();
+    inbox.set_waker(Arc::new(move || w.notify_one()));
     let core = &app.api.core;
-    while let Some(ev) = events.recv().await {
-        let _doing = crate::observe::locks::doing(|| format!("media event {ev:?}"));
-        // A handle that is gone by now has nothing to hear.
-        let _ = match ev {
-            PeerEvent::Up(owner) => {
+    loop {
+        // Drain before waiting: news posted before the waker was set is not missed, and a post
+        // that finds the inbox empty after this drain leaves a permit for the wait below.
+        for (_, news) in inbox.drain() {
+            let PeerNews { owner, up, media, down } = news;
+            let _doing = crate::observe::locks::doing(|| format!("media news of handle {}", owner.handle));
+            // A handle that is gone by now has nothing to hear.
+            if up {
                 tracing::info!(session = owner.session, handle = owner.handle, "webrtcup");
-                core.peer_up(owner)
+                let _ = core.peer_up(owner);
             }
-            PeerEvent::Media { owner, mid, kind, receiving } => {
+            for MediaNews { mid, kind, receiving } in media {
                 tracing::info!(session = owner.session, handle = owner.handle, mid, ?kind, receiving, "media");
-                core.peer_media(owner, mid, kind, receiving)
+                let _ = core.peer_media(owner, mid, kind, receiving);
             }
-            PeerEvent::Down(owner, reason) => {
+            if let Some(reason) = down {
                 tracing::info!(session = owner.session, handle = owner.handle, reason, "PeerConnection down");
-                core.peer_down(owner, &reason)
+                let _ = core.peer_down(owner, &reason);
             }
-        };
+        }
+        wake.notified().await;
     }
 }
 
