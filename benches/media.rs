@@ -32,7 +32,7 @@ use std::net::SocketAddr;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::rtc_peer::RtcPeer;
+use common::rtc_peer::{RtcPeer, Waits};
 use common::{data, Server, Ws};
 use serde_json::json;
 use vroom::media::StatsSnapshot;
@@ -126,11 +126,11 @@ async fn run(n: usize, pps: u64) -> Row {
 
     let publisher = RtcPeer::new().await;
     let ph = ws.attach(s, "janus.plugin.videoroom").await;
-    let offer = publisher.publish_offer_sized(1, 1188, Duration::from_micros(1_000_000 / pps));
+    let offer = publisher.publish_offer_sized(1, 1188, Duration::from_micros(1_000_000 / pps)).unwrap();
     let body = json!({ "request": "joinandconfigure", "ptype": "publisher", "room": ROOM, "display": "load" });
     let ev = ws.message_async(s, ph, body, Some(offer)).await;
     let feed = data(&ev)["id"].as_u64().unwrap();
-    publisher.accept_answer(&ev["jsep"]);
+    publisher.accept_answer(&ev["jsep"]).unwrap();
     publisher.wait_connected(Duration::from_secs(10)).await;
     tokio::time::sleep(Duration::from_millis(500)).await;
     let rss_before = rss_kib(server.pid());
@@ -141,7 +141,7 @@ async fn run(n: usize, pps: u64) -> Row {
         let body = json!({ "request": "join", "ptype": "subscriber", "room": ROOM, "streams": [{ "feed": feed }] });
         let ev = ws.message_async(s, h, body, None).await;
         let peer = RtcPeer::new().await;
-        let answer = peer.answer(&ev["jsep"]);
+        let answer = peer.answer(&ev["jsep"]).unwrap();
         let started = ws.message_async(s, h, json!({ "request": "start" }), Some(answer)).await;
         assert_eq!(data(&started)["started"], "ok", "{started}");
         subscribers.push(peer);

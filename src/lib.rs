@@ -5,10 +5,12 @@
 //! * [`sync`]: the concurrency abstraction, its production backend and the lock order.
 //! * [`core`]: sessions, handles and VideoRoom state machines (sans-IO).
 //! * [`config`]: the server's TOML configuration.
+//! * [`load`]: the load generator's WebRTC peer and measurements (`vroom-load`).
 
 pub mod api;
 pub mod config;
 pub mod core;
+pub mod load;
 pub mod media;
 pub mod observe;
 pub mod sync;

@@ -63,7 +63,6 @@ async fn main() {
     let media =
         MediaEngine::start(config.media.settings()).unwrap_or_else(|e| fail("cannot open the media socket", &e));
     let media_addr = media.local_addr();
-    let media_stats = media.stats();
     let peer_news = media.news();
     let local_ip = media.local_ip();
     let media = Arc::new(media);
@@ -82,7 +81,7 @@ async fn main() {
             local_ip: local_ip.to_string(),
         },
     );
-    api.media_stats = Some(media_stats);
+    api.media = Some(media.clone());
     api.logging = Some(logging.clone());
     let app = Arc::new(App {
         api,

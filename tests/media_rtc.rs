@@ -6,7 +6,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::rtc_peer::{missing, seqs, RtcPeer};
+use common::rtc_peer::{missing, seqs, RtcPeer, Waits};
 use common::{data, Server, Ws};
 use serde_json::{json, Value};
 
@@ -25,12 +25,12 @@ async fn start() -> (Server, Ws, u64) {
 async fn publish(ws: &mut Ws, s: u64, tag: u8) -> (RtcPeer, u64, u64) {
     let h = ws.attach(s, "janus.plugin.videoroom").await;
     let peer = RtcPeer::new().await;
-    let offer = peer.publish_offer(tag);
+    let offer = peer.publish_offer(tag as u32).unwrap();
     let body =
         json!({ "request": "joinandconfigure", "ptype": "publisher", "room": ROOM, "display": format!("p{tag}") });
     let ev = ws.message_async(s, h, body, Some(offer)).await;
     let feed = data(&ev)["id"].as_u64().unwrap_or_else(|| panic!("{ev}"));
-    peer.accept_answer(&ev["jsep"]);
+    peer.accept_answer(&ev["jsep"]).unwrap();
     peer.wait_connected(WAIT).await;
     // The feed exists once vroom has seen the PeerConnection come up.
     for _ in 0..100 {
@@ -51,7 +51,7 @@ async fn subscribe(ws: &mut Ws, s: u64, feeds: &[u64]) -> (RtcPeer, u64) {
     let ev = ws.message_async(s, h, body, None).await;
     assert_eq!(data(&ev)["videoroom"], "attached", "{ev}");
     let peer = RtcPeer::new().await;
-    let answer = peer.answer(&ev["jsep"]);
+    let answer = peer.answer(&ev["jsep"]).unwrap();
     let started = ws.message_async(s, h, json!({ "request": "start" }), Some(answer)).await;
     assert_eq!(data(&started)["started"], "ok", "{started}");
     peer.wait_connected(WAIT).await;
@@ -106,7 +106,7 @@ async fn subscribe_renegotiates_and_unpublish_makes_the_stream_inactive() {
     let updated = ws.message_async(s, hs, more, None).await;
     assert_eq!(data(&updated)["videoroom"], "updated", "{updated}");
     assert_eq!(data(&updated)["streams"].as_array().unwrap().len(), 2);
-    let answer = sub.answer(&updated["jsep"]);
+    let answer = sub.answer(&updated["jsep"]).unwrap();
     ws.message_async(s, hs, json!({ "request": "start" }), Some(answer)).await;
     sub.wait_received(WAIT, |r| seqs(r, 2).len() >= 20).await;
     let a_before = seqs(&sub.received(), 1).len();

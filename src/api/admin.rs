@@ -99,10 +99,14 @@ impl<R: Runtime> Api<R> {
             "ping" => json!({ "janus": "pong", "transaction": txn }),
             "list_sessions" => success(json!({ "sessions": self.core.list_sessions() })),
             // vroom's own: what the packet path forwarded and how long copies waited in it.
-            "media_stats" => match &self.media_stats {
-                Some(stats) => success(json!({ "media_stats": stats.snapshot().to_json() })),
+            "media_stats" => match &self.media {
+                Some(media) => success(json!({ "media_stats": media.stats().snapshot().to_json() })),
                 None => success(json!({ "media_stats": null })),
             },
+            // vroom's own: everything it holds, to compare with a baseline (nothing leaks).
+            "accounting" => success(json!({ "accounting": super::introspect::accounting(
+                &crate::observe::accounting::Accounting::now(&self.core, self.media.as_deref())
+            ) })),
             "list_handles" => in_session(match session() {
                 Ok(s) => success(json!({ "handles": s.handle_ids() })),
                 Err(e) => e,

@@ -237,3 +237,27 @@ pub fn handle_info(i: &HandleInfo, session_timeout_s: u64, plugin_only: bool) ->
     }
     Value::Object(m)
 }
+
+/// The admin API's `accounting`: vroom's own request, flat counts grouped by who holds them.
+pub fn accounting(a: &crate::observe::accounting::Accounting) -> Value {
+    let c = &a.core;
+    let p = &a.process;
+    let mut v = json!({
+        "core": {
+            "sessions": c.sessions, "handles": c.handles, "queued_events": c.queued_events, "rooms": c.rooms,
+            "participants": c.participants, "publishers": c.publishers, "subscribers": c.subscribers,
+        },
+        "process": {
+            "open_fds": p.open_fds, "threads": p.threads, "resident_bytes": p.resident_bytes,
+            "cpu_seconds": p.cpu.as_secs_f64(), "tokio_tasks": a.tokio_tasks,
+        },
+        "media": null,
+    });
+    if let Some(m) = &a.media {
+        v["media"] = json!({
+            "connecting": m.connecting, "connected": m.connected, "legs_alive": m.legs_alive,
+            "timers": m.timers, "routes": m.routes, "news_waiting": m.news_waiting,
+        });
+    }
+    v
+}

@@ -92,8 +92,8 @@ pub struct Api<R: Runtime> {
     pub core: Arc<Core<R>>,
     pub config: ApiConfig,
     pub tokens: tokens::Tokens<R>,
-    /// The media engine's counters, for the admin API's `media_stats` (none without media).
-    pub media_stats: Option<Arc<crate::media::MediaStats>>,
+    /// The media engine, for the admin API's `media_stats` and `accounting` (none without media).
+    pub media: Option<Arc<crate::media::MediaEngine>>,
     /// The process's logger, for the admin API's `set_log_level` (none in tests of the API alone).
     pub logging: Option<Arc<crate::observe::log::Logging>>,
     /// Whether `create` makes sessions (the admin API's `accept_new_sessions`).
@@ -114,7 +114,7 @@ pub fn not_an_object() -> Value {
 impl<R: Runtime> Api<R> {
     pub fn new(core: Arc<Core<R>>, config: ApiConfig) -> Self {
         let tokens = tokens::Tokens::new(config.token_auth);
-        Api { core, config, tokens, media_stats: None, logging: None, accepting: true.into() }
+        Api { core, config, tokens, media: None, logging: None, accepting: true.into() }
     }
 
     /// Handles one request from `transport`.

@@ -180,11 +180,18 @@ pub(crate) struct Drained {
     pub connected: bool,
 }
 
+impl Drop for Leg {
+    fn drop(&mut self) {
+        self.stats.legs_alive.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
 impl Leg {
     pub fn new(owner: PeerOwner, engine: &Arc<Shared>) -> Result<Arc<Leg>, String> {
         let (ufrag, pwd) = engine.credentials();
         let tap = if owner.kind == LegKind::Subscriber { Some(KeyTap::new()?) } else { None };
         let pc = peer::build(engine, &ufrag, &pwd, owner.kind, tap.clone())?;
+        engine.stats.legs_alive.fetch_add(1, Ordering::Relaxed);
         tracing::info!(session = owner.session, handle = owner.handle, kind = ?owner.kind, ufrag, "PeerConnection created");
         Ok(Arc::new(Leg {
             owner,

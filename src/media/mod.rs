@@ -27,7 +27,7 @@ mod stats;
 mod stun;
 mod udp;
 
-pub use engine::{MediaEngine, MediaSettings};
+pub use engine::{MediaAccounting, MediaEngine, MediaSettings};
 pub use news::{MediaNews, PeerEvent, PeerInbox, PeerNews};
 pub use stats::{DropReason, MediaStats, StatsSnapshot};
 pub use udp::{SystemClock, UdpSockets};

@@ -155,6 +155,8 @@ impl Shard {
                 _ = sleep => self.expire(),
             }
             self.flush();
+            self.stats.timers.store(self.timers.len() as u64, Relaxed);
+            self.stats.routes.store((self.by_ufrag.len() + self.by_addr.len()) as u64, Relaxed);
         }
     }
 

@@ -25,6 +25,12 @@ pub struct MediaStats {
     /// Keyframe requests (PLI) and bitrate caps (REMB) sent to publishers.
     pub pli_sent: AtomicU64,
     pub remb_sent: AtomicU64,
+    /// Legs in memory (made and not yet freed: a leak shows here), the entries of the shard's
+    /// timer heap (one per leg with a timer, plus rescheduled ones not yet due), and its routes
+    /// (ICE username fragments and peer addresses it knows).
+    pub legs_alive: AtomicU64,
+    pub timers: AtomicU64,
+    pub routes: AtomicU64,
     /// How late the media loop ran each leg's timer (µs): a loop that falls behind shows here.
     pub loop_lag_us: Histogram,
     latency: Histogram,
@@ -79,6 +85,9 @@ impl Default for MediaStats {
             resent: AtomicU64::new(0),
             pli_sent: AtomicU64::new(0),
             remb_sent: AtomicU64::new(0),
+            legs_alive: AtomicU64::new(0),
+            timers: AtomicU64::new(0),
+            routes: AtomicU64::new(0),
             loop_lag_us: Histogram::default(),
             latency: Histogram::default(),
         }

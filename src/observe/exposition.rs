@@ -54,6 +54,12 @@ impl Exposition {
         self.values(name, "counter", help, samples)
     }
 
+    /// A counter of seconds with no labels (`name` ends in `_seconds_total`).
+    pub fn counter_seconds(&mut self, name: &str, help: &str, seconds: f64) {
+        self.family(name, "counter", help);
+        self.sample(name, &[], seconds);
+    }
+
     /// A histogram of microsecond counts, exposed in seconds (`name` ends in `_seconds`), with
     /// a bucket at each power of two of microseconds up to `2^max_pow`.
     pub fn histogram_us(&mut self, name: &str, help: &str, max_pow: u32, samples: &[(Labels<'_>, &Counts)]) {

@@ -4,6 +4,7 @@
 
 use std::sync::atomic::Ordering::Relaxed;
 
+use super::accounting::Accounting;
 use super::exposition::{Exposition, Labels};
 use super::locks::WATCH;
 use crate::core::Core;
@@ -17,7 +18,8 @@ const MEDIA_MAX_POW: u32 = 20;
 
 pub fn render<R: Runtime>(core: &Core<R>, media: Option<&MediaEngine>) -> String {
     let mut e = Exposition::default();
-    let c = core.census();
+    let a = Accounting::now(core, media);
+    let c = a.core;
     let none: Labels<'_> = &[];
     e.gauge("vroom_sessions", "Janus API sessions.", &[(none, c.sessions)]);
     e.gauge("vroom_handles", "Plugin handles attached to sessions.", &[(none, c.handles)]);
@@ -39,11 +41,38 @@ pub fn render<R: Runtime>(core: &Core<R>, media: Option<&MediaEngine>) -> String
         "Events dropped for a client a whole queue behind (its session is then closed).",
         &[(&[("reason", "client_too_slow")], crate::sync::queue::DROPPED_FULL.load(Relaxed))],
     );
+    process_metrics(&mut e, &a);
     if let Some(m) = media {
         media_metrics(&mut e, m);
     }
     lock_metrics(&mut e);
     e.into_text()
+}
+
+/// The process, under the names Prometheus's client libraries give it.
+fn process_metrics(e: &mut Exposition, a: &Accounting) {
+    let p = &a.process;
+    let none: Labels<'_> = &[];
+    e.gauge("process_open_fds", "Open file descriptors.", &[(none, p.open_fds)]);
+    e.gauge("process_threads", "Threads of the process.", &[(none, p.threads)]);
+    e.gauge("process_resident_memory_bytes", "Resident memory size in bytes.", &[(none, p.resident_bytes)]);
+    e.counter_seconds("process_cpu_seconds_total", "User and system CPU time spent.", p.cpu.as_secs_f64());
+    if let Some(tasks) = a.tokio_tasks {
+        e.gauge("vroom_tokio_tasks", "Tasks alive on the signalling runtime.", &[(none, tasks)]);
+    }
+    if let Some(m) = &a.media {
+        e.gauge(
+            "vroom_media_legs_alive",
+            "PeerConnection legs in memory, open or not yet freed.",
+            &[(none, m.legs_alive)],
+        );
+        e.gauge("vroom_media_timers", "Entries in the media loop's timer heap.", &[(none, m.timers)]);
+        e.gauge(
+            "vroom_media_routes",
+            "ICE username fragments and peer addresses the media loop routes by.",
+            &[(none, m.routes)],
+        );
+    }
 }
 
 fn media_metrics(e: &mut Exposition, media: &MediaEngine) {

@@ -1,0 +1,104 @@
+//! What a load publisher writes into each RTP payload, so a subscriber can tell which stream
+//! a packet belongs to, which of its packets are missing, and how long it took to arrive.
+//!
+//! The payload looks like media to an SFU: video starts with a VP8 payload descriptor and
+//! payload header (a keyframe has the start code and a size, as a real one does), audio with
+//! an Opus TOC byte. The stamp follows at [`STAMP_AT`]: publisher tag, packet counter and send
+//! time (µs on the load generator's clock; publishers and subscribers share the process).
+
+use std::sync::OnceLock;
+use std::time::Instant;
+
+/// Where the stamp starts in every payload (after the VP8 descriptor and keyframe header).
+pub const STAMP_AT: usize = 12;
+/// The stamp's length.
+pub const STAMP_LEN: usize = 17;
+/// The smallest payload that carries a stamp.
+pub const MIN_PAYLOAD: usize = STAMP_AT + STAMP_LEN;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Kind {
+    Audio,
+    Video,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Stamp {
+    /// The publisher's tag (unique in a run).
+    pub tag: u32,
+    pub kind: Kind,
+    /// The publisher's packet counter for this stream, from 0.
+    pub counter: u32,
+    /// When it was sent: µs since [`epoch`].
+    pub sent_us: u64,
+    pub keyframe: bool,
+}
+
+/// The load generator's clock origin.
+pub fn epoch() -> Instant {
+    static EPOCH: OnceLock<Instant> = OnceLock::new();
+    *EPOCH.get_or_init(Instant::now)
+}
+
+/// µs since [`epoch`].
+pub fn now_us() -> u64 {
+    epoch().elapsed().as_micros() as u64
+}
+
+impl Stamp {
+    /// A payload of `len` bytes (at least [`MIN_PAYLOAD`]) that carries this stamp.
+    pub fn payload(&self, len: usize) -> Vec<u8> {
+        let mut p = vec![0u8; len.max(MIN_PAYLOAD)];
+        match self.kind {
+            Kind::Video => {
+                p[0] = 0x10; // VP8 descriptor: start of partition 0
+                if self.keyframe {
+                    // VP8 payload header with P = 0 (key frame), start code, 640x480.
+                    p[1..11].copy_from_slice(&[0x50, 0x00, 0x00, 0x9d, 0x01, 0x2a, 0x80, 0x02, 0xe0, 0x01]);
+                } else {
+                    p[1] = 0x51; // P = 1: an interframe
+                }
+            }
+            Kind::Audio => p[0] = 0x78, // Opus TOC: SILK wideband, 20 ms, one frame
+        }
+        let s = &mut p[STAMP_AT..STAMP_AT + STAMP_LEN];
+        s[0..4].copy_from_slice(&self.tag.to_be_bytes());
+        s[4..8].copy_from_slice(&self.counter.to_be_bytes());
+        s[8..16].copy_from_slice(&self.sent_us.to_be_bytes());
+        s[16] = u8::from(self.kind == Kind::Video) | (u8::from(self.keyframe) << 1) | 0xA0;
+        p
+    }
+
+    /// The stamp in a payload, if it carries one.
+    pub fn read(payload: &[u8]) -> Option<Stamp> {
+        let s = payload.get(STAMP_AT..STAMP_AT + STAMP_LEN)?;
+        if s[16] & 0xFC != 0xA0 {
+            return None;
+        }
+        Some(Stamp {
+            tag: u32::from_be_bytes(s[0..4].try_into().ok()?),
+            counter: u32::from_be_bytes(s[4..8].try_into().ok()?),
+            sent_us: u64::from_be_bytes(s[8..16].try_into().ok()?),
+            kind: if s[16] & 1 == 1 { Kind::Video } else { Kind::Audio },
+            keyframe: s[16] & 2 == 2,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stamp_survives_a_payload_and_a_keyframe_looks_like_vp8() {
+        let s = Stamp { tag: 7, kind: Kind::Video, counter: 42, sent_us: 1 << 40, keyframe: true };
+        let p = s.payload(100);
+        assert_eq!(p.len(), 100);
+        assert_eq!(p[1] & 1, 0, "P bit clear: a key frame");
+        assert_eq!(&p[4..7], &[0x9d, 0x01, 0x2a]);
+        assert_eq!(Stamp::read(&p), Some(s));
+        let a = Stamp { kind: Kind::Audio, keyframe: false, ..s };
+        assert_eq!(Stamp::read(&a.payload(0)), Some(a));
+        assert_eq!(Stamp::read(&[0u8; 40]), None);
+    }
+}
