@@ -132,6 +132,8 @@ struct Inner {
 
 pub struct Peer {
     inner: Arc<Mutex<Inner>>,
+    /// Wakes the task after a call changed the stack (it sleeps until its next timer).
+    wake: Arc<tokio::sync::Notify>,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -194,17 +196,28 @@ impl Peer {
             rng: 0x2545_F491_4F6C_DD1D ^ local.port() as u64,
             deaf: false,
         }));
-        let task = tokio::spawn(run(inner.clone(), socket));
-        Ok(Peer { inner, task })
+        let wake = Arc::new(tokio::sync::Notify::new());
+        let task = tokio::spawn(run(inner.clone(), socket, wake.clone()));
+        Ok(Peer { inner, wake, task })
     }
 
     fn lock(&self) -> MutexGuard<'_, Inner> {
         self.inner.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// Runs `f` on the stack, then has the task drive it.
+    fn drive<T>(&self, f: impl FnOnce(&mut Inner) -> T) -> T {
+        let r = f(&mut self.lock());
+        self.wake.notify_one();
+        r
+    }
+
     /// Adds the tracks of `p` and returns the offer (a JSEP object).
     pub fn offer(&self, p: &Publish) -> Result<Value, String> {
-        let mut g = self.lock();
+        self.drive(|g| Self::add_tracks(g, p))
+    }
+
+    fn add_tracks(g: &mut Inner, p: &Publish) -> Result<Value, String> {
         for (i, t) in p.tracks.iter().enumerate() {
             let ssrc = 0x1000_0000u32.wrapping_add(p.tag.wrapping_mul(4)).wrapping_add(i as u32);
             let (mime, clock, kind, channels) = match t.kind {
@@ -258,20 +271,21 @@ impl Peer {
     pub fn accept_answer(&self, jsep: &Value) -> Result<(), String> {
         let sdp = jsep["sdp"].as_str().ok_or("an answer without SDP")?;
         let sdp = RTCSessionDescription::answer(sdp.to_string()).map_err(|e| e.to_string())?;
-        self.lock().pc.set_remote_description(Instant::now(), sdp).map_err(|e| e.to_string())
+        self.drive(|g| g.pc.set_remote_description(Instant::now(), sdp).map_err(|e| e.to_string()))
     }
 
     /// Answers an offer (a subscription, or its renegotiation); the reception's clock for the
     /// first keyframe restarts.
     pub fn answer(&self, jsep: &Value) -> Result<Value, String> {
-        let mut g = self.lock();
         let sdp = jsep["sdp"].as_str().ok_or("an offer without SDP")?;
         let sdp = RTCSessionDescription::offer(sdp.to_string()).map_err(|e| e.to_string())?;
-        g.pc.set_remote_description(Instant::now(), sdp).map_err(|e| e.to_string())?;
-        let answer = g.pc.create_answer(None).map_err(|e| e.to_string())?;
-        g.pc.set_local_description(Instant::now(), answer.clone()).map_err(|e| e.to_string())?;
-        g.reception.restart(now_us());
-        Ok(json!({ "type": "answer", "sdp": answer.sdp }))
+        self.drive(|g| {
+            g.pc.set_remote_description(Instant::now(), sdp).map_err(|e| e.to_string())?;
+            let answer = g.pc.create_answer(None).map_err(|e| e.to_string())?;
+            g.pc.set_local_description(Instant::now(), answer.clone()).map_err(|e| e.to_string())?;
+            g.reception.restart(now_us());
+            Ok(json!({ "type": "answer", "sdp": answer.sdp }))
+        })
     }
 
     /// The subscription switched (or started) now: streams that appear from now on measure
@@ -326,7 +340,7 @@ impl Peer {
 
     /// Stops (or resumes) sending the published tracks' packets; the connection stays up.
     pub fn pause_sending(&self, paused: bool) {
-        self.lock().paused = paused;
+        self.drive(|g| g.paused = paused);
     }
 
     /// The address of the peer's socket.
@@ -336,7 +350,7 @@ impl Peer {
 
     /// Closes the PeerConnection (a DTLS close_notify goes out).
     pub fn close(&self) {
-        let _ = self.lock().pc.close();
+        let _ = self.drive(|g| g.pc.close());
     }
 
     pub fn set_loss(&self, loss: f64) {
@@ -376,7 +390,7 @@ impl Drop for Peer {
 }
 
 /// The peer's loop: datagrams in and out, timers, the publisher's packets, the PLIs.
-async fn run(inner: Arc<Mutex<Inner>>, socket: tokio::net::UdpSocket) {
+async fn run(inner: Arc<Mutex<Inner>>, socket: tokio::net::UdpSocket, wake: Arc<tokio::sync::Notify>) {
     let mut buf = vec![0u8; 2048];
     loop {
         let (out, wait, deaf) = {
@@ -410,19 +424,18 @@ async fn run(inner: Arc<Mutex<Inner>>, socket: tokio::net::UdpSocket) {
                 for s in &g.sending {
                     wait = wait.min(s.next.saturating_duration_since(now));
                 }
-            } else if g.state == Connection::New {
-                wait = wait.min(Duration::from_millis(5));
             }
             (out, wait.max(Duration::from_micros(200)), g.deaf)
         };
         for (addr, data) in out {
             let _ = socket.send_to(&data, addr).await;
         }
-        if deaf {
-            tokio::time::sleep(wait).await;
-            continue;
-        }
-        if let Ok(Ok((n, peer))) = tokio::time::timeout(wait, socket.recv_from(&mut buf)).await {
+        let received = tokio::select! {
+            r = socket.recv_from(&mut buf), if !deaf => r.ok(),
+            _ = tokio::time::sleep(wait) => None,
+            _ = wake.notified() => None,
+        };
+        if let Some((n, peer)) = received {
             let mut g = inner.lock().unwrap_or_else(|p| p.into_inner());
             if is_rtp(&buf[..n]) && g.loss > 0.0 {
                 g.rng ^= g.rng << 13;

@@ -105,6 +105,8 @@ pub(crate) struct LegState {
     /// Where each outgoing mid's media comes from, for keyframe requests (subscribers).
     pub(super) sources: HashMap<String, (Weak<Leg>, String)>,
     connected: bool,
+    /// The core was told the PeerConnection is down (it is told once).
+    down: bool,
     /// When ICE and DTLS came up.
     pub(super) connected_at: Option<Instant>,
     /// A subscriber's own SRTP for what it forwards, from the handshake on; until then, or if
@@ -210,6 +212,7 @@ impl Leg {
                 senders: HashMap::new(),
                 sources: HashMap::new(),
                 connected: false,
+                down: false,
                 connected_at: None,
                 bitrate: 0,
                 fir_freq: 0,
@@ -271,8 +274,7 @@ impl Leg {
         // A DTLS record (RFC 7983). A close_notify leaves the PeerConnection "connected" in
         // W3C terms; Janus hangs up on it ("DTLS alert"), and so does vroom.
         if match_dtls(data) && st.connected && peer::dtls_closed(&mut st.pc) {
-            st.connected = false;
-            events.push((self.serial, PeerEvent::Down(self.owner, "DTLS alert".into())));
+            self.down(&mut st, events, "DTLS alert");
         }
         self.drain(&mut st, now, out, events)
     }
@@ -333,15 +335,20 @@ impl Leg {
                 drained.connected = true;
                 events.push((self.serial, PeerEvent::Up(self.owner)));
             }
-            RTCPeerConnectionState::Failed if st.connected => {
-                st.connected = false;
-                events.push((self.serial, PeerEvent::Down(self.owner, "ICE failed".into())));
-            }
-            RTCPeerConnectionState::Closed if st.connected => {
-                st.connected = false;
-                events.push((self.serial, PeerEvent::Down(self.owner, "Close PC".into())));
-            }
+            // Failed before it ever connected too (ICE or DTLS that never completes): as Janus,
+            // the handle is hung up rather than left connecting for good.
+            RTCPeerConnectionState::Failed => self.down(st, events, "ICE failed"),
+            RTCPeerConnectionState::Closed if st.connected => self.down(st, events, "Close PC"),
             _ => {}
+        }
+    }
+
+    /// Reports the PeerConnection down, once.
+    fn down(&self, st: &mut LegState, events: &mut Reports, reason: &str) {
+        st.connected = false;
+        if !st.down {
+            st.down = true;
+            events.push((self.serial, PeerEvent::Down(self.owner, reason.into())));
         }
     }
 

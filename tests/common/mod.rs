@@ -114,6 +114,29 @@ impl Server {
         line.split_whitespace().nth(1).and_then(|v| v.parse().ok()).unwrap_or(0)
     }
 
+    /// The admin API's `accounting`: everything the server holds.
+    pub async fn accounting(&self) -> Value {
+        let mut admin = Ws::connect_with(&self.admin, Some("janus-admin-protocol")).await.expect("admin connects");
+        let r = admin.request(json!({ "janus": "accounting", "admin_secret": "janusoverlord" })).await;
+        assert_eq!(r["janus"], "success", "{r}");
+        r["accounting"].clone()
+    }
+
+    /// Waits (up to `within`) until `pred` holds for the accounting; returns the last one read.
+    pub async fn accounting_until(&self, within: Duration, pred: impl Fn(&Value) -> bool) -> Result<Value, Value> {
+        let end = std::time::Instant::now() + within;
+        loop {
+            let a = self.accounting().await;
+            if pred(&a) {
+                return Ok(a);
+            }
+            if std::time::Instant::now() >= end {
+                return Err(a);
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+
     /// Threads of the server process.
     pub fn threads(&self) -> usize {
         std::fs::read_dir(format!("/proc/{}/task", self.pid())).map(|d| d.count()).unwrap_or(0)
