@@ -216,3 +216,20 @@ async fn media_events_follow_a_publisher_that_pauses() {
     assert_eq!(seen.len(), 3, "one event per change: {seen:?}");
     assert_eq!(seen[0]["mid"], "0", "{seen:?}");
 }
+
+/// A subscriber's first keyframe: vroom asks the publisher for one when the subscriber comes
+/// up, the load peer's publisher answers a PLI with a keyframe, and the subscriber measures
+/// how long it waited (what `vroom-load` reports after `start` and `switch`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_subscriber_gets_a_keyframe_soon_after_start() {
+    let (_server, mut ws, s) = start().await;
+    let (a, _, feed_a) = publish(&mut ws, s, 1).await;
+    tokio::time::sleep(Duration::from_millis(300)).await; // the first keyframe is long gone
+    let (sub, _) = subscribe(&mut ws, s, &[feed_a]).await;
+    sub.wait_received(WAIT, |r| seqs(r, 1).len() >= 25).await;
+    let (_, plis_received) = a.plis();
+    assert!(plis_received >= 1, "the publisher was asked for a keyframe");
+    let wait = sub.reception().streams.values().find_map(|s| s.keyframe_waits.first().copied());
+    let wait = wait.unwrap_or_else(|| panic!("no keyframe reached the subscriber: {:?}", sub.plis()));
+    assert!(wait < 2_000_000, "waited {wait} µs");
+}

@@ -33,7 +33,7 @@ use rtc::sansio::Protocol;
 use rtc::shared::{TaggedBytesMut, TransportContext, TransportProtocol};
 use serde_json::{json, Value};
 
-use super::reception::{histogram, Reception};
+use super::reception::{histogram, Reception, Totals};
 use super::stamp::{now_us, Kind, Stamp};
 
 /// A subscriber asks for a keyframe when a video stream has none this long after it started,
@@ -152,8 +152,9 @@ impl Peer {
         let local = socket.local_addr().map_err(|e| e.to_string())?;
         let mut media = MediaEngine::default();
         media.register_default_codecs().map_err(|e| e.to_string())?;
-        let registry =
-            register_default_interceptors(rtc::interceptor::Registry::new(), &mut media).map_err(|e| e.to_string())?;
+        // Keyframe requests must reach the publisher: the chain hands RTCP to the application.
+        let registry = register_default_interceptors(crate::media::rtcp_to_application(), &mut media)
+            .map_err(|e| e.to_string())?;
         let mut pc = RTCPeerConnectionBuilder::new()
             .with_configuration(RTCConfigurationBuilder::new().build())
             .with_setting_engine(SettingEngineBuilder::new().build())
@@ -297,6 +298,11 @@ impl Peer {
     /// What was received so far.
     pub fn reception(&self) -> Reception {
         self.lock().reception.clone()
+    }
+
+    /// What was received so far, counted (no copy of the histograms).
+    pub fn totals(&self) -> Totals {
+        self.lock().reception.totals()
     }
 
     /// Latency of what arrived since the last call (µs), for a timeline.

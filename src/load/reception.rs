@@ -2,6 +2,11 @@
 //! told apart by the payload's [`Stamp`]): loss from the publisher's counters, end-to-end
 //! latency and RFC 3550 interarrival jitter from the send times, and how long the first
 //! keyframe took after the subscription started or switched.
+//!
+//! A stream that comes back after the subscriber changed its subscription (a `switch` back, an
+//! `unsubscribe` and `subscribe`) starts a new segment: the packets sent while it was not
+//! subscribed are not lost, and its wait for a keyframe is measured again. A stream that stops
+//! with no change of the subscriber's doing counts every missing packet as lost.
 
 use std::collections::HashMap;
 
@@ -20,6 +25,8 @@ pub fn histogram() -> Histogram<u64> {
 /// One received stream.
 #[derive(Clone, Debug)]
 pub struct StreamReception {
+    /// Packets expected in the segments before this one.
+    expected_before: u64,
     first: u32,
     highest: u32,
     /// Which of the last [`WINDOW`] counters arrived (bit `highest - c`).
@@ -31,17 +38,18 @@ pub struct StreamReception {
     /// RFC 3550 interarrival jitter, µs.
     pub jitter_us: f64,
     last_transit: Option<i64>,
-    /// When the subscription this stream arrived on started or last switched (µs), and how
-    /// long after that the first keyframe came (video).
-    since_us: u64,
-    pub keyframe_wait_us: Option<u64>,
+    /// Since when this segment of a video stream waits for its first keyframe (µs since
+    /// the subscription changed), and each segment's wait.
+    awaiting_since: Option<u64>,
+    pub keyframe_waits: Vec<u64>,
     /// When the last packet arrived (µs).
     pub last_us: u64,
 }
 
 impl StreamReception {
-    fn new(first: u32, since_us: u64) -> Self {
+    fn new(kind: Kind, first: u32, since_us: u64) -> Self {
         StreamReception {
+            expected_before: 0,
             first,
             highest: first,
             seen: [0; (WINDOW / 64) as usize],
@@ -50,15 +58,24 @@ impl StreamReception {
             latency: histogram(),
             jitter_us: 0.0,
             last_transit: None,
-            since_us,
-            keyframe_wait_us: None,
+            awaiting_since: (kind == Kind::Video).then_some(since_us),
+            keyframe_waits: Vec::new(),
             last_us: 0,
         }
     }
 
-    /// Packets expected between the first and the highest counter seen.
+    /// The stream comes back at `counter` after the subscription changed at `since_us`.
+    fn rebase(&mut self, kind: Kind, counter: u32, since_us: u64) {
+        self.expected_before = self.expected();
+        self.first = counter;
+        self.highest = counter;
+        self.seen = [0; (WINDOW / 64) as usize];
+        self.awaiting_since = (kind == Kind::Video).then_some(since_us);
+    }
+
+    /// Packets expected: between the first and the highest counter of each segment.
     pub fn expected(&self) -> u64 {
-        self.highest.wrapping_sub(self.first) as u64 + 1
+        self.expected_before + self.highest.wrapping_sub(self.first) as u64 + 1
     }
 
     /// Packets that never arrived (of those expected).
@@ -101,8 +118,10 @@ impl StreamReception {
         }
         self.last_transit = Some(transit);
         self.last_us = now_us;
-        if s.keyframe && self.keyframe_wait_us.is_none() {
-            self.keyframe_wait_us = Some(now_us.saturating_sub(self.since_us));
+        if s.keyframe {
+            if let Some(since) = self.awaiting_since.take() {
+                self.keyframe_waits.push(now_us.saturating_sub(since));
+            }
         }
     }
 }
@@ -127,7 +146,33 @@ pub struct Reception {
     pub unstamped: u64,
 }
 
+/// Packet counts over every stream of a reception.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Totals {
+    pub expected: u64,
+    pub received: u64,
+    pub lost: u64,
+    pub duplicates: u64,
+}
+
+impl std::ops::AddAssign for Totals {
+    fn add_assign(&mut self, o: Totals) {
+        self.expected += o.expected;
+        self.received += o.received;
+        self.lost += o.lost;
+        self.duplicates += o.duplicates;
+    }
+}
+
 impl Reception {
+    pub fn totals(&self) -> Totals {
+        let mut t = Totals::default();
+        for s in self.streams.values() {
+            t += Totals { expected: s.expected(), received: s.received, lost: s.lost(), duplicates: s.duplicates };
+        }
+        t
+    }
+
     /// The subscription started or switched at `now_us`: streams that appear from now on
     /// measure their first keyframe from here.
     pub fn restart(&mut self, now_us: u64) {
@@ -140,18 +185,26 @@ impl Reception {
             return None;
         };
         let since = self.since_us;
-        self.streams
-            .entry((s.tag, s.kind))
-            .or_insert_with(|| StreamReception::new(s.counter, since))
-            .record(&s, now_us);
+        match self.streams.get_mut(&(s.tag, s.kind)) {
+            Some(stream) => {
+                if since > stream.last_us {
+                    stream.rebase(s.kind, s.counter, since);
+                }
+                stream.record(&s, now_us);
+            }
+            None => {
+                let mut stream = StreamReception::new(s.kind, s.counter, since);
+                stream.record(&s, now_us);
+                self.streams.insert((s.tag, s.kind), stream);
+            }
+        }
         Some(s)
     }
 
-    /// Video streams still without a keyframe, started at least `after_us` ago.
+    /// Video streams still without a keyframe this segment, waiting at least `after_us`.
     pub fn awaiting_keyframe(&self, now_us: u64, after_us: u64) -> impl Iterator<Item = u32> + '_ {
-        self.streams.iter().filter_map(move |((tag, kind), r)| {
-            (*kind == Kind::Video && r.keyframe_wait_us.is_none() && now_us.saturating_sub(r.since_us) >= after_us)
-                .then_some(*tag)
+        self.streams.iter().filter_map(move |((tag, _), r)| {
+            r.awaiting_since.is_some_and(|since| now_us.saturating_sub(since) >= after_us).then_some(*tag)
         })
     }
 }
@@ -173,11 +226,34 @@ mod tests {
         }
         let s = &r.streams[&(1, Kind::Video)];
         assert_eq!((s.expected(), s.received, s.lost(), s.duplicates), (7, 5, 2, 1));
-        assert_eq!(s.keyframe_wait_us, Some(5_500 + 13 * 20_000 - 1_000));
+        assert_eq!(s.keyframe_waits, [5_500 + 13 * 20_000 - 1_000]);
         assert_eq!(s.latency.value_at_quantile(0.5), 500);
         assert_eq!(s.jitter_us, 0.0, "constant transit: no jitter");
         r.record(&[0u8; 40], 0);
         assert_eq!(r.unstamped, 1);
+    }
+
+    /// Switched away at 20 and back at 50: the packets between were not the subscriber's to
+    /// get, and the stream's new segment waits for a keyframe again. A gap with no change of
+    /// subscription is loss.
+    #[test]
+    fn reception_starts_a_segment_when_a_stream_comes_back_after_a_change() {
+        let mut r = Reception::default();
+        let at = |c: u32| 1_000_000 + c as u64 * 20_000;
+        r.restart(at(0));
+        for c in 0..20 {
+            r.record(&stamp(c, at(c), c == 0).payload(60), at(c) + 300);
+        }
+        r.restart(at(30));
+        for c in 50..60 {
+            r.record(&stamp(c, at(c), c == 52).payload(60), at(c) + 300);
+        }
+        for c in 70..80 {
+            r.record(&stamp(c, at(c), false).payload(60), at(c) + 300);
+        }
+        let s = &r.streams[&(1, Kind::Video)];
+        assert_eq!((s.expected(), s.received, s.lost()), (20 + 30, 40, 10));
+        assert_eq!(s.keyframe_waits, [300, at(52) + 300 - at(30)]);
     }
 
     #[test]

@@ -29,5 +29,6 @@ mod udp;
 
 pub use engine::{MediaAccounting, MediaEngine, MediaSettings};
 pub use news::{MediaNews, PeerEvent, PeerInbox, PeerNews};
+pub use peer::rtcp_to_application;
 pub use stats::{DropReason, MediaStats, StatsSnapshot};
 pub use udp::{SystemClock, UdpSockets};

@@ -68,9 +68,6 @@ pub(crate) fn build(
         let codec = RTCRtpCodecParameters { rtp_codec, payload_type: pt, ..Default::default() };
         media.register_codec(codec, RtpCodecKind::Video).map_err(|e| e.to_string())?;
     }
-    // Keyframe requests (PLI, FIR) must reach vroom: the default chain ends by dropping inbound
-    // RTCP that no interceptor marked for the application.
-    let registry = Registry::new().with(Slot::from(14_000), DeliverRtcp::default());
     let registry = match kind {
         // A subscriber leg only sends, and sends its media past the stack: it answers NACKs
         // from its own history and writes its own sender reports (`sender.rs`).
@@ -79,10 +76,10 @@ pub(crate) fn build(
                 let nack = RTCPFeedback { typ: TYPE_RTCP_FB_NACK.into(), parameter: parameter.into() };
                 media.register_feedback(nack, RtpCodecKind::Video);
             }
-            registry
+            rtcp_to_application()
         }
         LegKind::Publisher | LegKind::Echo => {
-            register_default_interceptors(registry, &mut media).map_err(|e| e.to_string())?
+            register_default_interceptors(rtcp_to_application(), &mut media).map_err(|e| e.to_string())?
         }
     };
     let mut pc = RTCPeerConnectionBuilder::new()
@@ -332,7 +329,14 @@ pub(crate) fn candidate_init(c: &TrickleCandidate) -> RTCIceCandidateInit {
     }
 }
 
-/// Marks inbound RTCP for delivery to vroom (keyframe requests reach the forwarder this way).
+/// An interceptor registry whose chain hands inbound RTCP to the application: keyframe
+/// requests (PLI, FIR) and NACKs must reach vroom (and the load generator's publishers), and
+/// `rtc`'s chain ends by dropping inbound RTCP that no interceptor marked for the application.
+pub fn rtcp_to_application() -> Registry {
+    Registry::new().with(Slot::from(14_000), DeliverRtcp::default())
+}
+
+/// Marks inbound RTCP for delivery to the application.
 #[derive(Default)]
 struct DeliverRtcp {
     read: std::collections::VecDeque<TaggedPacket>,
