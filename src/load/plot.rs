@@ -85,8 +85,7 @@ mod tests {
 
     #[test]
     fn plot_writes_an_svg_with_every_panel() {
-        let mut r = Report::default();
-        r.timeline = (0..5)
+        let timeline = (0..5)
             .map(|i| Point {
                 t_s: i as f64,
                 sessions: 10 + i,
@@ -95,6 +94,7 @@ mod tests {
                 ..Point::default()
             })
             .collect();
+        let r = Report { timeline, ..Report::default() };
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("t.svg");
         plot(&path, "test", &[("vroom", &r), ("janus", &r)]).unwrap();

@@ -35,7 +35,17 @@ pub async fn run(scenario: Scenario) -> Result<Report, String> {
     };
     let server_before = scenario.server_pid.and_then(ProcessSample::of);
     let (owner, _owner_events) = Client::connect(&scenario.url, Arc::new(Requests::default())).await?;
+    let owner = Arc::new(owner);
     let owner_session = owner.create().await.map_err(|e| format!("create: {e}"))?;
+    let keepalive = {
+        let owner = owner.clone();
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(Duration::from_secs(20)).await;
+                let _ = owner.keepalive(owner_session).await;
+            }
+        })
+    };
     let owner_handle =
         owner.attach(owner_session, "janus.plugin.videoroom").await.map_err(|e| format!("attach: {e}"))?;
     let room_ids: Vec<u64> = if rooms.is_empty() { vec![scenario.first_room] } else { rooms.clone() };
@@ -86,9 +96,12 @@ pub async fn run(scenario: Scenario) -> Result<Report, String> {
     while shared.counts.sessions.load(Relaxed) > 0 && Instant::now() < end {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+    keepalive.abort();
     for &room in &room_ids {
         let body = json!({ "request": "destroy", "room": room });
-        let _ = owner.message("destroy room", owner_session, owner_handle, body).await;
+        if let Err(e) = owner.message("destroy room", owner_session, owner_handle, body).await {
+            shared.fail("destroy room", e);
+        }
     }
     let _ = owner.destroy(owner_session).await;
     drop(owner);
