@@ -123,6 +123,8 @@ fn specs_name_only_existing_tests() {
         "inbox_",
         "news_",
         "a_thousand_",
+        "a_websocket_",
+        "ice_that_",
     ];
     let named: Vec<&str> = spec
         .split('`')

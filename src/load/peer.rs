@@ -128,12 +128,15 @@ struct Inner {
     rng: u64,
     /// Stop reading the socket: the kernel then drops what arrives once its buffer is full.
     deaf: bool,
+    /// Where the last datagram came from.
+    remote: Option<SocketAddr>,
 }
 
 pub struct Peer {
     inner: Arc<Mutex<Inner>>,
     /// Wakes the task after a call changed the stack (it sleeps until its next timer).
     wake: Arc<tokio::sync::Notify>,
+    socket: Arc<tokio::net::UdpSocket>,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -196,10 +199,12 @@ impl Peer {
             dropped: 0,
             rng: 0x2545_F491_4F6C_DD1D ^ local.port() as u64,
             deaf: false,
+            remote: None,
         }));
         let wake = Arc::new(tokio::sync::Notify::new());
-        let task = tokio::spawn(run(inner.clone(), socket, wake.clone()));
-        Ok(Peer { inner, wake, task })
+        let socket = Arc::new(socket);
+        let task = tokio::spawn(run(inner.clone(), socket.clone(), wake.clone()));
+        Ok(Peer { inner, wake, socket, task })
     }
 
     fn lock(&self) -> MutexGuard<'_, Inner> {
@@ -349,6 +354,13 @@ impl Peer {
         self.drive(|g| g.paused = paused);
     }
 
+    /// Sends `data` as it is from the peer's socket to the address it last heard the other
+    /// side from (a fault: garbage on an established 5-tuple). False if it heard nobody yet.
+    pub fn inject(&self, data: &[u8]) -> bool {
+        let Some(to) = self.lock().remote else { return false };
+        self.socket.try_send_to(data, to).is_ok()
+    }
+
     /// The address of the peer's socket.
     pub fn addr(&self) -> SocketAddr {
         self.lock().local
@@ -396,7 +408,7 @@ impl Drop for Peer {
 }
 
 /// The peer's loop: datagrams in and out, timers, the publisher's packets, the PLIs.
-async fn run(inner: Arc<Mutex<Inner>>, socket: tokio::net::UdpSocket, wake: Arc<tokio::sync::Notify>) {
+async fn run(inner: Arc<Mutex<Inner>>, socket: Arc<tokio::net::UdpSocket>, wake: Arc<tokio::sync::Notify>) {
     let mut buf = vec![0u8; 2048];
     loop {
         let (out, wait, deaf) = {
@@ -452,6 +464,7 @@ async fn run(inner: Arc<Mutex<Inner>>, socket: tokio::net::UdpSocket, wake: Arc<
                     continue;
                 }
             }
+            g.remote = Some(peer);
             let local = g.local;
             let msg = TaggedBytesMut {
                 now: Instant::now(),

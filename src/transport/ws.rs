@@ -101,8 +101,19 @@ async fn connection(socket: WebSocket, app: Arc<App>) {
 
 type Sink = futures_util::stream::SplitSink<WebSocket, Message>;
 
+/// How long one message may wait for a client that does not read (its TCP window is shut)
+/// before the connection is dropped: a frozen client must not keep a task, a descriptor and
+/// its sessions forever, and its events would only pile up meanwhile.
+const SEND_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
 async fn send(tx: &mut Sink, value: &Value) -> Result<(), axum::Error> {
-    tx.send(Message::Text(value.to_string().into())).await
+    match tokio::time::timeout(SEND_TIMEOUT, tx.send(Message::Text(value.to_string().into()))).await {
+        Ok(sent) => sent,
+        Err(_) => {
+            tracing::warn!(seconds = SEND_TIMEOUT.as_secs(), "a WebSocket client is not reading: closing it");
+            Err(axum::Error::new("the client stopped reading"))
+        }
+    }
 }
 
 /// Sends every ready event of the sessions this connection owns; forgets sessions that are

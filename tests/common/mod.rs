@@ -116,25 +116,12 @@ impl Server {
 
     /// The admin API's `accounting`: everything the server holds.
     pub async fn accounting(&self) -> Value {
-        let mut admin = Ws::connect_with(&self.admin, Some("janus-admin-protocol")).await.expect("admin connects");
-        let r = admin.request(json!({ "janus": "accounting", "admin_secret": "janusoverlord" })).await;
-        assert_eq!(r["janus"], "success", "{r}");
-        r["accounting"].clone()
+        accounting(&self.admin).await
     }
 
     /// Waits (up to `within`) until `pred` holds for the accounting; returns the last one read.
     pub async fn accounting_until(&self, within: Duration, pred: impl Fn(&Value) -> bool) -> Result<Value, Value> {
-        let end = std::time::Instant::now() + within;
-        loop {
-            let a = self.accounting().await;
-            if pred(&a) {
-                return Ok(a);
-            }
-            if std::time::Instant::now() >= end {
-                return Err(a);
-            }
-            tokio::time::sleep(Duration::from_millis(200)).await;
-        }
+        accounting_until(&self.admin, within, pred).await
     }
 
     /// Threads of the server process.
@@ -264,6 +251,29 @@ impl Ws {
             }
             self.events.push_back(e);
         }
+    }
+}
+
+/// The admin API's `accounting` of the server whose admin WebSocket is `admin`.
+pub async fn accounting(admin: &str) -> Value {
+    let mut ws = Ws::connect_with(admin, Some("janus-admin-protocol")).await.expect("admin connects");
+    let r = ws.request(json!({ "janus": "accounting", "admin_secret": "janusoverlord" })).await;
+    assert_eq!(r["janus"], "success", "{r}");
+    r["accounting"].clone()
+}
+
+/// Waits (up to `within`) until `pred` holds for the accounting; returns the last one read.
+pub async fn accounting_until(admin: &str, within: Duration, pred: impl Fn(&Value) -> bool) -> Result<Value, Value> {
+    let end = std::time::Instant::now() + within;
+    loop {
+        let a = accounting(admin).await;
+        if pred(&a) {
+            return Ok(a);
+        }
+        if std::time::Instant::now() >= end {
+            return Err(a);
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }
 
