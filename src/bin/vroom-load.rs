@@ -48,6 +48,12 @@ struct Args {
     bind: Option<std::net::IpAddr>,
     #[arg(long)]
     video_kbps: Option<u64>,
+    /// Seconds into the run when a client does what stalls Janus 1.1.2 (JCB-04).
+    #[arg(long)]
+    poison_at: Option<f64>,
+    /// A name for the report and the plot's title.
+    #[arg(long)]
+    name: Option<String>,
     /// Where the JSON report goes (default: standard output).
     #[arg(long)]
     report: Option<PathBuf>,
@@ -79,6 +85,12 @@ impl Args {
         }
         if self.lifetime.is_some() {
             s.lifetime_s = self.lifetime;
+        }
+        if self.poison_at.is_some() {
+            s.poison_at_s = self.poison_at;
+        }
+        if let Some(n) = &self.name {
+            s.name = n.clone();
         }
         Ok(s)
     }

@@ -265,13 +265,16 @@ async fn connect_publisher(
     let _permit = shared.setup.acquire().await.map_err(|e| e.to_string())?;
     let peer = Peer::bind(shared.scenario.bind, false).await?;
     let offer = peer.offer(&publish_spec(shared))?;
+    let offer_sdp = offer["sdp"].as_str().unwrap_or_default().to_string();
     let ev = session
         .client
         .message_async(name, session.id, handle, body, Some(offer))
         .await
         .map_err(|e| format!("{name}: {e}"))?;
-    peer.accept_answer(jsep_of(&ev).map_err(|e| e.to_string())?)?;
+    let answer = jsep_of(&ev).map_err(|e| e.to_string())?;
+    peer.accept_answer(answer)?;
     if !peer.connected_within(CONNECT_WAIT).await {
+        tracing::debug!(offer = %offer_sdp, answer = %answer["sdp"], "a publisher that did not connect");
         return Err(format!("publisher PeerConnection not up: {:?}", peer.connection()));
     }
     shared.counts.media_setups.fetch_add(1, Relaxed);

@@ -51,7 +51,7 @@ impl std::fmt::Display for RequestError {
 #[derive(Default)]
 pub struct Requests {
     by_name: Mutex<HashMap<String, hdrhistogram::Histogram<u64>>>,
-    /// Requests answered after [`UNANSWERED`], or never.
+    /// Requests with no answer after [`UNANSWERED`] (answered later, or never).
     pub unanswered: AtomicU64,
     pub errors: AtomicU64,
     pub sent: AtomicU64,
@@ -59,9 +59,6 @@ pub struct Requests {
 
 impl Requests {
     fn record(&self, name: &str, took: Duration) {
-        if took >= UNANSWERED {
-            self.unanswered.fetch_add(1, Relaxed);
-        }
         let mut m = self.by_name.lock().unwrap_or_else(|p| p.into_inner());
         let h = m.entry(name.to_string()).or_insert_with(histogram);
         let _ = h.record((took.as_micros() as u64).max(1));
@@ -166,24 +163,27 @@ impl Client {
         (reply, event)
     }
 
-    async fn wait(&self, name: &str, start: Instant, rx: oneshot::Receiver<Value>) -> Result<Value, RequestError> {
-        let r = match tokio::time::timeout(GIVE_UP, rx).await {
+    async fn wait(&self, name: &str, start: Instant, mut rx: oneshot::Receiver<Value>) -> Result<Value, RequestError> {
+        // Counted as unanswered the moment it passes 5 s, so a request still stuck when the run
+        // ends counts too.
+        let answer = match tokio::time::timeout(UNANSWERED, &mut rx).await {
+            Ok(a) => Ok(a),
+            Err(_) => {
+                self.requests.unanswered.fetch_add(1, Relaxed);
+                tokio::time::timeout(GIVE_UP - UNANSWERED, rx).await
+            }
+        };
+        let r = match answer {
             Ok(Ok(v)) => Ok(v),
             Ok(Err(_)) => Err(RequestError::Closed),
             Err(_) => Err(RequestError::Timeout),
         };
-        match &r {
-            Ok(v) => {
-                self.requests.record(name, start.elapsed());
-                if let Some(e) = janus_error(v) {
-                    self.requests.errors.fetch_add(1, Relaxed);
-                    return Err(e);
-                }
+        if let Ok(v) = &r {
+            self.requests.record(name, start.elapsed());
+            if let Some(e) = janus_error(v) {
+                self.requests.errors.fetch_add(1, Relaxed);
+                return Err(e);
             }
-            Err(RequestError::Timeout) => {
-                self.requests.unanswered.fetch_add(1, Relaxed);
-            }
-            Err(_) => {}
         }
         r
     }

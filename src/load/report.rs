@@ -3,14 +3,14 @@
 use std::collections::BTreeMap;
 
 use hdrhistogram::Histogram;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::reception::Reception;
 use super::scenario::Scenario;
 
 /// A distribution in milliseconds.
-#[derive(Clone, Debug, Default, Serialize, PartialEq)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
 pub struct Summary {
     pub count: u64,
     pub p50_ms: f64,
@@ -35,7 +35,7 @@ impl Summary {
 }
 
 /// One second of the run.
-#[derive(Clone, Debug, Default, Serialize)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct Point {
     /// Seconds since the media clients were up.
     pub t_s: f64,
@@ -59,7 +59,7 @@ pub struct Point {
 }
 
 /// What subscribers received over the whole run.
-#[derive(Clone, Debug, Default, Serialize)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct MediaSummary {
     pub streams: u64,
     pub expected: u64,
@@ -104,7 +104,7 @@ impl MediaSummary {
 }
 
 /// The server's process over the run (read from `/proc` by pid).
-#[derive(Clone, Debug, Default, Serialize)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct ServerSummary {
     pub cpu_seconds: f64,
     /// Mean CPU over the measured duration, % of one core.
@@ -118,7 +118,7 @@ pub struct ServerSummary {
     pub threads_after: u64,
 }
 
-#[derive(Clone, Debug, Default, Serialize)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct Counted {
     pub sessions_peak: u64,
     pub media_setups: u64,
@@ -132,7 +132,7 @@ pub struct Counted {
     pub rejoins: u64,
 }
 
-#[derive(Clone, Debug, Default, Serialize)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct Report {
     pub scenario: Scenario,
     /// Seconds the load ran with its media clients up.
@@ -150,6 +150,8 @@ pub struct Report {
     /// vroom's `accounting` before the load and after it left.
     pub accounting_before: Option<Value>,
     pub accounting_after: Option<Value>,
+    /// What the poison client (JCB-04) was answered, step by step.
+    pub poison: Option<Value>,
     pub timeline: Vec<Point>,
 }
 

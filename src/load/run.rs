@@ -78,6 +78,14 @@ pub async fn run(scenario: Scenario) -> Result<Report, String> {
     tracing::info!(connected = shared.counts.connected.load(Relaxed), "media clients up: measuring");
 
     let churn = (scenario.churn > 0.0).then(|| tokio::spawn(churn(shared.clone(), room_ids.clone())));
+    let poison = scenario.poison_at_s.map(|at| {
+        let (url, room) = (scenario.url.clone(), scenario.first_room + 1000);
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_secs_f64(at)).await;
+            tracing::info!(room, "the poison client (JCB-04) starts");
+            super::poison::poison(&url, room).await
+        })
+    });
     let (timeline, requests, server_peak) = sample(&shared, scenario.duration()).await;
     let measured = scenario.duration().as_secs_f64();
     let server_during = scenario.server_pid.and_then(ProcessSample::of);
@@ -86,6 +94,14 @@ pub async fn run(scenario: Scenario) -> Result<Report, String> {
     if let Some(c) = churn {
         c.abort();
     }
+    // A stalled server never answers the poison client: what it got by now is the result.
+    let poison = match poison {
+        Some(p) => Some(match tokio::time::timeout(Duration::from_secs(1), p).await {
+            Ok(Ok(v)) => v,
+            _ => serde_json::json!({ "stalled": "the poison client was still waiting for an answer" }),
+        }),
+        None => None,
+    };
     let end = Instant::now() + TEARDOWN_WAIT;
     for t in tasks {
         if tokio::time::timeout(end.saturating_duration_since(Instant::now()), t).await.is_err() {
@@ -152,6 +168,7 @@ pub async fn run(scenario: Scenario) -> Result<Report, String> {
         server,
         accounting_before,
         accounting_after,
+        poison,
         timeline,
     })
 }

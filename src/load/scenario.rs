@@ -54,6 +54,9 @@ pub struct Scenario {
     pub unpublish_every_s: Option<f64>,
     /// How many media clients connect at once while the run sets up.
     pub setup_parallel: usize,
+    /// This many seconds into the measurement, a client does what stalls Janus 1.1.2's
+    /// VideoRoom (JCB-04, `poison.rs`); none: it does not.
+    pub poison_at_s: Option<f64>,
 }
 
 impl Default for Scenario {
@@ -80,6 +83,7 @@ impl Default for Scenario {
             subscribe_every_s: None,
             unpublish_every_s: None,
             setup_parallel: 8,
+            poison_at_s: None,
         }
     }
 }

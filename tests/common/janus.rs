@@ -112,6 +112,13 @@ impl Janus {
     }
 }
 
+impl Janus {
+    /// The Janus process.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+}
+
 impl Drop for Janus {
     fn drop(&mut self) {
         let _ = self.child.kill();
