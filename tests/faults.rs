@@ -84,6 +84,23 @@ impl Bystanders {
     }
 }
 
+/// A server with bystanders up, and the baseline to return to (taken with them up).
+async fn start() -> (Server, Bystanders, Value) {
+    let server = Server::start(CONFIG);
+    let mut by = Bystanders::join(&server.ws).await;
+    let base = server.accounting().await;
+    by.mark();
+    (server, by, base)
+}
+
+/// A client on its own WebSocket: a session and a handle of `plugin`.
+async fn client(url: &str, plugin: &str) -> (Ws, u64, u64) {
+    let mut ws = Ws::connect(url).await;
+    let s = ws.create().await;
+    let h = ws.attach(s, plugin).await;
+    (ws, s, h)
+}
+
 /// What clients own: equal to the baseline when a fault left nothing behind.
 fn owned(a: &Value) -> Value {
     let media = &a["media"];
@@ -189,13 +206,8 @@ async fn a_thousand_peer_connections_that_vanish_at_once_are_all_hung_up() {
 /// first check): vroom hangs the PeerConnection up instead of keeping it connecting for good.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ice_that_never_completes_is_hung_up() {
-    let server = Server::start(CONFIG);
-    let mut by = Bystanders::join(&server.ws).await;
-    let base = server.accounting().await;
-    by.mark();
-    let mut ws = Ws::connect(&server.ws).await;
-    let s = ws.create().await;
-    let h = ws.attach(s, "janus.plugin.echotest").await;
+    let (server, mut by, base) = start().await;
+    let (mut ws, s, h) = client(&server.ws, "janus.plugin.echotest").await;
     let offer = {
         let gone = RtcPeer::new().await;
         gone.publish_offer(9).unwrap()
@@ -222,13 +234,8 @@ async fn ice_that_never_completes_is_hung_up() {
 /// goes with its session.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_client_that_never_answers_an_offer_leaves_nothing_when_it_goes() {
-    let server = Server::start(CONFIG);
-    let mut by = Bystanders::join(&server.ws).await;
-    let base = server.accounting().await;
-    by.mark();
-    let mut ws = Ws::connect(&server.ws).await;
-    let s = ws.create().await;
-    let h = ws.attach(s, "janus.plugin.videoroom").await;
+    let (server, mut by, base) = start().await;
+    let (mut ws, s, h) = client(&server.ws, "janus.plugin.videoroom").await;
     let list = ws.message(s, h, json!({ "request": "listparticipants", "room": ROOM })).await;
     let feed = data(&list)["participants"][0]["id"].as_u64().unwrap();
     let join = json!({ "request": "join", "ptype": "subscriber", "room": ROOM, "streams": [{ "feed": feed }] });
@@ -245,14 +252,9 @@ async fn a_client_that_never_answers_an_offer_leaves_nothing_when_it_goes() {
 /// session, its handle and the PeerConnection being set up all go.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_websocket_closed_mid_request_leaves_nothing() {
-    let server = Server::start(CONFIG);
-    let mut by = Bystanders::join(&server.ws).await;
-    let base = server.accounting().await;
-    by.mark();
+    let (server, mut by, base) = start().await;
     for i in 0..20 {
-        let mut ws = Ws::connect(&server.ws).await;
-        let s = ws.create().await;
-        let h = ws.attach(s, "janus.plugin.videoroom").await;
+        let (mut ws, s, h) = client(&server.ws, "janus.plugin.videoroom").await;
         let peer = RtcPeer::new().await;
         let msg = json!({ "janus": "message", "session_id": s, "handle_id": h, "transaction": "gone",
             "body": { "request": "joinandconfigure", "ptype": "publisher", "room": ROOM, "display": format!("gone{i}") },
@@ -270,13 +272,8 @@ async fn a_websocket_closed_mid_request_leaves_nothing() {
 /// keeps serving.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn garbage_on_a_live_peer_connection_disturbs_nobody() {
-    let server = Server::start(CONFIG);
-    let mut by = Bystanders::join(&server.ws).await;
-    let base = server.accounting().await;
-    by.mark();
-    let mut ws = Ws::connect(&server.ws).await;
-    let s = ws.create().await;
-    let h = ws.attach(s, "janus.plugin.echotest").await;
+    let (server, mut by, base) = start().await;
+    let (mut ws, s, h) = client(&server.ws, "janus.plugin.echotest").await;
     let peer = RtcPeer::new().await;
     let offer = peer.publish_offer(11).unwrap();
     let ev = ws.message_async(s, h, json!({ "audio": true, "video": true }), Some(offer)).await;
@@ -360,10 +357,7 @@ async fn a_client_stopped_mid_call_disturbs_nobody_and_leaves_nothing() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn abandoned_long_polls_leave_nothing() {
     use std::io::Write;
-    let server = Server::start(CONFIG);
-    let mut by = Bystanders::join(&server.ws).await;
-    let base = server.accounting().await;
-    by.mark();
+    let (server, mut by, base) = start().await;
     let mut http = common::Http::new(&server.http);
     let (_, created) = tokio::task::block_in_place(|| http.post("", json!({ "janus": "create" })));
     let s = created["data"]["id"].as_u64().unwrap();
@@ -397,10 +391,7 @@ async fn abandoned_long_polls_leave_nothing() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_room_destroyed_while_people_join_and_publish_leaves_nothing() {
     const DOOMED: u64 = 4321;
-    let server = Server::start(CONFIG);
-    let mut by = Bystanders::join(&server.ws).await;
-    let base = server.accounting().await;
-    by.mark();
+    let (server, mut by, base) = start().await;
     let (s, h) = {
         let s = by.ws.create().await;
         (s, by.ws.attach(s, "janus.plugin.videoroom").await)

@@ -31,14 +31,16 @@ pub async fn poison(url: &str, room: u64) -> Value {
     let join = json!({ "request": "joinandconfigure", "ptype": "publisher", "room": room, "display": "poison" });
     let offer = json!({ "type": "offer", "sdp": VP9_OFFER });
     // Janus 1.1.2 never answers this one (its core refused the answer it wrote): go on after 5 s.
-    let publish = tokio::time::timeout(super::client::UNANSWERED, client.message_async("publish", s, h, join, Some(offer)));
+    let publish =
+        tokio::time::timeout(super::client::UNANSWERED, client.message_async("publish", s, h, join, Some(offer)));
     let published = match publish.await {
         Ok(r) => outcome(r),
         Err(_) => Value::String("no answer in 5 s".into()),
     };
     seen.insert("publish".into(), published);
     let keyframe = json!({ "request": "configure", "keyframe": true });
-    let asked = tokio::time::timeout(super::client::UNANSWERED, client.message_async("configure", s, h, keyframe, None));
+    let asked =
+        tokio::time::timeout(super::client::UNANSWERED, client.message_async("configure", s, h, keyframe, None));
     let asked = match asked.await {
         Ok(r) => outcome(r),
         Err(_) => Value::String("no answer in 5 s".into()),
