@@ -115,7 +115,12 @@ fn main() {
     let json = serde_json::to_string_pretty(&report).expect("a report serialises");
     match &args.report {
         Some(p) => std::fs::write(p, json).unwrap_or_else(|e| exit("cannot write the report", e.to_string())),
-        None => println!("{json}"),
+        // The report is the program's output, not a log line: it goes to standard output whole.
+        None => {
+            use std::io::Write;
+            let mut out = std::io::stdout().lock();
+            let _ = out.write_all(json.as_bytes()).and_then(|()| out.write_all(b"\n"));
+        }
     }
     if let Some(p) = &args.plot {
         let title = report.scenario.name.clone();
