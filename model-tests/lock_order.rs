@@ -125,6 +125,7 @@ fn specs_name_only_existing_tests() {
         "a_thousand_",
         "a_websocket_",
         "ice_that_",
+        "fuzz_",
     ];
     let named: Vec<&str> = spec
         .split('`')

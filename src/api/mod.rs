@@ -18,6 +18,7 @@ use crate::sync::Runtime;
 
 mod admin;
 mod echotest;
+pub mod fuzzing;
 pub mod fields;
 mod introspect;
 pub mod render;

@@ -13,7 +13,6 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
-use rtc::media_stream::MediaStreamTrack;
 use rtc::peer_connection::configuration::interceptor_registry::register_default_interceptors;
 use rtc::peer_connection::configuration::media_engine::MediaEngine;
 use rtc::peer_connection::configuration::setting_engine::SettingEngineBuilder;
@@ -27,7 +26,7 @@ use rtc::peer_connection::{RTCPeerConnection, RTCPeerConnectionBuilder};
 use rtc::rtcp::payload_feedbacks::full_intra_request::FullIntraRequest;
 use rtc::rtcp::payload_feedbacks::picture_loss_indication::PictureLossIndication;
 use rtc::rtp;
-use rtc::rtp_transceiver::rtp_sender::{RTCRtpCodec, RTCRtpCodingParameters, RTCRtpEncodingParameters, RtpCodecKind};
+use rtc::rtp_transceiver::rtp_sender::{RTCRtpCodec, RtpCodecKind};
 use rtc::rtp_transceiver::{RTCRtpReceiverId, RTCRtpSenderId};
 use rtc::sansio::Protocol;
 use rtc::shared::{TaggedBytesMut, TransportContext, TransportProtocol};
@@ -231,18 +230,8 @@ impl Peer {
                 Kind::Audio => (OPUS, 48_000, RtpCodecKind::Audio, 2),
             };
             let codec = RTCRtpCodec { mime_type: mime.into(), clock_rate: clock, channels, ..Default::default() };
-            let track = MediaStreamTrack::new(
-                format!("s{}", p.tag),
-                format!("t{}-{i}", p.tag),
-                format!("t{}-{i}", p.tag),
-                kind,
-                vec![RTCRtpEncodingParameters {
-                    rtp_coding_parameters: RTCRtpCodingParameters { ssrc: Some(ssrc), ..Default::default() },
-                    codec,
-                    active: true,
-                    ..Default::default()
-                }],
-            );
+            let ids = [format!("s{}", p.tag), format!("t{}-{i}", p.tag), format!("t{}-{i}", p.tag)];
+            let track = crate::media::sending_track(ids, kind, codec, ssrc);
             let sender = g.pc.add_track(track).map_err(|e| e.to_string())?;
             g.sending.push(Sending {
                 kind: t.kind,

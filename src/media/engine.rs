@@ -62,10 +62,29 @@ pub(crate) struct Shared {
 }
 
 impl Shared {
+    /// What the ports of legs on the shard behind `cmds` share; `seed` seeds their ICE credentials.
+    pub fn new(
+        local: SocketAddr,
+        addresses: Arc<Addresses>,
+        settings: MediaSettings,
+        cmds: mpsc::UnboundedSender<Cmd>,
+        seed: u64,
+    ) -> Arc<Shared> {
+        Arc::new(Shared {
+            local,
+            addresses,
+            settings,
+            legs: parking_lot::Mutex::new(HashMap::new()),
+            cmds,
+            seed: AtomicU64::new(seed),
+            serials: AtomicU64::new(1),
+            stats: Arc::new(MediaStats::default()),
+        })
+    }
+
     /// Fresh ICE credentials: ufrag and password.
     pub fn credentials(&self) -> (String, String) {
-        let mut ids = IdGen::new(self.seed.fetch_add(0x9E37_79B9_7F4A_7C15, Ordering::Relaxed));
-        (ids.hex(1), ids.hex(3))
+        credentials_of(self.seed.fetch_add(0x9E37_79B9_7F4A_7C15, Ordering::Relaxed))
     }
 
     pub fn next_serial(&self) -> LegSerial {
@@ -93,6 +112,13 @@ impl Shared {
         }
         let _ = self.cmds.send(Cmd::Close(leg));
     }
+}
+
+/// The ICE credentials (ufrag, password) drawn from `seed`: an engine started with seed `s`
+/// gives its first leg `credentials_of(s)`.
+pub(crate) fn credentials_of(seed: u64) -> (String, String) {
+    let mut ids = IdGen::new(seed);
+    (ids.hex(1), ids.hex(3))
 }
 
 /// What the media engine holds (see [`MediaEngine::accounting`]).
@@ -166,21 +192,43 @@ impl MediaEngine {
         }
         let (cmds, rx) = mpsc::unbounded_channel();
         let seed = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos() as u64).unwrap_or(1);
-        let legs = parking_lot::Mutex::new(HashMap::new());
-        let stats = Arc::new(MediaStats::default());
-        let shared = Arc::new(Shared {
-            local,
-            addresses: addresses.clone(),
-            settings,
-            legs,
-            cmds,
-            seed: AtomicU64::new(seed),
-            serials: AtomicU64::new(1),
-            stats: stats.clone(),
-        });
+        let shared = Shared::new(local, addresses.clone(), settings, cmds, seed);
+        let stats = shared.stats.clone();
         let news = Arc::new(PeerInbox::new());
         shard::spawn(socket, socket_v6, addresses, rx, news.clone(), stats.clone())?;
         Ok(MediaEngine { shared, stats, news })
+    }
+
+    /// An engine with neither socket nor shard thread, whose legs answer and offer and are fed
+    /// datagrams by hand (the fuzz targets): the same legs, with credentials drawn from `seed`.
+    pub(crate) fn detached(seed: u64) -> MediaEngine {
+        let local = SocketAddr::from(([127, 0, 0, 1], 9));
+        let interfaces = [("lo".to_string(), local.ip())];
+        let addresses = Arc::new(Addresses::choose(&interfaces, &AddressRules::default()));
+        let settings = MediaSettings {
+            ip: local.ip(),
+            rules: AddressRules::default(),
+            stun_server: None,
+            port: local.port(),
+            allow_aes_cm: true,
+        };
+        // Nothing reads the shard's commands: a poke or a close is dropped, which only means
+        // that nothing sends what the legs want to send.
+        let (cmds, _) = mpsc::unbounded_channel();
+        let shared = Shared::new(local, addresses, settings, cmds, seed);
+        MediaEngine { stats: shared.stats.clone(), shared, news: Arc::new(PeerInbox::new()) }
+    }
+
+    /// A new leg for `owner`, and the core's port on it.
+    pub(crate) fn open_leg(&self, owner: PeerOwner) -> io::Result<LegPort> {
+        let leg = Leg::new(owner, &self.shared).map_err(io::Error::other)?;
+        self.shared.legs.lock().insert(owner.handle, Arc::downgrade(&leg));
+        Ok(LegPort { leg })
+    }
+
+    /// The shard's demultiplexer over this engine's addresses (for a detached engine).
+    pub(crate) fn demux(&self) -> super::demux::Demux {
+        super::demux::Demux::new(self.shared.addresses.clone(), self.shared.local.port())
     }
 
     /// The packet path's counters (forwarded packets, their latency through vroom).
@@ -227,9 +275,7 @@ impl MediaEngine {
 
 impl SocketFactory for MediaEngine {
     fn open_media(&self, owner: PeerOwner) -> io::Result<Box<dyn MediaPort>> {
-        let leg = Leg::new(owner, &self.shared).map_err(io::Error::other)?;
-        self.shared.legs.lock().insert(owner.handle, Arc::downgrade(&leg));
-        Ok(Box::new(LegPort { leg }))
+        Ok(Box::new(self.open_leg(owner)?))
     }
 
     fn open_forwarder(&self, target: SocketAddr) -> io::Result<Arc<dyn ForwarderSocket>> {

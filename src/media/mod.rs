@@ -11,7 +11,9 @@
 
 pub mod addresses;
 mod batch;
+mod demux;
 mod engine;
+pub mod fuzzing;
 mod introspect;
 mod leg;
 mod netio;
@@ -30,5 +32,6 @@ mod udp;
 pub use engine::{MediaAccounting, MediaEngine, MediaSettings};
 pub use news::{MediaNews, PeerEvent, PeerInbox, PeerNews};
 pub use peer::rtcp_to_application;
+pub(crate) use peer::sending_track;
 pub use stats::{DropReason, MediaStats, StatsSnapshot};
 pub use udp::{SystemClock, UdpSockets};

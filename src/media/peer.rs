@@ -158,10 +158,18 @@ fn codec_of(name: &str, profile: Option<&str>) -> Option<(RtpCodecKind, RTCRtpCo
 }
 
 fn track(id: &str, kind: RtpCodecKind, codec: RTCRtpCodec, ssrc: u32) -> MediaStreamTrack {
+    let ids = [format!("vroom-{id}"), format!("vroom-track-{id}"), format!("vroom-{id}")];
+    sending_track(ids, kind, codec, ssrc)
+}
+
+/// A track that sends one encoding of `codec` under an SSRC we pick (vroom's subscriber
+/// streams, the load generator's publishers); `ids` are its stream id, track id and label.
+pub(crate) fn sending_track(ids: [String; 3], kind: RtpCodecKind, codec: RTCRtpCodec, ssrc: u32) -> MediaStreamTrack {
+    let [stream_id, track_id, label] = ids;
     MediaStreamTrack::new(
-        format!("vroom-{id}"),
-        format!("vroom-track-{id}"),
-        format!("vroom-{id}"),
+        stream_id,
+        track_id,
+        label,
         kind,
         vec![RTCRtpEncodingParameters {
             rtp_coding_parameters: RTCRtpCodingParameters { ssrc: Some(ssrc), ..Default::default() },

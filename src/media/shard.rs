@@ -6,7 +6,7 @@
 //! wake-up.
 
 use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashMap};
+use std::collections::BinaryHeap;
 use std::io;
 use std::net::{IpAddr, SocketAddr};
 use std::os::fd::AsRawFd;
@@ -14,14 +14,12 @@ use std::sync::atomic::Ordering::{self, Relaxed};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use rtc::stun::attributes::ATTR_USERNAME;
-use rtc::stun::message::Message;
-use rtc::stun::textattrs::TextAttribute;
 use tokio::io::Interest;
 use tokio::sync::mpsc;
 
 use super::addresses::Addresses;
 use super::batch::BatchSender;
+use super::demux::Demux;
 use super::leg::{Datagrams, Drained, Leg};
 use super::netio;
 use super::news::{PeerInbox, Reports};
@@ -54,10 +52,8 @@ pub(crate) fn spawn(
             let mut shard = Shard {
                 socket,
                 socket_v6,
-                port,
+                demux: Demux::new(addresses.clone(), port),
                 addresses,
-                by_ufrag: HashMap::new(),
-                by_addr: HashMap::new(),
                 timers: BinaryHeap::new(),
                 out: Vec::new(),
                 batch: BatchSender::new(),
@@ -99,11 +95,10 @@ struct Shard {
     /// The media socket, and its IPv6 twin on the same port when IPv6 addresses are offered.
     socket: tokio::net::UdpSocket,
     socket_v6: Option<tokio::net::UdpSocket>,
-    port: u16,
-    /// Our host addresses: what ICE calls each address datagrams arrive at, and back.
+    /// Our host addresses: which of ours an address ICE knows stands for.
     addresses: Arc<Addresses>,
-    by_ufrag: HashMap<String, Arc<Leg>>,
-    by_addr: HashMap<SocketAddr, Arc<Leg>>,
+    /// Which leg each datagram is for.
+    demux: Demux,
     timers: BinaryHeap<Reverse<Timer>>,
     out: Datagrams,
     batch: BatchSender,
@@ -156,7 +151,7 @@ impl Shard {
             }
             self.flush();
             self.stats.timers.store(self.timers.len() as u64, Relaxed);
-            self.stats.routes.store((self.by_ufrag.len() + self.by_addr.len()) as u64, Relaxed);
+            self.stats.routes.store(self.demux.routes() as u64, Relaxed);
         }
     }
 
@@ -175,34 +170,10 @@ impl Shard {
     /// A datagram from `peer` to our address `to`.
     fn datagram(&mut self, data: &[u8], peer: SocketAddr, to: Option<IpAddr>) {
         self.stats.bytes_received.fetch_add(data.len() as u64, Relaxed);
-        // What ICE calls the address it reached; one we do not offer is not ours to answer on.
-        let Some(local) = to.and_then(|ip| self.addresses.ice_address(ip)) else {
-            self.stats.count_drop(DropReason::NotOffered);
-            return;
-        };
-        let local = SocketAddr::new(local, self.port);
-        let leg = if is_stun(data) {
-            let Some(leg) = local_ufrag(data).and_then(|u| self.by_ufrag.get(&u).cloned()) else {
-                // A STUN response to one of our checks: it comes from a known address.
-                let Some(leg) = self.by_addr.get(&peer).cloned() else {
-                    self.stats.count_drop(DropReason::UnknownSource);
-                    return;
-                };
-                self.feed(leg, data, local, peer);
-                return;
-            };
-            self.by_addr.insert(peer, leg.clone());
-            leg
-        } else {
-            match self.by_addr.get(&peer) {
-                Some(leg) => leg.clone(),
-                None => {
-                    self.stats.count_drop(DropReason::UnknownSource);
-                    return;
-                }
-            }
-        };
-        self.feed(leg, data, local, peer);
+        match self.demux.route(data, peer, to) {
+            Ok((leg, local)) => self.feed(leg, data, local, peer),
+            Err(reason) => self.stats.count_drop(reason),
+        }
     }
 
     fn feed(&mut self, leg: Arc<Leg>, data: &[u8], local: SocketAddr, peer: SocketAddr) {
@@ -294,7 +265,7 @@ impl Shard {
                 if leg.closed.load(Ordering::Relaxed) {
                     return;
                 }
-                self.by_ufrag.entry(leg.ufrag.clone()).or_insert_with(|| leg.clone());
+                self.demux.learn(&leg);
                 let drained = leg.tick(now, &mut self.out, &mut self.events);
                 self.after(&leg, drained, now);
             }
@@ -302,8 +273,7 @@ impl Shard {
             Cmd::Close(leg) => {
                 leg.close();
                 let _ = leg.tick(now, &mut self.out, &mut Vec::new());
-                self.by_ufrag.remove(&leg.ufrag);
-                self.by_addr.retain(|_, l| !Arc::ptr_eq(l, &leg));
+                self.demux.forget(&leg);
             }
         }
     }
@@ -358,18 +328,4 @@ fn forward_plain(forwarders: &[(String, Arc<dyn ForwarderSocket>)], mid: &str, p
             socket.send(bytes);
         }
     }
-}
-
-/// RFC 7983: a first byte of 0..=3 is STUN.
-fn is_stun(data: &[u8]) -> bool {
-    data.len() >= 20 && data[0] < 4
-}
-
-/// Our ufrag in a STUN request's USERNAME ("ours:theirs").
-fn local_ufrag(data: &[u8]) -> Option<String> {
-    let mut m = Message::new();
-    m.raw = data.to_vec();
-    m.decode().ok()?;
-    let username = TextAttribute::get_from_as(&m, ATTR_USERNAME).ok()?;
-    Some(username.text.split(':').next()?.to_string())
 }
