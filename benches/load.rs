@@ -1,7 +1,8 @@
 //! vroom and the real Janus 1.1.2 side by side under `vroom-load`: the same scenarios, the
 //! same harness, the same run. Each server runs alone in a network namespace with one veth
 //! interface (Janus gathers no loopback candidates; both get `ice_enforce_list` on it), and
-//! `vroom-load` runs in that namespace too, its peers on the same interface.
+//! `vroom-load` runs in a second namespace at the veth pair's other end: its WebSocket and its
+//! peers' media cross the pair.
 //!
 //! `cargo bench --bench load [-- SECONDS [SCENARIO...]]` (default 60 s, every scenario) prints
 //! a Markdown table per scenario and writes each server's JSON report and a side-by-side SVG
@@ -40,18 +41,16 @@ const SCENARIOS: &[Scenario] = &[
     Scenario { name: "jcb04", args: &["--rooms", "0", "--churn", "20", "--poison-at", "20"] },
 ];
 
-/// A namespace with a veth pair whose two ends are both inside it.
-fn namespace() -> Netns {
-    let ns = Netns::new();
-    ns.ip(&["link", "add", "v0", "type", "veth", "peer", "name", "v1"]);
-    for (dev, ip) in [("v0", SERVER_IP), ("v1", LOAD_IP)] {
-        ns.ip(&["addr", "add", &format!("{ip}/24"), "dev", dev]);
-        ns.ip(&["link", "set", dev, "up"]);
-    }
-    ns
+/// The server's namespace and the load generator's, joined by a veth pair. They must be two:
+/// Janus's ICE agent (libnice) pairs no candidate with a remote one on an address of its own
+/// host, so a load generator beside it never connects.
+fn namespaces() -> (Netns, Netns) {
+    let (server, load) = (Netns::new(), Netns::new());
+    server.link("v0", &format!("{SERVER_IP}/24"), &load, "v1", &format!("{LOAD_IP}/24"));
+    (server, load)
 }
 
-/// Runs `vroom-load` in `ns` against the server at `url` (process `pid`); returns its report.
+/// Runs `vroom-load` in `ns` (the load generator's namespace) against the server at `url` (process `pid`); returns its report.
 fn load(ns: &Netns, url: &str, admin: Option<&str>, pid: u32, seconds: &str, s: &Scenario, out: &Path) -> Value {
     let server = if admin.is_some() { "vroom" } else { "janus" };
     let report = out.join(format!("{}-{server}.json", s.name));
@@ -78,6 +77,9 @@ fn f(v: &Value) -> String {
     }
 }
 
+/// How a table's cell is read from a report.
+type Cell = fn(&Value) -> String;
+
 /// The table's rows: what each server showed.
 fn table(s: &Scenario, runs: &[(&str, &Value)]) -> String {
     let mut t = format!(
@@ -86,7 +88,7 @@ fn table(s: &Scenario, runs: &[(&str, &Value)]) -> String {
         runs.iter().map(|r| r.0).collect::<Vec<_>>().join(" | "),
         "---|".repeat(runs.len())
     );
-    let rows: &[(&str, fn(&Value) -> String)] = &[
+    let rows: &[(&str, Cell)] = &[
         ("requests sent", |r| f(&r["requests_sent"])),
         ("unanswered after 5 s", |r| f(&r["requests_unanswered"])),
         ("request errors", |r| f(&r["request_errors"])),
@@ -146,14 +148,14 @@ fn main() {
     std::fs::create_dir_all(&out).unwrap();
     let mut all = String::new();
     for s in wanted {
-        let ns = namespace();
+        let (ns, load_ns) = namespaces();
         let vroom = {
-            let server = Server::start_in(Some(&ns), "[media]\nice_enforce_list = \"v0\"\n");
-            load(&ns, &server.ws, Some(&server.admin), server.pid(), &seconds, s, &out)
+            let server = Server::start_listening(Some(&ns), SERVER_IP, "[media]\nice_enforce_list = \"v0\"\n");
+            load(&load_ns, &server.ws, Some(&server.admin), server.pid(), &seconds, s, &out)
         };
         let janus = {
-            let janus = Janus::start_in(Some(&ns), Some("v0"));
-            load(&ns, &janus.ws, None, janus.pid(), &seconds, s, &out)
+            let janus = Janus::start_listening(Some(&ns), Some("v0"), SERVER_IP);
+            load(&load_ns, &janus.ws, None, janus.pid(), &seconds, s, &out)
         };
         let reports =
             |v: &Value| -> vroom::load::report::Report { serde_json::from_value(v.clone()).expect("a report") };

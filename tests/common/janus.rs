@@ -49,6 +49,11 @@ impl Janus {
     /// Janus inside network namespace `ns`, gathering candidates only on the interfaces
     /// `ice_enforce_list` names (Janus skips loopback, so media needs another interface).
     pub fn start_in(ns: Option<&super::netns::Netns>, ice_enforce_list: Option<&str>) -> Janus {
+        Self::start_listening(ns, ice_enforce_list, "127.0.0.1")
+    }
+
+    /// As [`Janus::start_in`], its API listeners on `host`.
+    pub fn start_listening(ns: Option<&super::netns::Netns>, ice_enforce_list: Option<&str>, host: &str) -> Janus {
         let dir = tempfile::tempdir().unwrap();
         let m = modules();
         let (ws_port, http_port, admin_port) = (free_port(), free_port(), free_port());
@@ -75,11 +80,11 @@ impl Janus {
         );
         write(
             "janus.transport.websockets.jcfg",
-            format!("general: {{\n json = \"compact\"\n ws = true\n ws_port = {ws_port}\n ws_ip = \"127.0.0.1\"\n wss = false\n}}\nadmin: {{\n admin_ws = true\n admin_ws_port = {admin_port}\n admin_ws_ip = \"127.0.0.1\"\n}}\n"),
+            format!("general: {{\n json = \"compact\"\n ws = true\n ws_port = {ws_port}\n ws_ip = \"{host}\"\n wss = false\n}}\nadmin: {{\n admin_ws = true\n admin_ws_port = {admin_port}\n admin_ws_ip = \"{host}\"\n}}\n"),
         );
         write(
             "janus.transport.http.jcfg",
-            format!("general: {{\n json = \"compact\"\n base_path = \"/janus\"\n http = true\n port = {http_port}\n ip = \"127.0.0.1\"\n https = false\n}}\nadmin: {{\n admin_http = false\n}}\ncors: {{}}\n"),
+            format!("general: {{\n json = \"compact\"\n base_path = \"/janus\"\n http = true\n port = {http_port}\n ip = \"{host}\"\n https = false\n}}\nadmin: {{\n admin_http = false\n}}\ncors: {{}}\n"),
         );
         for plugin in ["janus.plugin.videoroom.jcfg", "janus.plugin.echotest.jcfg"] {
             std::fs::copy(Path::new("/etc/janus").join(plugin), dir.path().join(plugin)).unwrap();
@@ -92,7 +97,7 @@ impl Janus {
         let child = super::prereq::spawn(command.stdout(Stdio::null()).stderr(Stdio::null())).expect("janus starts");
         let wait = || {
             let started = Instant::now();
-            let up = |port| std::net::TcpStream::connect(("127.0.0.1", port)).is_ok();
+            let up = |port| std::net::TcpStream::connect((host, port)).is_ok();
             while !(up(ws_port) && up(http_port) && up(admin_port)) {
                 assert!(started.elapsed() < Duration::from_secs(20), "Janus did not start listening");
                 std::thread::sleep(Duration::from_millis(100));
@@ -104,9 +109,9 @@ impl Janus {
         }
         Janus {
             child,
-            ws: format!("ws://127.0.0.1:{ws_port}"),
-            http: format!("http://127.0.0.1:{http_port}/janus"),
-            admin: format!("ws://127.0.0.1:{admin_port}"),
+            ws: format!("ws://{host}:{ws_port}"),
+            http: format!("http://{host}:{http_port}/janus"),
+            admin: format!("ws://{host}:{admin_port}"),
             _dir: dir,
         }
     }
