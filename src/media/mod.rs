@@ -20,7 +20,7 @@ mod netio;
 mod news;
 mod peer;
 mod port;
-mod rewrite;
+pub mod rewrite;
 pub mod sdp;
 mod sender;
 mod shard;
@@ -28,6 +28,7 @@ mod srtp_out;
 mod stats;
 mod stun;
 mod udp;
+pub mod vp8;
 
 pub use engine::{MediaAccounting, MediaEngine, MediaSettings};
 pub use news::{MediaNews, PeerEvent, PeerInbox, PeerNews};

@@ -42,6 +42,19 @@ impl Rewriter {
         }
         out
     }
+
+    /// The packet of `ssrc` numbered `seq` is not forwarded (a temporal layer this subscriber
+    /// does not get): the packets after it close the gap. A packet that arrives after newer
+    /// ones were sent cannot be skipped without a gap, so it leaves one (the subscriber's NACK
+    /// for it goes unanswered, as for a packet lost upstream).
+    pub fn skip(&mut self, ssrc: u32, seq: u16) {
+        if self.source != Some(ssrc) {
+            return; // the next forwarded packet rebases anyway
+        }
+        if (seq.wrapping_add(self.seq_offset).wrapping_sub(self.last_seq) as i16) > 0 {
+            self.seq_offset = self.seq_offset.wrapping_sub(1);
+        }
+    }
 }
 
 #[cfg(test)]
@@ -66,7 +79,38 @@ mod tests {
         assert_eq!(r.rewrite(8, 6, 3100), (1, ts.wrapping_add(3000)));
     }
 
+    #[test]
+    fn skipped_packets_leave_no_gap() {
+        let mut r = Rewriter::default();
+        assert_eq!(r.rewrite(7, 10, 0).0, 10);
+        r.skip(7, 11);
+        r.skip(7, 12);
+        assert_eq!(r.rewrite(7, 13, 3000).0, 11);
+        // A late packet older than what was sent leaves its number unused.
+        r.skip(7, 9);
+        assert_eq!(r.rewrite(7, 14, 6000).0, 12);
+    }
+
     proptest! {
+        /// Whatever packets of a run are skipped, the ones forwarded are numbered without a gap.
+        #[test]
+        fn prop_skipped_packets_leave_no_gap(start in any::<u16>(), forward in proptest::collection::vec(any::<bool>(), 1..60)) {
+            let mut r = Rewriter::default();
+            let mut last: Option<u16> = None;
+            for (i, f) in forward.into_iter().enumerate() {
+                let seq = start.wrapping_add(i as u16);
+                if !f && last.is_some() {
+                    r.skip(9, seq);
+                    continue;
+                }
+                let (out, _) = r.rewrite(9, seq, 0);
+                if let Some(l) = last {
+                    prop_assert_eq!(out, l.wrapping_add(1));
+                }
+                last = Some(out);
+            }
+        }
+
         /// Whatever the sources and their numbering, every switch continues the outgoing
         /// sequence with the next number, and in-order packets of one source stay consecutive.
         #[test]
