@@ -67,6 +67,13 @@ impl Bystanders {
         self.since = Instant::now();
     }
 
+    /// Nothing the bystanders do was disturbed: their media kept flowing and the server still
+    /// answers them.
+    async fn assert_undisturbed(&mut self) {
+        self.assert_media_kept();
+        self.assert_served().await;
+    }
+
     /// Media kept flowing since [`Bystanders::mark`]: nothing lost, and most of what was sent
     /// (50 packets/s) arrived.
     fn assert_media_kept(&self) {
@@ -224,8 +231,7 @@ async fn ice_that_never_completes_is_hung_up() {
             hangup = Some(ev);
         }
     }
-    by.assert_media_kept();
-    by.assert_served().await;
+    by.assert_undisturbed().await;
     ws.request(json!({ "janus": "destroy", "session_id": s })).await;
     assert_back_to(&server.admin, &base, "a PeerConnection that never came up").await;
 }
@@ -242,8 +248,7 @@ async fn a_client_that_never_answers_an_offer_leaves_nothing_when_it_goes() {
     let ev = ws.message_async(s, h, join, None).await;
     assert!(ev["jsep"].is_object(), "{ev}");
     tokio::time::sleep(Duration::from_secs(3)).await;
-    by.assert_media_kept();
-    by.assert_served().await;
+    by.assert_undisturbed().await;
     drop(ws); // the WebSocket closes: its session goes, and the offer with it
     assert_back_to(&server.admin, &base, "an offer never answered").await;
 }
@@ -262,8 +267,7 @@ async fn a_websocket_closed_mid_request_leaves_nothing() {
         ws.send_raw(&msg.to_string()).await;
         drop(ws);
     }
-    by.assert_media_kept();
-    by.assert_served().await;
+    by.assert_undisturbed().await;
     assert_back_to(&server.admin, &base, "WebSockets closed mid-request").await;
 }
 
@@ -303,8 +307,7 @@ async fn garbage_on_a_live_peer_connection_disturbs_nobody() {
         }
     }
     tokio::time::sleep(Duration::from_secs(1)).await;
-    by.assert_media_kept();
-    by.assert_served().await;
+    by.assert_undisturbed().await;
     ws.request(json!({ "janus": "destroy", "session_id": s })).await;
     assert_back_to(&server.admin, &base, "garbage on a PeerConnection").await;
 }
@@ -336,8 +339,7 @@ async fn a_client_stopped_mid_call_disturbs_nobody_and_leaves_nothing() {
     kill(pid, Signal::SIGSTOP).unwrap();
     // Its PeerConnections stop answering: vroom hangs them up once ICE fails.
     let hung = server.accounting_until(Duration::from_secs(60), connected(bystanding)).await;
-    by.assert_media_kept();
-    by.assert_served().await;
+    by.assert_undisturbed().await;
     kill(pid, Signal::SIGKILL).unwrap();
     let _ = victim.wait();
     hung.unwrap_or_else(|a| panic!("the stopped client's PeerConnections are still up: {a}"));
@@ -374,8 +376,7 @@ async fn abandoned_long_polls_leave_nothing() {
     drop(polls);
     let (_, destroyed) = tokio::task::block_in_place(|| http.post(&format!("/{s}"), json!({ "janus": "destroy" })));
     assert_eq!(destroyed["janus"], "success", "{destroyed}");
-    by.assert_media_kept();
-    by.assert_served().await;
+    by.assert_undisturbed().await;
     assert_back_to(&server.admin, &base, "abandoned long-polls").await;
     let fds = |a: &Value| a["process"]["open_fds"].as_i64().unwrap();
     let tasks = |a: &Value| a["process"]["tokio_tasks"].as_i64().unwrap();
@@ -426,8 +427,7 @@ async fn a_room_destroyed_while_people_join_and_publish_leaves_nothing() {
         assert!(j.await.unwrap(), "a joiner was neither refused nor told the room was destroyed");
     }
     by.ws.request(json!({ "janus": "destroy", "session_id": s })).await;
-    by.assert_media_kept();
-    by.assert_served().await;
+    by.assert_undisturbed().await;
     assert_back_to(&server.admin, &base, "a room destroyed under its joiners").await;
 }
 
@@ -510,8 +510,7 @@ async fn out_of_ports_a_publisher_gets_an_error_and_nobody_else_notices() {
         let refused = ws.message_async(s, h, json!({ "request": "publish" }), Some(offer.clone())).await;
         assert_eq!(data(&refused)["error_code"], 499, "{refused}");
     }
-    by.assert_media_kept();
-    by.assert_served().await;
+    by.assert_undisturbed().await;
     let during = common::accounting(&admin).await;
     assert_eq!(owned(&during)["media"], owned(&base)["media"], "no half-made PeerConnection");
     let listed = ws.message(s, h, json!({ "request": "listparticipants", "room": ROOM })).await;
@@ -572,8 +571,7 @@ async fn a_websocket_client_that_never_reads_is_dropped_and_nobody_waits() {
     });
     let slow = flood.await.unwrap();
     others.await.unwrap();
-    by.assert_media_kept();
-    by.assert_served().await;
+    by.assert_undisturbed().await;
     let gone =
         server.accounting_until(Duration::from_secs(30), |a| a["core"]["sessions"] == base["core"]["sessions"]).await;
     let tasks = server.accounting().await["process"]["tokio_tasks"].clone();
