@@ -106,7 +106,11 @@ pub fn feed_end_vs_subscriber_join<R: Model>(how: FeedEnd) {
     let p = w.publisher(1, Stage::Active);
     let s = w.attach();
     let ender = end_feed(&w, &p, how);
-    let join = SubscribeJoin { room: ROOM, streams: vec![FeedSel { feed: 1, mid: None }], ..Default::default() };
+    let join = SubscribeJoin {
+        room: ROOM,
+        streams: vec![FeedSel { feed: 1, mid: None, ..Default::default() }],
+        ..Default::default()
+    };
     let joined = w.core.join_subscriber(&s.handle, join, None);
     ender();
     match joined {
@@ -127,8 +131,11 @@ pub fn feed_end_vs_switch<R: Model>() {
     let p = w.publisher(1, Stage::Active);
     let _q = w.publisher(2, Stage::Active);
     let s = w.attach();
-    let join =
-        SubscribeJoin { room: ROOM, streams: vec![FeedSel { feed: 2, mid: Some("1".into()) }], ..Default::default() };
+    let join = SubscribeJoin {
+        room: ROOM,
+        streams: vec![FeedSel { feed: 2, mid: Some("1".into()), ..Default::default() }],
+        ..Default::default()
+    };
     w.core.join_subscriber(&s.handle, join, None).unwrap();
     w.core.start(&s.handle, None, None).unwrap();
     s.session.events().drain();
@@ -334,7 +341,11 @@ pub fn subscriber_join_vs_detach<R: Model>() {
     let s = w.attach();
     let (core, sid, hid) = (w.core.clone(), s.session.id, s.handle.id);
     let detacher = R::spawn(move || core.detach(sid, hid));
-    let join = SubscribeJoin { room: ROOM, streams: vec![FeedSel { feed: 1, mid: None }], ..Default::default() };
+    let join = SubscribeJoin {
+        room: ROOM,
+        streams: vec![FeedSel { feed: 1, mid: None, ..Default::default() }],
+        ..Default::default()
+    };
     if let Err(e) = w.core.join_subscriber(&s.handle, join, None) {
         assert_eq!(e.code(), 459, "{e}");
     }
@@ -370,7 +381,11 @@ pub fn room_destroy_ends_everyone<R: Model>() {
     let a = w.publisher(1, Stage::Active);
     let b = w.publisher(2, Stage::Joined);
     let s = w.attach();
-    let join = SubscribeJoin { room: ROOM, streams: vec![FeedSel { feed: 1, mid: None }], ..Default::default() };
+    let join = SubscribeJoin {
+        room: ROOM,
+        streams: vec![FeedSel { feed: 1, mid: None, ..Default::default() }],
+        ..Default::default()
+    };
     w.core.join_subscriber(&s.handle, join, None).unwrap();
     for m in [&a, &b, &s] {
         m.session.events().drain();
@@ -432,7 +447,11 @@ pub fn room_soup<R: Model>() {
         core.join_publisher(&jh, JoinPublisher { room: ROOM, id: Some(2), ..Default::default() }, None).unwrap();
         core.list_participants(ROOM).unwrap()
     });
-    let join = SubscribeJoin { room: ROOM, streams: vec![FeedSel { feed: 1, mid: None }], ..Default::default() };
+    let join = SubscribeJoin {
+        room: ROOM,
+        streams: vec![FeedSel { feed: 1, mid: None, ..Default::default() }],
+        ..Default::default()
+    };
     if w.core.join_subscriber(&s.handle, join, None).is_ok() {
         w.core.leave(&s.handle, None).unwrap();
     }

@@ -53,7 +53,7 @@ impl<R: Model> Sut<R> {
         let core = &self.world.core;
         let p = |h: u8| &self.pubs[h as usize].handle;
         let s = |i: u8| &self.subs[i as usize].handle;
-        let all = |f: u8| vec![FeedSel { feed: id_of(f), mid: None }];
+        let all = |f: u8| vec![FeedSel { feed: id_of(f), mid: None, ..Default::default() }];
         let done = |r: Result<(), Error>| r.map_or_else(|e| Ret::Err(e.code()), |()| Ret::Ok);
         match *op {
             Op::Join(h) => {

@@ -65,6 +65,9 @@ impl MediaPort for StallingPort {
     fn set_send(&self, mid: &str, send: bool) {
         self.0.set_send(mid, send)
     }
+    fn set_layers(&self, mid: &str, layers: vroom::core::event::LayerChoice) -> (Option<u8>, Option<u8>) {
+        self.0.set_layers(mid, layers)
+    }
     fn set_limits(&self, bitrate: u32, fir_freq: u32) {
         self.0.set_limits(bitrate, fir_freq)
     }

@@ -194,6 +194,9 @@ impl MediaPort for FakeSocket {
     fn set_fanout(&self, _mid: &str, _targets: &[FanoutTarget]) {}
     fn set_paused(&self, _paused: bool) {}
     fn set_send(&self, _mid: &str, _send: bool) {}
+    fn set_layers(&self, _mid: &str, _layers: vroom::core::event::LayerChoice) -> (Option<u8>, Option<u8>) {
+        (None, None)
+    }
     fn set_limits(&self, _bitrate: u32, _fir_freq: u32) {}
     fn set_forwarders(&self, _forwarders: &[(String, Arc<dyn ForwarderSocket>)]) {}
     fn info(&self) -> vroom::core::seams::PeerInfo {
@@ -273,6 +276,7 @@ pub fn audio_video() -> Vec<StreamSpec> {
         profile: None,
         description: None,
         disabled: false,
+        simulcast: false,
     };
     vec![s(MediaKind::Audio, "0", "opus"), s(MediaKind::Video, "1", "vp8")]
 }

@@ -18,8 +18,8 @@ use crate::sync::Runtime;
 
 mod admin;
 mod echotest;
-pub mod fuzzing;
 pub mod fields;
+pub mod fuzzing;
 mod introspect;
 pub mod render;
 pub mod tokens;

@@ -9,10 +9,10 @@ use serde_json::{json, Value};
 use super::fields::Fields;
 use super::render;
 use super::{Api, PluginReply};
-use crate::core::event::{EventBody, Jsep, SdpKind};
+use crate::core::event::{EventBody, Jsep, LayerChoice, SdpKind};
 use crate::core::room::{
     AllowedAction, FeedSel, ForwardRequest, JoinPublisher, JoinedAs, Publish, PublisherConfigure, RoomConfig, RoomEdit,
-    SubscribeJoin, SwitchSel, UnsubSel,
+    StreamConfigure, SubscribeJoin, SwitchSel, UnsubSel,
 };
 use crate::core::{Error, Handle, Plugin, Result};
 use crate::media::sdp;
@@ -256,11 +256,23 @@ impl<R: Runtime> Api<R> {
                 }
             },
             "configure" => {
-                let mut sends = Vec::new();
-                for s in b.objects("streams")? {
-                    sends.push((s.req_str("mid")?.to_string(), s.bool("send")?.unwrap_or(true)));
-                }
-                core.configure_subscriber(h, &sends, txn)
+                let entry = |s: Fields<'_>| -> Result<StreamConfigure> {
+                    Ok(StreamConfigure { mid: s.string("mid")?, send: s.bool("send")?, layers: layer_choice(s)? })
+                };
+                let streams = b.objects("streams")?;
+                let changes = match streams.len() {
+                    // The older form: one stream's fields at the top level.
+                    0 => vec![entry(b)?],
+                    1 => vec![entry(streams[0])?],
+                    _ => streams
+                        .into_iter()
+                        .map(|s| match s.string("mid")? {
+                            Some(_) => entry(s),
+                            None => Err(Error::OutOfRange("mid can't be null in a streams array")),
+                        })
+                        .collect::<Result<_>>()?,
+                };
+                core.configure_subscriber(h, &changes, txn)
             }
             "unpublish" => core.unpublish(h, txn),
             "leave" => core.leave(h, txn),
@@ -307,13 +319,29 @@ fn feed_selection(b: Fields<'_>) -> Result<Vec<FeedSel>> {
         return Ok(streams);
     }
     match b.u64("feed")? {
-        Some(feed) => Ok(vec![FeedSel { feed, mid: None }]),
+        Some(feed) => Ok(vec![FeedSel { feed, mid: None, layers: layer_choice(b)? }]),
         None => Err(Error::MissingElement("feed")),
     }
 }
 
 fn feeds(b: Fields<'_>, name: &str) -> Result<Vec<FeedSel>> {
-    b.objects(name)?.into_iter().map(|s| Ok(FeedSel { feed: s.req_u64("feed")?, mid: s.string("mid")? })).collect()
+    b.objects(name)?
+        .into_iter()
+        .map(|s| Ok(FeedSel { feed: s.req_u64("feed")?, mid: s.string("mid")?, layers: layer_choice(s)? }))
+        .collect()
+}
+
+/// A request's simulcast fields, checked as Janus checks them.
+fn layer_choice(b: Fields<'_>) -> Result<LayerChoice> {
+    let layer = |name: &str, rule: &'static str| match b.u64(name)? {
+        Some(v) if v > 2 => Err(Error::OutOfRange(rule)),
+        v => Ok(v.map(|v| v as u8)),
+    };
+    Ok(LayerChoice {
+        substream: layer("substream", "substream/spatial_layer should be 0, 1 or 2")?,
+        temporal: layer("temporal", "temporal/temporal_layer should be 0, 1 or 2")?,
+        fallback_us: b.u64("fallback")?,
+    })
 }
 
 fn unsubscriptions(b: Fields<'_>, name: &str) -> Result<Vec<UnsubSel>> {

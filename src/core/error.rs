@@ -50,6 +50,8 @@ pub enum Error {
     InvalidElement(String),
     /// 430: a field with a value the request does not accept (e.g. `ptype`).
     InvalidValue(&'static str),
+    /// A value outside what the field allows: what it should be.
+    OutOfRange(&'static str),
     /// 432
     PublishersFull(u32),
     /// 433
@@ -92,7 +94,7 @@ impl Error {
             RoomExists(_) => 427,
             NoSuchFeed(_) | NoSuchUser { .. } | NoSuchStream(_) => 428,
             MissingElement(_) => 429,
-            InvalidElement(_) | InvalidValue(_) => 430,
+            InvalidElement(_) | InvalidValue(_) | OutOfRange(_) => 430,
             PublishersFull(_) => 432,
             WrongPin | WrongSecret | NotAllowed(_) | Kicked => 433,
             AlreadyPublished => 434,
@@ -135,6 +137,7 @@ impl fmt::Display for Error {
             MissingElement(e) => write!(f, "Missing mandatory element ({e})"),
             InvalidElement(e) => write!(f, "Invalid element type ({e})"),
             InvalidValue(e) => write!(f, "Invalid element ({e})"),
+            OutOfRange(e) => write!(f, "Invalid value ({e})"),
             PublishersFull(n) => write!(f, "Maximum number of publishers ({n}) already reached"),
             WrongPin => write!(f, "Unauthorized (wrong pin)"),
             WrongSecret => write!(f, "Unauthorized (wrong secret)"),

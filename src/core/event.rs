@@ -96,6 +96,8 @@ pub struct StreamInfo {
     pub description: Option<String>,
     pub disabled: bool,
     pub moderated: bool,
+    /// The publisher sends it in several encodings (rid-based simulcast).
+    pub simulcast: bool,
 }
 
 /// An entry of `publishers` in `joined` and in the new-publisher notification.
@@ -137,6 +139,34 @@ pub struct SubStreamInfo {
     /// (as Janus does): those (feed, feed mid). `feed_id`/`feed_mid` name the first. Empty for
     /// audio and video.
     pub sources: Vec<(ParticipantId, String)>,
+    /// The simulcast layers the subscriber asked for on this stream.
+    pub layers: LayerChoice,
+}
+
+/// A subscriber's simulcast choice for one stream, as Janus's requests carry it: the substream
+/// and temporal layer (0-2) it wants at most, and after how many microseconds without packets
+/// of its substream it falls back to a lower one (`fallback`). What is not given keeps its
+/// value (at first: the highest layers, 250 ms).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct LayerChoice {
+    pub substream: Option<u8>,
+    pub temporal: Option<u8>,
+    pub fallback_us: Option<u64>,
+}
+
+impl LayerChoice {
+    /// This choice with what `later` sets.
+    pub fn then(self, later: LayerChoice) -> LayerChoice {
+        LayerChoice {
+            substream: later.substream.or(self.substream),
+            temporal: later.temporal.or(self.temporal),
+            fallback_us: later.fallback_us.or(self.fallback_us),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        *self == LayerChoice::default()
+    }
 }
 
 impl SubStreamInfo {
@@ -147,6 +177,15 @@ impl SubStreamInfo {
         } else {
             vec![(self.feed_id, self.feed_mid.clone())]
         }
+    }
+}
+
+impl RoomEvent {
+    /// The `Layer` events for a stream's change of substream and temporal layer: one for each
+    /// that changed, substream first (as Janus sends them).
+    pub fn layers(room: RoomId, mid: &str, substream: Option<u8>, temporal: Option<u8>) -> Vec<RoomEvent> {
+        let layer = |substream, temporal| RoomEvent::Layer { room, mid: mid.to_string(), substream, temporal };
+        substream.map(|s| layer(Some(s), None)).into_iter().chain(temporal.map(|t| layer(None, Some(t)))).collect()
     }
 }
 
@@ -236,6 +275,14 @@ pub enum RoomEvent {
         id: ParticipantId,
         mid: String,
         muted: bool,
+    },
+    /// A subscriber stream now forwards another simulcast substream or temporal layer (one of
+    /// the two is set: Janus sends an event for each).
+    Layer {
+        room: RoomId,
+        mid: String,
+        substream: Option<u8>,
+        temporal: Option<u8>,
     },
     Destroyed {
         room: RoomId,

@@ -5,7 +5,7 @@
 use crate::sync::order::Token;
 use crate::sync::{levels, Runtime};
 
-use super::event::{EventBody, MediaKind};
+use super::event::{EventBody, MediaKind, RoomEvent};
 use super::room::Role;
 use super::seams::{LegKind, MediaPort, PeerOwner, TrickleCandidate};
 use super::session::{Handle, HandleState};
@@ -30,6 +30,17 @@ impl<R: Runtime> Core<R> {
     pub fn peer_media(&self, owner: PeerOwner, mid: String, kind: MediaKind, receiving: bool) -> Result<()> {
         let h = self.handle(owner.session, owner.handle)?;
         h.send(None, EventBody::Media { mid, kind, receiving });
+        Ok(())
+    }
+
+    /// A subscriber stream now forwards another simulcast substream or temporal layer: its
+    /// handle hears it as Janus tells it, one event per change.
+    pub fn peer_layer(&self, owner: PeerOwner, mid: String, substream: Option<u8>, temporal: Option<u8>) -> Result<()> {
+        let h = self.handle(owner.session, owner.handle)?;
+        let Some(room) = self.room_of(&h).filter(|_| owner.kind == LegKind::Subscriber) else { return Ok(()) };
+        for e in RoomEvent::layers(room, &mid, substream, temporal) {
+            h.send(None, EventBody::VideoRoom(e));
+        }
         Ok(())
     }
 

@@ -7,7 +7,7 @@ use std::io;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use super::event::SubStreamInfo;
+use super::event::{LayerChoice, SubStreamInfo};
 use super::ids::{HandleId, SessionId};
 use super::room::FanoutTarget;
 
@@ -53,6 +53,10 @@ pub trait MediaPort: Send + Sync {
     fn set_paused(&self, paused: bool);
     /// A subscriber's `configure` of one stream (`send`): its packets are dropped while false.
     fn set_send(&self, mid: &str, send: bool);
+    /// The simulcast layers a subscriber stream forwards from now on (the whole choice, not a
+    /// change). Returns the substream and temporal layer that are already in effect, if the
+    /// choice asks for them: Janus confirms those at once.
+    fn set_layers(&self, mid: &str, layers: LayerChoice) -> (Option<u8>, Option<u8>);
     /// A publisher's room limits: the bitrate cap sent as REMB (0: none) and the interval of
     /// keyframe requests in seconds (`fir_freq`, 0: none).
     fn set_limits(&self, bitrate: u32, fir_freq: u32);

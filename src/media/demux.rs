@@ -47,7 +47,12 @@ impl Demux {
 
     /// The leg a datagram from `peer` to our address `to` is for, and our address as ICE knows
     /// it; or why it is dropped.
-    pub fn route(&mut self, data: &[u8], peer: SocketAddr, to: Option<IpAddr>) -> Result<(Arc<Leg>, SocketAddr), DropReason> {
+    pub fn route(
+        &mut self,
+        data: &[u8],
+        peer: SocketAddr,
+        to: Option<IpAddr>,
+    ) -> Result<(Arc<Leg>, SocketAddr), DropReason> {
         // What ICE calls the address it reached; one we do not offer is not ours to answer on.
         let local = to.and_then(|ip| self.addresses.ice_address(ip)).ok_or(DropReason::NotOffered)?;
         let local = SocketAddr::new(local, self.port);

@@ -222,8 +222,13 @@ fn subscription() -> Vec<SubStreamInfo> {
         active: true,
         send: true,
         ready: false,
+        layers: Default::default(),
     };
-    vec![stream(0, MediaKind::Audio, Some("opus")), stream(1, MediaKind::Video, Some("vp8")), stream(2, MediaKind::Data, None)]
+    vec![
+        stream(0, MediaKind::Audio, Some("opus")),
+        stream(1, MediaKind::Video, Some("vp8")),
+        stream(2, MediaKind::Data, None),
+    ]
 }
 
 #[cfg(test)]

@@ -27,6 +27,7 @@ use super::engine::Shared;
 use super::news::{LegSerial, PeerEvent, Reports};
 use super::peer;
 use super::sender::Sender;
+use super::simulcast::Choice;
 use super::srtp_out::{KeyTap, SrtpOut};
 use super::stats::MediaStats;
 use crate::core::event::MediaKind;
@@ -98,6 +99,12 @@ pub(crate) struct LegState {
     pub(super) pc: RTCPeerConnection,
     /// Incoming track id to its mid (publishers and echo).
     track_mids: HashMap<String, String>,
+    /// A publisher's simulcast encodings by mid, lowest first (from its offer's `a=rid`s).
+    pub(super) rids: HashMap<String, Vec<String>>,
+    /// Each simulcast encoding's SSRC: its mid and substream (as its first packet named it).
+    layers: HashMap<u32, (String, u8)>,
+    /// A subscriber's simulcast choices by mid (its streams' senders follow them).
+    pub(super) choices: HashMap<String, Choice>,
     /// Incoming mids already reported as receiving (the `media` event).
     receiving: HashSet<String>,
     /// Outgoing streams by mid (subscribers and echo).
@@ -169,11 +176,19 @@ impl LegState {
     }
 }
 
+/// A publisher's packet on its way to the fan-out: its mid, and its simulcast substream if the
+/// stream has several.
+pub(crate) struct Incoming {
+    pub mid: String,
+    pub layer: Option<u8>,
+    pub packet: rtp::Packet,
+}
+
 /// What draining a leg produced besides datagrams.
 #[derive(Default)]
 pub(crate) struct Drained {
-    /// Publisher packets to fan out: (mid, packet).
-    pub rtp: Vec<(String, rtp::Packet)>,
+    /// Publisher packets to fan out.
+    pub rtp: Vec<Incoming>,
     /// A publisher's data-channel messages to relay: (data mid, label, message).
     pub data: Vec<(String, String, RTCDataChannelMessage)>,
     /// Keyframe requests for the publishers behind these (leg, mid).
@@ -208,6 +223,9 @@ impl Leg {
                 srtp: None,
                 route: None,
                 track_mids: HashMap::new(),
+                rids: HashMap::new(),
+                layers: HashMap::new(),
+                choices: HashMap::new(),
                 receiving: HashSet::new(),
                 senders: HashMap::new(),
                 sources: HashMap::new(),
@@ -387,6 +405,11 @@ impl Leg {
                     (t.receiver() == Some(receiver)).then(|| t.mid().clone()).flatten()
                 });
                 if let Some(mid) = mid {
+                    // A simulcast encoding: its substream is its rid's place in the offer.
+                    let layer = init.rid.and_then(|rid| st.rids.get(&mid)?.iter().position(|r| *r == rid));
+                    if let Some(layer) = layer {
+                        st.layers.insert(init.ssrc, (mid.clone(), layer as u8));
+                    }
                     st.track_mids.insert(init.track_id, mid);
                 }
             }
@@ -414,10 +437,18 @@ impl Leg {
                         PeerEvent::Media { owner: self.owner, mid: mid.clone(), kind, receiving: true },
                     ));
                 }
+                let layer = st.layers.get(&packet.header.ssrc).map(|(_, layer)| *layer);
+                if layer.is_none() && st.rids.contains_key(&mid) {
+                    return; // an encoding whose rid the offer did not name
+                }
                 match self.owner.kind {
-                    LegKind::Publisher => drained.rtp.push((mid, packet)),
+                    LegKind::Publisher => drained.rtp.push(Incoming { mid, layer, packet }),
                     LegKind::Echo => {
-                        send_rtp(st, now, &mid, &packet);
+                        let (keyframe, news) = send_rtp(st, now, &mid, layer, &packet);
+                        self.tell_layers(&mid, news, events);
+                        if keyframe {
+                            self.keyframe_locked(st, now, &mid);
+                        }
                     }
                     LegKind::Subscriber => {}
                 }
@@ -473,27 +504,51 @@ impl Leg {
     }
 
     /// Sends a publisher's packet on one of this subscriber's streams (the fan-out step).
-    pub fn forward(self: &Arc<Self>, now: Instant, mid: &str, packet: &rtp::Packet, out: &mut Datagrams) {
+    /// Returns whether the stream waits for a keyframe of the publisher's (a simulcast layer
+    /// change).
+    pub fn forward(
+        self: &Arc<Self>,
+        now: Instant,
+        mid: &str,
+        incoming: &Incoming,
+        out: &mut Datagrams,
+        events: &mut Reports,
+    ) -> bool {
         if self.paused.load(Ordering::Relaxed) || self.closed.load(Ordering::Relaxed) {
-            return;
+            return false;
         }
         let mut st = self.lock();
         if !st.connected || st.muted.contains(mid) {
-            return;
+            return false;
         }
         let st = &mut *st;
-        match (st.srtp.as_mut(), st.route) {
+        let (keyframe, news) = match (st.srtp.as_mut(), st.route) {
             (Some(srtp), Some(route)) => {
-                let Some(sender) = st.senders.get_mut(mid) else { return };
-                let Some(p) = rewritten(sender, packet) else { return };
-                let Some(datagram) = srtp.protect(&p) else { return };
-                sender.sent(now, p);
-                out.push((route, datagram));
+                let Some(sender) = st.senders.get_mut(mid) else { return false };
+                let o = sender.outgoing(now, incoming.layer, &incoming.packet);
+                if let Some(datagram) = o.packet.as_ref().and_then(|p| srtp.protect(p)) {
+                    sender.sent(now, o.packet.expect("protected"));
+                    out.push((route, datagram));
+                }
+                (o.keyframe, o.news)
             }
             _ => {
-                send_rtp(st, now, mid, packet);
+                let sent = send_rtp(st, now, mid, incoming.layer, &incoming.packet);
                 st.flush(out);
+                sent
             }
+        };
+        self.tell_layers(mid, news, events);
+        keyframe
+    }
+
+    /// Tells the core a stream now forwards another simulcast substream or temporal layer.
+    fn tell_layers(&self, mid: &str, (substream, temporal): (Option<u8>, Option<u8>), events: &mut Reports) {
+        if substream.is_some() || temporal.is_some() {
+            let o = &self.owner;
+            tracing::debug!(session = o.session, handle = o.handle, mid, ?substream, ?temporal, "simulcast layer");
+            events
+                .push((self.serial, PeerEvent::Layer { owner: self.owner, mid: mid.to_string(), substream, temporal }));
         }
     }
 
@@ -533,13 +588,17 @@ impl Leg {
     /// many subscribers asking at once make one request.
     pub fn keyframe(self: &Arc<Self>, now: Instant, mid: &str, out: &mut Datagrams) {
         let mut st = self.lock();
+        self.keyframe_locked(&mut st, now, mid);
+        st.flush(out);
+    }
+
+    fn keyframe_locked(&self, st: &mut LegState, now: Instant, mid: &str) {
         if st.last_keyframe.get(mid).is_some_and(|t| now.duration_since(*t) < KEYFRAME_GAP) {
             return;
         }
         st.last_keyframe.insert(mid.to_string(), now);
-        request_keyframe(&mut st, now, mid);
+        request_keyframe(st, now, mid);
         self.stats.pli_sent.fetch_add(1, Ordering::Relaxed);
-        st.flush(out);
     }
 
     /// Every [`HOUSEKEEPING`], on the leg's own timer: `media` events with `receiving: false`
@@ -600,34 +659,22 @@ impl Leg {
     }
 }
 
-/// Rewrites `packet` for our outgoing stream `mid` and hands it to the stack.
-fn send_rtp(st: &mut LegState, now: Instant, mid: &str, packet: &rtp::Packet) {
-    let Some(sender) = st.senders.get_mut(mid) else { return };
-    let Some(p) = rewritten(sender, packet) else { return };
+/// Hands `packet` (of simulcast substream `layer`, if any) to the stack as our outgoing stream
+/// `mid` sends it. Returns whether a keyframe is wanted, and the layer news (`Outgoing`).
+fn send_rtp(
+    st: &mut LegState,
+    now: Instant,
+    mid: &str,
+    layer: Option<u8>,
+    packet: &rtp::Packet,
+) -> (bool, (Option<u8>, Option<u8>)) {
+    let Some(sender) = st.senders.get_mut(mid) else { return (false, (None, None)) };
+    let o = sender.outgoing(now, layer, packet);
     let id = sender.id;
-    if let Some(mut s) = st.pc.rtp_sender(id) {
+    if let (Some(p), Some(mut s)) = (o.packet, st.pc.rtp_sender(id)) {
         let _ = s.write_rtp(now, p);
     }
-}
-
-/// `packet` as stream `sender` sends it: its SSRC, payload type and numbering. A new header
-/// (the publisher leg's extension ids mean nothing on this one); the payload is shared, not
-/// copied.
-fn rewritten(sender: &mut Sender, packet: &rtp::Packet) -> Option<rtp::Packet> {
-    let pt = sender.pt?;
-    let (seq, ts) = sender.rewrite.rewrite(packet.header.ssrc, packet.header.sequence_number, packet.header.timestamp);
-    Some(rtp::Packet {
-        header: rtp::header::Header {
-            version: 2,
-            marker: packet.header.marker,
-            payload_type: pt,
-            sequence_number: seq,
-            timestamp: ts,
-            ssrc: sender.ssrc,
-            ..Default::default()
-        },
-        payload: packet.payload.clone(),
-    })
+    (o.keyframe, o.news)
 }
 
 /// Answers a subscriber's NACKs from the packets its streams kept (the leg's own SRTP path;
@@ -676,25 +723,39 @@ fn send_data_now(st: &mut LegState, id: RTCDataChannelId, msg: RTCDataChannelMes
 
 /// The room's bitrate cap, as Janus sends it: a REMB for the stream.
 fn send_remb(st: &mut LegState, now: Instant, mid: &str) {
-    let Some((receiver, ssrc)) = peer::receiver_of(&mut st.pc, mid) else { return };
+    let Some((receiver, ssrcs)) = receiver_ssrcs(st, mid) else { return };
     let bitrate = st.bitrate as f32;
     if let Some(mut r) = st.pc.rtp_receiver(receiver) {
         let remb = rtcp::payload_feedbacks::receiver_estimated_maximum_bitrate::ReceiverEstimatedMaximumBitrate {
             sender_ssrc: 0,
             bitrate,
-            ssrcs: vec![ssrc],
+            ssrcs,
         };
         let _ = r.write_rtcp(now, vec![Box::new(remb)]);
     }
 }
 
+/// A PLI for each SSRC of incoming stream `mid`: every simulcast encoding's, as Janus asks.
 fn request_keyframe(st: &mut LegState, now: Instant, mid: &str) {
-    let Some((receiver, ssrc)) = peer::receiver_of(&mut st.pc, mid) else { return };
+    let Some((receiver, ssrcs)) = receiver_ssrcs(st, mid) else { return };
     if let Some(mut r) = st.pc.rtp_receiver(receiver) {
-        let pli = rtcp::payload_feedbacks::picture_loss_indication::PictureLossIndication {
-            sender_ssrc: 0,
-            media_ssrc: ssrc,
-        };
-        let _ = r.write_rtcp(now, vec![Box::new(pli)]);
+        let plis = ssrcs.into_iter().map(|media_ssrc| {
+            Box::new(rtcp::payload_feedbacks::picture_loss_indication::PictureLossIndication {
+                sender_ssrc: 0,
+                media_ssrc,
+            }) as Box<dyn rtcp::Packet>
+        });
+        let _ = r.write_rtcp(now, plis.collect());
     }
+}
+
+/// The receiver of incoming stream `mid` and its SSRCs (one per simulcast encoding seen).
+fn receiver_ssrcs(st: &mut LegState, mid: &str) -> Option<(rtc::rtp_transceiver::RTCRtpReceiverId, Vec<u32>)> {
+    let (receiver, first) = peer::receiver_of(&mut st.pc, mid)?;
+    let mut ssrcs: Vec<u32> = st.layers.iter().filter(|(_, (m, _))| m == mid).map(|(ssrc, _)| *ssrc).collect();
+    if ssrcs.is_empty() {
+        ssrcs.push(first);
+    }
+    ssrcs.sort_unstable();
+    Some((receiver, ssrcs))
 }

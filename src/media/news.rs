@@ -15,6 +15,8 @@ pub enum PeerEvent {
     Up(PeerOwner),
     /// An incoming stream started (its first packet) or stopped (Janus's `media` event).
     Media { owner: PeerOwner, mid: String, kind: MediaKind, receiving: bool },
+    /// An outgoing stream now forwards another simulcast substream or temporal layer.
+    Layer { owner: PeerOwner, mid: String, substream: Option<u8>, temporal: Option<u8> },
     /// The PeerConnection failed or closed.
     Down(PeerOwner, String),
 }
@@ -34,6 +36,14 @@ pub struct MediaNews {
     pub receiving: bool,
 }
 
+/// A stream's simulcast news: the substream or temporal layer it forwards now.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LayerNews {
+    pub mid: String,
+    pub substream: Option<u8>,
+    pub temporal: Option<u8>,
+}
+
 /// What one leg reported since the core last drained it. Delivered in the order a leg lives:
 /// up, then its streams, then down.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -42,6 +52,8 @@ pub struct PeerNews {
     pub up: bool,
     /// The latest `receiving` of each stream that changed (a flap between drains is its end).
     pub media: Vec<MediaNews>,
+    /// The latest layers of each stream whose layers changed.
+    pub layers: Vec<LayerNews>,
     /// Why it went down (the first reason, if it was given twice).
     pub down: Option<String>,
 }
@@ -49,18 +61,36 @@ pub struct PeerNews {
 impl From<PeerEvent> for PeerNews {
     fn from(ev: PeerEvent) -> PeerNews {
         match ev {
-            PeerEvent::Up(owner) => PeerNews { owner, up: true, media: Vec::new(), down: None },
+            PeerEvent::Up(owner) => PeerNews { up: true, ..PeerNews::empty(owner) },
             PeerEvent::Media { owner, mid, kind, receiving } => {
-                PeerNews { owner, up: false, media: vec![MediaNews { mid, kind, receiving }], down: None }
+                PeerNews { media: vec![MediaNews { mid, kind, receiving }], ..PeerNews::empty(owner) }
             }
-            PeerEvent::Down(owner, reason) => PeerNews { owner, up: false, media: Vec::new(), down: Some(reason) },
+            PeerEvent::Layer { owner, mid, substream, temporal } => {
+                PeerNews { layers: vec![LayerNews { mid, substream, temporal }], ..PeerNews::empty(owner) }
+            }
+            PeerEvent::Down(owner, reason) => PeerNews { down: Some(reason), ..PeerNews::empty(owner) },
         }
+    }
+}
+
+impl PeerNews {
+    fn empty(owner: PeerOwner) -> PeerNews {
+        PeerNews { owner, up: false, media: Vec::new(), layers: Vec::new(), down: None }
     }
 }
 
 impl News for PeerNews {
     fn merge(&mut self, later: PeerNews) {
         self.up |= later.up;
+        for l in later.layers {
+            match self.layers.iter_mut().find(|old| old.mid == l.mid) {
+                Some(old) => {
+                    old.substream = l.substream.or(old.substream);
+                    old.temporal = l.temporal.or(old.temporal);
+                }
+                None => self.layers.push(l),
+            }
+        }
         for m in later.media {
             match self.media.iter_mut().find(|old| old.mid == m.mid && old.kind == m.kind) {
                 Some(old) => old.receiving = m.receiving,
@@ -85,12 +115,21 @@ mod tests {
     }
 
     #[test]
-    fn news_of_a_leg_folds_to_up_last_media_state_and_first_down() {
+    fn news_of_a_leg_folds_to_up_last_media_state_last_layers_and_first_down() {
         let o = owner();
         let media =
             |mid: &str, receiving| PeerEvent::Media { owner: o, mid: mid.into(), kind: MediaKind::Video, receiving };
+        let layer = |substream, temporal| PeerEvent::Layer { owner: o, mid: "1".into(), substream, temporal };
         let mut n = PeerNews::from(PeerEvent::Up(o));
-        for ev in [media("0", true), media("1", true), media("0", false), PeerEvent::Down(o, "ICE failed".into())] {
+        for ev in [
+            media("0", true),
+            layer(Some(0), None),
+            media("1", true),
+            layer(None, Some(2)),
+            layer(Some(1), None),
+            media("0", false),
+            PeerEvent::Down(o, "ICE failed".into()),
+        ] {
             n.merge(ev.into());
         }
         n.merge(PeerEvent::Down(o, "Close PC".into()).into());
@@ -99,6 +138,7 @@ mod tests {
             n.media.iter().map(|m| (m.mid.as_str(), m.receiving)).collect::<Vec<_>>(),
             [("0", false), ("1", true)]
         );
+        assert_eq!(n.layers, [LayerNews { mid: "1".into(), substream: Some(1), temporal: Some(2) }]);
         assert_eq!(n.down.as_deref(), Some("ICE failed"));
     }
 }

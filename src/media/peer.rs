@@ -26,7 +26,7 @@ use rtc::sansio::Protocol;
 use rtc::statistics::StatsSelector;
 
 use super::engine::Shared;
-use super::sender::Sender;
+use super::sender::{Codec, Sender};
 use super::srtp_out::KeyTap;
 use crate::core::event::{MediaKind, SubStreamInfo};
 use crate::core::seams::{LegKind, TrickleCandidate};
@@ -256,12 +256,13 @@ pub(crate) fn senders(pc: &mut RTCPeerConnection) -> Vec<(String, Sender)> {
         let Some(mut s) = pc.rtp_sender(sender) else { continue };
         let Some(ssrc) = s.track().ssrcs().next() else { continue };
         let wanted = s.track().codec(ssrc).map(|c| c.mime_type.to_ascii_lowercase());
+        let video = s.track().kind() == RtpCodecKind::Video;
         let codecs = &s.get_parameters().rtp_parameters.codecs;
         let codec =
             codecs.iter().find(|c| Some(c.rtp_codec.mime_type.to_ascii_lowercase()) == wanted).or(codecs.first());
         let (pt, clock_rate) = codec.map_or((None, 90_000), |c| (Some(c.payload_type), c.rtp_codec.clock_rate));
-        let video = s.track().kind() == RtpCodecKind::Video;
-        out.push((mid, Sender::new(sender, ssrc, pt, clock_rate, video)));
+        let codec = Codec::of(codec.map_or("", |c| c.rtp_codec.mime_type.as_str()), video);
+        out.push((mid, Sender::new(sender, ssrc, pt, clock_rate, codec)));
     }
     out
 }

@@ -12,7 +12,8 @@ use rtc::peer_connection::sdp::RTCSessionDescription;
 
 use super::leg::{Fanout, Leg, Target, DATA_LABEL};
 use super::peer;
-use crate::core::event::{MediaKind, SubStreamInfo};
+use super::simulcast::Choice;
+use crate::core::event::{LayerChoice, MediaKind, SubStreamInfo};
 use crate::core::room::FanoutTarget;
 use crate::core::seams::{ForwarderSocket, LegKind, MediaPort, PeerInfo, TrickleCandidate};
 
@@ -38,9 +39,15 @@ impl MediaPort for LegPort {
     fn answer(&self, offer: &str) -> Result<String, String> {
         let sdp = {
             let mut st = self.leg.lock();
-            st.data_mid = super::sdp::parse_offer(offer)
-                .ok()
-                .and_then(|streams| streams.into_iter().find(|s| s.kind == MediaKind::Data).map(|s| s.mid));
+            let offered = super::sdp::parse_offer(offer)?;
+            st.data_mid = offered.iter().find(|s| s.kind == MediaKind::Data).map(|s| s.mid.clone());
+            // Simulcast encodings, lowest first: janus.js lists them highest first (`h`, `m`,
+            // `l`), as Janus assumes unless told `rid_order: "lmh"`.
+            st.rids = offered
+                .into_iter()
+                .filter(|s| !s.rids.is_empty())
+                .map(|s| (s.mid, s.rids.into_iter().rev().collect()))
+                .collect();
             let offer = RTCSessionDescription::offer(super::sdp::normalize_offer(offer).into_owned())
                 .map_err(|e| e.to_string())?;
             st.pc.set_remote_description(Instant::now(), offer).map_err(|e| e.to_string())?;
@@ -63,6 +70,9 @@ impl MediaPort for LegPort {
         let sdp = {
             let mut st = self.leg.lock();
             peer::sync_subscriber_tracks(&mut st.pc, streams)?;
+            for s in streams.iter().filter(|s| s.kind == MediaKind::Video) {
+                st.choices.insert(s.mid.clone(), Choice::from(s.layers));
+            }
             if st.channels.is_empty() && streams.iter().any(|s| s.kind == MediaKind::Data) {
                 // The data m-line: Janus's subscribers get one, whatever the number of sources.
                 let id = st.pc.create_data_channel(DATA_LABEL, None).map_err(|e| e.to_string())?.id();
@@ -83,12 +93,16 @@ impl MediaPort for LegPort {
             let answer = RTCSessionDescription::answer(answer.to_string()).map_err(|e| e.to_string())?;
             st.pc.set_remote_description(Instant::now(), answer).map_err(|e| e.to_string())?;
             st.apply_early_candidates();
-            for (mid, fresh) in peer::senders(&mut st.pc) {
-                let (id, pt, clock_rate) = (fresh.id, fresh.pt, fresh.clock_rate);
+            for (mid, mut fresh) in peer::senders(&mut st.pc) {
+                let (id, pt, clock_rate, codec) = (fresh.id, fresh.pt, fresh.clock_rate, fresh.codec);
+                if let Some(choice) = st.choices.get(&mid) {
+                    fresh.choose(*choice);
+                }
                 let s = st.senders.entry(mid).or_insert(fresh);
                 s.id = id;
                 s.pt = pt;
                 s.clock_rate = clock_rate;
+                s.codec = codec;
             }
         }
         self.leg.poke();
@@ -129,8 +143,13 @@ impl MediaPort for LegPort {
             .filter_map(|t| {
                 let leg = engine.leg(t.subscriber)?;
                 if !known(t) {
-                    // Only a new subscriber stream learns where its keyframes come from.
-                    leg.lock().sources.insert(t.sub_mid.clone(), (Arc::downgrade(&self.leg), mid.to_string()));
+                    // Only a new subscriber stream learns where its keyframes come from, and
+                    // starts its layers over.
+                    let mut st = leg.lock();
+                    st.sources.insert(t.sub_mid.clone(), (Arc::downgrade(&self.leg), mid.to_string()));
+                    if let Some(sender) = st.senders.get_mut(&t.sub_mid) {
+                        sender.new_source();
+                    }
                     added = true;
                 }
                 Some(Target { leg, mid: t.sub_mid.clone() })
@@ -157,6 +176,26 @@ impl MediaPort for LegPort {
         } else {
             st.muted.insert(mid.to_string());
         }
+    }
+
+    fn set_layers(&self, mid: &str, layers: LayerChoice) -> (Option<u8>, Option<u8>) {
+        let choice = Choice::from(layers);
+        let (keyframe, now, source) = {
+            let mut st = self.leg.lock();
+            st.choices.insert(mid.to_string(), choice);
+            let source = st.sources.get(mid).and_then(|(leg, mid)| Some((leg.upgrade()?, mid.clone())));
+            match st.senders.get_mut(mid) {
+                Some(sender) => {
+                    let (keyframe, now) = sender.choose(choice);
+                    (keyframe, now, source)
+                }
+                None => (false, (None, None), None),
+            }
+        };
+        if let (true, Some((publisher, publisher_mid)), Some(engine)) = (keyframe, source, self.leg.engine.upgrade()) {
+            engine.keyframe(publisher, publisher_mid);
+        }
+        now
     }
 
     fn set_limits(&self, bitrate: u32, fir_freq: u32) {

@@ -33,7 +33,12 @@ pub struct Offered {
     /// That codec's profile: VP9's `profile-id`, H.264's `profile-level-id`.
     pub profile: Option<String>,
     pub disabled: bool,
+    /// The simulcast encodings it sends (`a=rid:<id> send`), in the offer's order.
+    pub rids: Vec<String>,
 }
+
+/// The most simulcast encodings a stream may have (Janus's substreams 0-2).
+pub const MAX_ENCODINGS: usize = 3;
 
 /// Checks a JSEP's SDP as Janus does (465 texts) and reads its m-lines.
 pub fn parse_offer(sdp: &str) -> Result<Vec<Offered>, String> {
@@ -68,7 +73,19 @@ pub fn parse_offer(sdp: &str) -> Result<Vec<Offered>, String> {
             let fmtp = desc.get_codec_for_payload_type(*pt).ok()?.fmtp;
             profile_of(name, &fmtp)
         });
-        out.push(Offered { kind, mid, codec, profile, disabled });
+        let mut rids: Vec<String> = Vec::new();
+        for a in m.attributes.iter().filter(|a| a.key == "rid") {
+            let mut words = a.value.as_deref().unwrap_or_default().split_whitespace();
+            let (Some(rid), Some("send")) = (words.next(), words.next()) else { continue };
+            if rids.iter().any(|r| r == rid) {
+                return Err(format!("Invalid SDP (rid {rid} given twice)"));
+            }
+            rids.push(rid.to_string());
+        }
+        if rids.len() > MAX_ENCODINGS {
+            return Err(format!("Too many simulcast encodings ({}, at most {MAX_ENCODINGS})", rids.len()));
+        }
+        out.push(Offered { kind, mid, codec, profile, disabled, rids });
     }
     Ok(out)
 }
@@ -163,6 +180,7 @@ pub fn publisher_streams(offered: &[Offered]) -> Vec<StreamSpec> {
             profile: o.profile.clone(),
             description: None,
             disabled: o.disabled,
+            simulcast: !o.rids.is_empty(),
         })
         .collect()
 }
@@ -369,6 +387,7 @@ mod tests {
             send: true,
             ready: false,
             sources: vec![],
+            layers: Default::default(),
         };
         let o = offer(&[sub], &transport());
         assert!(o.contains("a=inactive") && o.contains("a=rtpmap:96 VP8/90000"), "{o}");

@@ -1,5 +1,6 @@
-//! One outgoing stream of a leg: its numbering, what it sent (for sender reports), and the
-//! packets it keeps to answer NACKs when the leg encrypts its own packets (`srtp_out.rs`).
+//! One outgoing stream of a leg: which of a publisher's packets it sends (the simulcast layers
+//! its subscriber gets, `simulcast.rs`), its numbering, what it sent (for sender reports), and
+//! the packets it keeps to answer NACKs when the leg encrypts its own packets (`srtp_out.rs`).
 //!
 //! The history keeps packets as they were before encryption: a header and the publisher's
 //! payload, which every subscriber's history shares. A NACKed packet is encrypted again; SRTP's
@@ -15,6 +16,8 @@ use rtc::rtp;
 use rtc::rtp_transceiver::RTCRtpSenderId;
 
 use super::rewrite::Rewriter;
+use super::simulcast::{Choice, Selector};
+use super::{h264, vp8};
 
 /// Sent packets kept per video stream for retransmission: about 2.5 s at 100 packets/s, more
 /// than a NACK's round trip (Janus keeps 200–1000 ms, `nack_queue_ms`). A power of two: the
@@ -27,7 +30,11 @@ pub(crate) struct Sender {
     /// The payload type negotiated for this stream (known once the answer is in).
     pub pt: Option<u8>,
     pub clock_rate: u32,
+    pub codec: Codec,
     pub rewrite: Rewriter,
+    /// The simulcast layers it forwards, and its VP8 picture numbering across their changes.
+    selector: Selector,
+    numbering: vp8::Numbering,
     /// Video streams keep what they sent, for NACKs (vroom offers NACK feedback on video only).
     answers_nacks: bool,
     history: Vec<Option<rtp::Packet>>,
@@ -42,14 +49,17 @@ pub(crate) struct Sender {
 }
 
 impl Sender {
-    pub fn new(id: RTCRtpSenderId, ssrc: u32, pt: Option<u8>, clock_rate: u32, answers_nacks: bool) -> Sender {
+    pub fn new(id: RTCRtpSenderId, ssrc: u32, pt: Option<u8>, clock_rate: u32, codec: Codec) -> Sender {
         Sender {
             id,
             ssrc,
             pt,
             clock_rate,
+            codec,
             rewrite: Rewriter::default(),
-            answers_nacks,
+            selector: Selector::new(Choice::default()),
+            numbering: vp8::Numbering::default(),
+            answers_nacks: codec != Codec::Audio,
             history: Vec::new(),
             packets: 0,
             octets: 0,
@@ -57,6 +67,65 @@ impl Sender {
             nacked: 0,
             last: None,
         }
+    }
+
+    /// The packet to send for a publisher's `packet` (of simulcast substream `layer`, if the
+    /// publisher sends several): its SSRC, payload type and numbering, VP8's picture numbering
+    /// too; `None` if this stream does not send it. A new header (the publisher leg's extension
+    /// ids mean nothing here); the payload is shared, copied only if its numbering changes.
+    pub fn outgoing(&mut self, now: Instant, layer: Option<u8>, packet: &rtp::Packet) -> Outgoing {
+        let Some(pt) = self.pt else { return Outgoing::default() };
+        let mut payload = packet.payload.clone();
+        let mut keyframe = false;
+        let mut news = (None, None);
+        if let Some(layer) = layer {
+            let vp8 = (self.codec == Codec::Vp8).then(|| vp8::Descriptor::parse(&payload)).flatten();
+            let key = match self.codec {
+                Codec::Vp8 => vp8.is_some_and(|d| d.keyframe),
+                Codec::H264 => h264::is_keyframe(&payload),
+                _ => false,
+            };
+            let v = self.selector.admit(now, layer, key, vp8.as_ref());
+            keyframe = v.keyframe;
+            news = self.selector.news();
+            if v.dropped_layer {
+                self.rewrite.skip(packet.header.ssrc, packet.header.sequence_number);
+            }
+            if !v.forward {
+                return Outgoing { packet: None, keyframe, news };
+            }
+            if v.switched {
+                self.numbering.switch();
+            }
+            if let Some(d) = vp8 {
+                payload = self.numbering.renumber(&d, payload);
+            }
+        }
+        let (seq, ts) =
+            self.rewrite.rewrite(packet.header.ssrc, packet.header.sequence_number, packet.header.timestamp);
+        let header = rtp::header::Header {
+            version: 2,
+            marker: packet.header.marker,
+            payload_type: pt,
+            sequence_number: seq,
+            timestamp: ts,
+            ssrc: self.ssrc,
+            ..Default::default()
+        };
+        Outgoing { packet: Some(rtp::Packet { header, payload }), keyframe, news }
+    }
+
+    /// The subscriber's simulcast choice from now on. Returns whether the publisher should send
+    /// a keyframe, and what is already in effect (substream, temporal layer).
+    pub fn choose(&mut self, choice: Choice) -> (bool, (Option<u8>, Option<u8>)) {
+        self.selector.choose(choice)
+    }
+
+    /// The stream's packets come from another publisher stream from now on (`switch`): its
+    /// layers start over, at the new source's first keyframe.
+    pub fn new_source(&mut self) {
+        self.selector = Selector::new(self.selector.choice());
+        self.numbering.switch();
     }
 
     /// Notes a packet this stream sent (as it was before encryption), and keeps it if the
@@ -104,6 +173,38 @@ impl Sender {
     }
 }
 
+/// What a codec lets a forwarder read: VP8's payload descriptor, H.264's keyframes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Codec {
+    Audio,
+    Vp8,
+    H264,
+    /// Another video codec: forwarded as it comes.
+    Video,
+}
+
+impl Codec {
+    /// The codec of a MIME type (`video/VP8`), of a stream of the given kind.
+    pub fn of(mime: &str, video: bool) -> Codec {
+        match mime.rsplit('/').next().unwrap_or_default().to_ascii_lowercase().as_str() {
+            _ if !video => Codec::Audio,
+            "vp8" => Codec::Vp8,
+            "h264" => Codec::H264,
+            _ => Codec::Video,
+        }
+    }
+}
+
+/// What a stream makes of a publisher's packet (`Sender::outgoing`).
+#[derive(Default)]
+pub(crate) struct Outgoing {
+    pub packet: Option<rtp::Packet>,
+    /// The publisher should send a keyframe (a layer change waits for one).
+    pub keyframe: bool,
+    /// The substream or temporal layer forwarded changed: to tell the subscriber.
+    pub news: (Option<u8>, Option<u8>),
+}
+
 /// The wall clock as a 64-bit NTP timestamp (seconds since 1900 in the high half).
 fn ntp_now() -> u64 {
     const NTP_UNIX_OFFSET: u64 = 2_208_988_800;
@@ -118,7 +219,7 @@ mod tests {
     use super::*;
 
     fn sender() -> Sender {
-        Sender::new(RTCRtpSenderId::default(), 7, Some(96), 90_000, true)
+        Sender::new(RTCRtpSenderId::default(), 7, Some(96), 90_000, Codec::Vp8)
     }
 
     fn packet(seq: u16, ts: u32, payload: Vec<u8>) -> rtp::Packet {

@@ -192,19 +192,26 @@ impl Shard {
             let fanout = leg.fanout.load();
             let forwarders = leg.forwarders.load();
             self.stats.received.fetch_add(drained.rtp.len() as u64, Relaxed);
-            for (mid, packet) in &drained.rtp {
+            for incoming in &drained.rtp {
                 // Copies go out a short run at a time: one system call per run, and the k-th
                 // subscriber waits for the run it is in, not for every copy to be encrypted.
-                for t in fanout.get(mid).iter().flat_map(|targets| targets.iter()) {
+                let mut keyframe = false;
+                for t in fanout.get(&incoming.mid).iter().flat_map(|targets| targets.iter()) {
                     let start = self.out.len();
-                    t.leg.forward(now, &t.mid, packet, &mut self.out);
+                    keyframe |= t.leg.forward(now, &t.mid, incoming, &mut self.out, &mut self.events);
                     self.stamps.push((start, self.out.len(), now));
                     if self.out.len() >= FANOUT_RUN {
                         self.send();
                     }
                 }
                 self.send();
-                forward_plain(&forwarders, mid, packet);
+                if keyframe {
+                    leg.keyframe(now, &incoming.mid, &mut self.out);
+                }
+                // As Janus's RTP forwarders without `simulcast`: the lowest substream only.
+                if incoming.layer.unwrap_or(0) == 0 {
+                    forward_plain(&forwarders, &incoming.mid, &incoming.packet);
+                }
             }
         }
         if !drained.data.is_empty() {

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use super::sdp::{self, Transport};
-use crate::core::event::SubStreamInfo;
+use crate::core::event::{LayerChoice, SubStreamInfo};
 use crate::core::ids::IdGen;
 use crate::core::room::FanoutTarget;
 use crate::core::seams::{Clock, ForwarderSocket, MediaPort, PeerInfo, PeerOwner, SocketFactory, TrickleCandidate};
@@ -95,6 +95,10 @@ impl MediaPort for Endpoint {
     fn set_fanout(&self, _mid: &str, _targets: &[FanoutTarget]) {}
     fn set_paused(&self, _paused: bool) {}
     fn set_send(&self, _mid: &str, _send: bool) {}
+    /// No media flows here: no layer is ever in effect.
+    fn set_layers(&self, _mid: &str, _layers: LayerChoice) -> (Option<u8>, Option<u8>) {
+        (None, None)
+    }
     fn set_limits(&self, _bitrate: u32, _fir_freq: u32) {}
     fn set_forwarders(&self, _forwarders: &[(String, Arc<dyn ForwarderSocket>)]) {}
     fn info(&self) -> PeerInfo {

@@ -126,7 +126,28 @@ impl Numbering {
 
     /// Rewrites the descriptor `d` of `payload` into this stream's numbering.
     pub fn rewrite(&mut self, d: &Descriptor, payload: &mut [u8]) {
-        let (Some(pid), tl0) = (d.picture_id, d.tl0_pic_idx.unwrap_or(0)) else { return };
+        if let Some((pid, tl0)) = self.numbers(d) {
+            d.write(payload, pid, tl0);
+        }
+    }
+
+    /// `payload` (whose descriptor is `d`) in this stream's numbering: the same bytes if the
+    /// numbers stay as they are, else a copy.
+    pub fn renumber(&mut self, d: &Descriptor, payload: bytes::Bytes) -> bytes::Bytes {
+        match self.numbers(d) {
+            Some((pid, tl0)) if d.picture_id != Some(pid) || d.tl0_pic_idx.is_some_and(|t| t != tl0) => {
+                let mut copy = bytes::BytesMut::from(&payload[..]);
+                d.write(&mut copy, pid, tl0);
+                copy.freeze()
+            }
+            _ => payload,
+        }
+    }
+
+    /// The picture ID and TL0PICIDX this stream sends for a packet whose descriptor is `d`
+    /// (`None` if it has no picture ID).
+    fn numbers(&mut self, d: &Descriptor) -> Option<(u16, u8)> {
+        let (pid, tl0) = (d.picture_id?, d.tl0_pic_idx.unwrap_or(0));
         if self.rebase || self.last.is_none() {
             self.rebase = false;
             match self.last {
@@ -144,7 +165,7 @@ impl Numbering {
         if newer {
             self.last = Some((out_pid, out_tl0));
         }
-        d.write(payload, out_pid, out_tl0);
+        Some((out_pid, out_tl0))
     }
 }
 

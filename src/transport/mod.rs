@@ -12,7 +12,7 @@ use axum::Router;
 use tokio::net::TcpListener;
 
 use crate::api::Api;
-use crate::media::{MediaEngine, MediaNews, PeerInbox, PeerNews};
+use crate::media::{LayerNews, MediaEngine, MediaNews, PeerInbox, PeerNews};
 use crate::sync::ParkingLot;
 
 mod http;
@@ -114,7 +114,7 @@ pub async fn peer_news(app: Arc<App>, inbox: Arc<PeerInbox>) {
         // Drain before waiting: news posted before the waker was set is not missed, and a post
         // that finds the inbox empty after this drain leaves a permit for the wait below.
         for (_, news) in inbox.drain() {
-            let PeerNews { owner, up, media, down } = news;
+            let PeerNews { owner, up, media, layers, down } = news;
             let _doing = crate::observe::locks::doing(|| format!("media news of handle {}", owner.handle));
             // A handle that is gone by now has nothing to hear.
             if up {
@@ -124,6 +124,9 @@ pub async fn peer_news(app: Arc<App>, inbox: Arc<PeerInbox>) {
             for MediaNews { mid, kind, receiving } in media {
                 tracing::info!(session = owner.session, handle = owner.handle, mid, ?kind, receiving, "media");
                 let _ = core.peer_media(owner, mid, kind, receiving);
+            }
+            for LayerNews { mid, substream, temporal } in layers {
+                let _ = core.peer_layer(owner, mid, substream, temporal);
             }
             if let Some(reason) = down {
                 tracing::info!(session = owner.session, handle = owner.handle, reason, "PeerConnection down");

@@ -35,7 +35,7 @@ mod tests;
 pub use config::{AllowedAction, ParticipantInfo, RoomConfig, RoomEdit, RoomInfo};
 pub use forwarder::{ForwardRequest, ForwarderInfo};
 pub use publisher::{FanoutTarget, JoinPublisher, Publish, Publisher, PublisherConfigure, StreamSpec};
-pub use subscriber::{FeedSel, JoinedAs, SubscribeJoin, Subscriber, SwitchSel, UnsubSel};
+pub use subscriber::{FeedSel, JoinedAs, StreamConfigure, SubscribeJoin, Subscriber, SwitchSel, UnsubSel};
 pub use view::{PublisherView, RoomView};
 
 pub struct Room<R: Runtime> {

@@ -121,6 +121,7 @@ pub struct StreamSpec {
     pub profile: Option<String>,
     pub description: Option<String>,
     pub disabled: bool,
+    pub simulcast: bool,
 }
 
 /// `publish` (or the publishing half of `joinandconfigure` / `configure` with an offer).
@@ -171,6 +172,7 @@ impl<R: Runtime> Publisher<R> {
                     },
                     description: None,
                     disabled: false,
+                    simulcast: false,
                 };
                 new_stream(i, spec)
             })
@@ -615,6 +617,7 @@ fn new_stream(mindex: usize, s: StreamSpec) -> PubStream {
             description: s.description,
             disabled: s.disabled,
             moderated: false,
+            simulcast: s.simulcast,
         },
         fanout: Vec::new(),
     }

@@ -15,7 +15,7 @@ use super::access::Request;
 use super::publisher::{FanoutTarget, Media};
 use super::{reply, Role, RoomState, Seat};
 use crate::core::error::{Error, Result};
-use crate::core::event::{Jsep, MediaKind, RoomEvent, SdpKind, SubStreamInfo, Transaction};
+use crate::core::event::{Jsep, LayerChoice, MediaKind, RoomEvent, SdpKind, SubStreamInfo, Transaction};
 use crate::core::ids::{HandleId, ParticipantId, PrivateId, RoomId};
 use crate::core::outbox::{Outbox, SessionQueue};
 use crate::core::seams::{LegKind, MediaPort};
@@ -51,10 +51,21 @@ pub enum JoinedAs {
 
 /// One entry of a subscriber's `streams` in `join` or `subscribe`: a feed, and one of its mids
 /// (all of its streams when `mid` is `None`).
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Default)]
 pub struct FeedSel {
     pub feed: ParticipantId,
     pub mid: Option<String>,
+    /// The simulcast layers wanted from its video.
+    pub layers: LayerChoice,
+}
+
+/// One entry of a subscriber's `configure`: a stream (every stream when `mid` is `None`) and
+/// what changes on it. Layers apply to video streams only.
+#[derive(Clone, Debug, Default)]
+pub struct StreamConfigure {
+    pub mid: Option<String>,
+    pub send: Option<bool>,
+    pub layers: LayerChoice,
 }
 
 /// One entry of `unsubscribe`: by subscription mid, or by feed (and mid).
@@ -242,6 +253,7 @@ impl<R: Runtime> RoomState<R> {
                     send: true,
                     ready: false,
                     sources: vec![(p.id, s.info.mid.clone())],
+                    layers: sel.layers,
                 });
             }
         }
@@ -412,8 +424,9 @@ impl<R: Runtime> Core<R> {
                     .iter()
                     .position(|s| s.mid == sel.sub_mid)
                     .ok_or_else(|| Error::NoSuchStream(sel.sub_mid.clone()))?;
-                let mut new =
-                    st.plan_streams(rt, &[FeedSel { feed: sel.feed, mid: Some(sel.mid.clone()) }], 0)?.remove(0);
+                // The stream keeps the layers its subscriber chose.
+                let feed = FeedSel { feed: sel.feed, mid: Some(sel.mid.clone()), layers: streams[i].layers };
+                let mut new = st.plan_streams(rt, &[feed], 0)?.remove(0);
                 if new.kind == MediaKind::Data {
                     return Err(Error::InvalidElement("data streams can't be switched".into()));
                 }
@@ -478,17 +491,36 @@ impl<R: Runtime> Core<R> {
     pub fn configure_subscriber(
         &self,
         h: &Handle<R>,
-        sends: &[(String, bool)],
+        changes: &[StreamConfigure],
         txn: Option<Transaction>,
     ) -> Result<()> {
         self.as_member_reading(h, |(_, room, me, rt, out): Request<'_, R, _, Subscriber<R>>| {
             let mut sg = me.state.lock(rt);
-            for (mid, send) in sends {
-                let s =
-                    sg.streams.iter_mut().find(|s| &s.mid == mid).ok_or_else(|| Error::NoSuchStream(mid.clone()))?;
-                s.send = *send;
-                if let Some(port) = &sg.port {
-                    port.set_send(mid, *send);
+            // Every mid is checked before anything changes, as Janus does.
+            if let Some(mid) =
+                changes.iter().filter_map(|c| c.mid.as_ref()).find(|m| !sg.streams.iter().any(|s| &s.mid == *m))
+            {
+                return Err(Error::NoSuchStream(mid.clone()));
+            }
+            let sg = &mut *sg;
+            for c in changes {
+                for s in sg.streams.iter_mut().filter(|s| c.mid.as_ref().is_none_or(|m| *m == s.mid)) {
+                    if let Some(send) = c.send {
+                        s.send = send;
+                        if let Some(port) = &sg.port {
+                            port.set_send(&s.mid, send);
+                        }
+                    }
+                    if s.kind != MediaKind::Video || c.layers.is_empty() {
+                        continue;
+                    }
+                    s.layers = s.layers.then(c.layers);
+                    let Some(port) = &sg.port else { continue };
+                    // A choice already in effect is confirmed at once, as Janus does.
+                    let (substream, temporal) = port.set_layers(&s.mid, s.layers);
+                    for e in RoomEvent::layers(room, &s.mid, substream, temporal) {
+                        out.push(&h.queue, reply(h.id, None, e));
+                    }
                 }
             }
             out.push(&h.queue, reply(h.id, txn, RoomEvent::Configured { room, streams: None }));

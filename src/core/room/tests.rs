@@ -34,6 +34,7 @@ fn video() -> Publish {
         profile: None,
         description: None,
         disabled: false,
+        simulcast: false,
     };
     let offer = "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\nm=video 9 UDP/TLS/RTP/SAVPF 96\r\nc=IN IP4 0.0.0.0\r\na=mid:0\r\na=rtpmap:96 VP8/90000\r\n";
     Publish { streams: vec![stream], display: None, offer: offer.into() }
@@ -142,7 +143,7 @@ fn moderate_and_private_id_subscriptions() {
     let sub = |private_id| SubscribeJoin {
         room: 1,
         private_id,
-        streams: vec![FeedSel { feed: 5, mid: None }],
+        streams: vec![FeedSel { feed: 5, mid: None, ..Default::default() }],
         ..Default::default()
     };
     assert_eq!(fail(c.join_subscriber(&s, sub(None), None)).0, 433);
@@ -151,7 +152,7 @@ fn moderate_and_private_id_subscriptions() {
     let missing = SubscribeJoin {
         room: 1,
         private_id: Some(private_id),
-        streams: vec![FeedSel { feed: 6, mid: None }],
+        streams: vec![FeedSel { feed: 6, mid: None, ..Default::default() }],
         ..Default::default()
     };
     let (_, s2) = handle(&c);
@@ -166,6 +167,7 @@ fn video_and_data() -> Publish {
         profile: None,
         description: None,
         disabled: false,
+        simulcast: false,
     };
     let offer = "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\nm=video 9 UDP/TLS/RTP/SAVPF 96\r\nc=IN IP4 0.0.0.0\r\na=mid:0\r\na=rtpmap:96 VP8/90000\r\nm=application 9 UDP/DTLS/SCTP webrtc-datachannel\r\nc=IN IP4 0.0.0.0\r\na=mid:1\r\na=sctp-port:5000\r\n";
     Publish {
@@ -191,7 +193,10 @@ fn a_subscription_has_one_data_stream_for_all_its_feeds() {
         publishers.push(p);
     }
     let (ss, s) = handle(&c);
-    let feeds = vec![FeedSel { feed: 5, mid: None }, FeedSel { feed: 6, mid: None }];
+    let feeds = vec![
+        FeedSel { feed: 5, mid: None, ..Default::default() },
+        FeedSel { feed: 6, mid: None, ..Default::default() },
+    ];
     c.join_subscriber(&s, SubscribeJoin { room: 1, streams: feeds, ..Default::default() }, None).unwrap();
     let streams = match ss.events().drain().into_iter().next().map(|e| e.body) {
         Some(EventBody::VideoRoom(RoomEvent::Attached { streams, .. })) => streams,

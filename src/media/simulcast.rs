@@ -1,0 +1,327 @@
+//! Simulcast at one subscriber stream: which of a publisher's encodings ("substreams", 0 the
+//! lowest) and which of its temporal layers the stream forwards. The rules are Janus's
+//! (`janus_rtp_simulcasting_context_process_rtp`), so that a janus.js page sees what it expects:
+//!
+//! - nothing goes out before a keyframe; the first keyframe of a substream up to the target
+//!   starts the stream (of any substream, after a second without one: Janus takes any);
+//! - a change of substream happens at a keyframe of a substream between the current and the
+//!   target one (Janus takes any substream past the current one in the target's direction, and
+//!   may overshoot the target; vroom stops at the target);
+//! - when the current substream stops arriving for `fallback` (250 ms by default) while a lower
+//!   one still arrives, the stream falls back one substream at a time, and goes back up as soon
+//!   as a higher substream arrives again;
+//! - with nothing forwarded for a second, the publisher is asked for a keyframe again.
+//!
+//! Temporal layers are `vp8::TemporalFilter`'s. The selector is sans-IO: the caller passes the
+//! time and what it read of each packet.
+
+use std::time::{Duration, Instant};
+
+use super::vp8::{Descriptor, TemporalFilter};
+use crate::core::event::LayerChoice;
+
+/// Janus's default `fallback`: how long the current substream may be silent before the stream
+/// drops to a lower one.
+pub const DEFAULT_FALLBACK: Duration = Duration::from_micros(250_000);
+
+/// With nothing forwarded for this long, the stream asks for a keyframe again (Janus's rule).
+const STARVED: Duration = Duration::from_secs(1);
+
+/// What a subscriber asked for: the substream and temporal layer (0-2) it wants at most, and
+/// how long a silent substream is waited for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Choice {
+    pub substream: u8,
+    pub temporal: u8,
+    pub fallback: Duration,
+}
+
+impl Default for Choice {
+    /// The highest substream and every temporal layer, as Janus starts a subscriber.
+    fn default() -> Choice {
+        Choice { substream: 2, temporal: 2, fallback: DEFAULT_FALLBACK }
+    }
+}
+
+impl From<LayerChoice> for Choice {
+    fn from(c: LayerChoice) -> Choice {
+        let d = Choice::default();
+        Choice {
+            substream: c.substream.unwrap_or(d.substream),
+            temporal: c.temporal.unwrap_or(d.temporal),
+            fallback: c.fallback_us.map_or(d.fallback, Duration::from_micros),
+        }
+    }
+}
+
+/// What to do with one packet.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Verdict {
+    /// Send it.
+    pub forward: bool,
+    /// It is the first packet of another substream (a keyframe): the stream's numbering must
+    /// continue from the last packet sent.
+    pub switched: bool,
+    /// It is of the current substream but of a temporal layer above the filter's: its sequence
+    /// number must be closed up (`Rewriter::skip`).
+    pub dropped_layer: bool,
+    /// Ask the publisher for a keyframe.
+    pub keyframe: bool,
+}
+
+/// The layers one subscriber stream forwards.
+#[derive(Clone, Debug)]
+pub struct Selector {
+    choice: Choice,
+    /// A lower target taken while the chosen substream does not arrive (Janus's
+    /// `substream_target_temp`).
+    fallen_to: Option<u8>,
+    /// The substream being forwarded (`None` before the first keyframe).
+    current: Option<u8>,
+    temporal: TemporalFilter,
+    /// Whether the source carries temporal layers at all (a TID seen).
+    layered: bool,
+    last_forwarded: Option<Instant>,
+    /// What the subscriber was last told: substream, temporal layer.
+    told: (Option<u8>, Option<u8>),
+}
+
+impl Selector {
+    pub fn new(choice: Choice) -> Selector {
+        Selector {
+            choice,
+            fallen_to: None,
+            current: None,
+            temporal: TemporalFilter::new(choice.temporal),
+            layered: false,
+            last_forwarded: None,
+            told: (None, None),
+        }
+    }
+
+    pub fn choice(&self) -> Choice {
+        self.choice
+    }
+
+    /// The substream forwarded now, if any.
+    pub fn current(&self) -> Option<u8> {
+        self.current
+    }
+
+    /// The substream the stream moves to.
+    fn target(&self) -> u8 {
+        self.fallen_to.unwrap_or(self.choice.substream)
+    }
+
+    /// A new choice. Returns whether the publisher should send a keyframe (the substream must
+    /// change), and what to tell the subscriber at once: Janus confirms a choice that is
+    /// already in effect right away (substream, temporal layer).
+    pub fn choose(&mut self, choice: Choice) -> (bool, (Option<u8>, Option<u8>)) {
+        let before = self.choice;
+        self.choice = choice;
+        self.fallen_to = None;
+        self.temporal.target = choice.temporal;
+        let keyframe = self.current.is_some_and(|c| c != choice.substream);
+        let substream = (before.substream != choice.substream && self.current == Some(choice.substream))
+            .then_some(choice.substream);
+        let temporal =
+            (before.temporal != choice.temporal && self.layered && self.temporal.current() == choice.temporal)
+                .then_some(choice.temporal);
+        (keyframe, (substream, temporal))
+    }
+
+    /// Decides on a packet of substream `layer`; `keyframe` if it starts one, `vp8` its
+    /// descriptor if the codec is VP8.
+    pub fn admit(&mut self, now: Instant, layer: u8, keyframe: bool, vp8: Option<&Descriptor>) -> Verdict {
+        let mut v = Verdict::default();
+        if self.fallen_to.is_some_and(|f| layer > f || self.choice.substream <= f) {
+            // The chosen substream arrives again (or a lower one was chosen since): back up,
+            // at its next keyframe.
+            self.fallen_to = None;
+            v.keyframe = true;
+        }
+        let target = self.target();
+        let last = *self.last_forwarded.get_or_insert(now);
+        let silent = now.saturating_duration_since(last);
+        let moves = match self.current {
+            // The first keyframe at or below the target; any, if none came for a while.
+            None => keyframe && (layer <= target || silent >= STARVED),
+            Some(c) if c < target => keyframe && layer > c && layer <= target,
+            Some(c) if c > target => keyframe && layer < c && layer >= target,
+            Some(_) => false,
+        };
+        if moves {
+            self.current = Some(layer);
+            self.last_forwarded = Some(now);
+            v.switched = true;
+        }
+        if let Some(c) = self.current {
+            if c > 0 && layer != c && silent > self.choice.fallback && self.choice.substream > layer {
+                self.last_forwarded = Some(now);
+                let lower = self.target().saturating_sub(1);
+                if self.fallen_to != Some(lower) && self.fallen_to != Some(0) {
+                    tracing::debug!(from = c, to = lower, silent_ms = silent.as_millis() as u64, "simulcast fallback");
+                    self.fallen_to = Some(lower);
+                    v.keyframe = true;
+                }
+            }
+        }
+        if self.current != Some(layer) {
+            v.keyframe |= silent >= STARVED;
+            return v;
+        }
+        self.last_forwarded = Some(now);
+        if let Some(d) = vp8.filter(|d| d.temporal.is_some()) {
+            self.layered = true;
+            if !self.temporal.admit(d) {
+                v.dropped_layer = true;
+                return v;
+            }
+        }
+        v.forward = true;
+        v
+    }
+
+    /// What changed since the subscriber was last told (substream, temporal layer), once.
+    pub fn news(&mut self) -> (Option<u8>, Option<u8>) {
+        let now = (self.current, self.layered.then(|| self.temporal.current()));
+        let substream = now.0.filter(|_| now.0 != self.told.0);
+        let temporal = now.1.filter(|_| now.1 != self.told.1);
+        self.told = now;
+        (substream, temporal)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn ms(t0: Instant, ms: u64) -> Instant {
+        t0 + Duration::from_millis(ms)
+    }
+
+    #[test]
+    fn nothing_is_forwarded_before_a_keyframe() {
+        let t0 = Instant::now();
+        let mut s = Selector::new(Choice::default());
+        assert!(!s.admit(t0, 2, false, None).forward);
+        let v = s.admit(t0, 1, true, None);
+        assert!(v.forward && v.switched);
+        assert_eq!(s.current(), Some(1));
+        assert_eq!(s.news(), (Some(1), None));
+        assert_eq!(s.news(), (None, None), "told once");
+    }
+
+    #[test]
+    fn a_switch_waits_for_a_keyframe_of_the_target() {
+        let t0 = Instant::now();
+        let mut s = Selector::new(Choice { substream: 0, ..Choice::default() });
+        s.admit(t0, 0, true, None);
+        let (keyframe, now) = s.choose(Choice { substream: 2, ..Choice::default() });
+        assert!(keyframe);
+        assert_eq!(now, (None, None));
+        assert!(s.admit(ms(t0, 10), 0, false, None).forward, "the old substream until the switch");
+        assert!(!s.admit(ms(t0, 10), 2, false, None).forward);
+        let v = s.admit(ms(t0, 20), 2, true, None);
+        assert!(v.forward && v.switched);
+        assert!(!s.admit(ms(t0, 21), 0, false, None).forward);
+        assert_eq!(s.news().0, Some(2));
+    }
+
+    #[test]
+    fn a_switch_stops_at_the_target() {
+        let t0 = Instant::now();
+        let mut s = Selector::new(Choice { substream: 0, ..Choice::default() });
+        s.admit(t0, 0, true, None);
+        s.choose(Choice { substream: 1, ..Choice::default() });
+        assert!(!s.admit(t0, 2, true, None).forward, "Janus would overshoot to 2");
+        assert!(s.admit(t0, 1, true, None).switched);
+    }
+
+    #[test]
+    fn a_choice_already_in_effect_is_confirmed_at_once() {
+        let t0 = Instant::now();
+        let mut s = Selector::new(Choice { substream: 1, ..Choice::default() });
+        s.admit(t0, 1, true, None);
+        s.news();
+        s.choose(Choice { substream: 0, ..Choice::default() });
+        let (keyframe, now) = s.choose(Choice { substream: 1, ..Choice::default() });
+        assert!(!keyframe);
+        assert_eq!(now, (Some(1), None));
+    }
+
+    #[test]
+    fn a_silent_substream_falls_back_and_comes_back() {
+        let t0 = Instant::now();
+        let mut s = Selector::new(Choice::default());
+        assert!(s.admit(t0, 2, true, None).forward);
+        assert!(s.admit(ms(t0, 100), 1, false, None).keyframe == false);
+        // Substream 2 stops; 1 and 0 go on.
+        let v = s.admit(ms(t0, 300), 1, false, None);
+        assert!(v.keyframe && !v.forward, "fell back, asks for a keyframe");
+        assert!(s.admit(ms(t0, 310), 1, true, None).switched);
+        assert_eq!(s.current(), Some(1));
+        // 2 comes back with a keyframe: up again.
+        let v = s.admit(ms(t0, 400), 2, true, None);
+        assert!(v.switched && v.forward);
+        assert_eq!(s.current(), Some(2));
+    }
+
+    #[test]
+    fn a_long_silence_asks_for_keyframes() {
+        let t0 = Instant::now();
+        let mut s = Selector::new(Choice { substream: 0, ..Choice::default() });
+        assert!(!s.admit(t0, 0, false, None).keyframe);
+        assert!(s.admit(ms(t0, 1000), 0, false, None).keyframe);
+    }
+
+    #[test]
+    fn temporal_layers_above_the_choice_are_dropped() {
+        let t0 = Instant::now();
+        let mut s = Selector::new(Choice { substream: 0, temporal: 0, ..Choice::default() });
+        let d = |tid: u8, keyframe: bool| {
+            let mut d = Descriptor::default();
+            (d.temporal, d.keyframe) = (Some(tid), keyframe);
+            d
+        };
+        assert!(s.admit(t0, 0, true, Some(&d(0, true))).forward);
+        let v = s.admit(t0, 0, false, Some(&d(1, false)));
+        assert!(!v.forward && v.dropped_layer);
+        assert_eq!(s.news(), (Some(0), Some(0)));
+    }
+
+    proptest! {
+        /// Whatever packets arrive and whatever is chosen, the stream forwards one substream
+        /// at a time, changes substream only at a keyframe, never moves away from what was
+        /// chosen.
+        #[test]
+        fn prop_switches_only_at_keyframes_towards_the_choice(
+            packets in proptest::collection::vec((0u8..3, any::<bool>(), 0u64..400, proptest::option::of(0u8..3)), 1..200)
+        ) {
+            let t0 = Instant::now();
+            let mut t = t0;
+            let mut s = Selector::new(Choice::default());
+            let mut current = None;
+            for (layer, keyframe, gap, choose) in packets {
+                t += Duration::from_millis(gap);
+                if let Some(c) = choose {
+                    s.choose(Choice { substream: c, ..Choice::default() });
+                }
+                let v = s.admit(t, layer, keyframe, None);
+                if v.switched {
+                    prop_assert!(keyframe);
+                    if let Some(c) = current {
+                        // Down, or up to no more than the choice.
+                        prop_assert!(layer != c && (layer < c || layer <= s.choice.substream));
+                    }
+                }
+                if v.forward {
+                    prop_assert_eq!(Some(layer), s.current());
+                }
+                prop_assert!(!v.forward || v.switched || current == Some(layer));
+                current = s.current();
+            }
+        }
+    }
+}
