@@ -333,14 +333,14 @@ fn feeds(b: Fields<'_>, name: &str) -> Result<Vec<FeedSel>> {
 
 /// A request's simulcast fields, checked as Janus checks them.
 fn layer_choice(b: Fields<'_>) -> Result<LayerChoice> {
-    let layer = |name: &str, rule: &'static str| match b.u64(name)? {
+    let layer = |name: &str, rule: &'static str| match b.u32(name)? {
         Some(v) if v > 2 => Err(Error::OutOfRange(rule)),
         v => Ok(v.map(|v| v as u8)),
     };
     Ok(LayerChoice {
         substream: layer("substream", "substream/spatial_layer should be 0, 1 or 2")?,
         temporal: layer("temporal", "temporal/temporal_layer should be 0, 1 or 2")?,
-        fallback_us: b.u64("fallback")?,
+        fallback_us: b.u32("fallback")?.map(u64::from),
     })
 }
 

@@ -45,8 +45,11 @@ pub struct Received {
     pub ssrc: u32,
     pub seq: u16,
     pub ts: u32,
-    /// The tag of the publisher that sent it (from its stamp).
+    /// The tag of the publisher that sent it, and the simulcast substream (from its stamp).
     pub tag: u32,
+    pub layer: u8,
+    /// Its VP8 payload descriptor (video).
+    pub vp8: Option<crate::media::vp8::Descriptor>,
 }
 
 /// A track to publish: one packet of `payload_len` bytes every `interval`.
@@ -55,20 +58,26 @@ pub struct Track {
     pub kind: Kind,
     pub payload_len: usize,
     pub interval: Duration,
+    /// Video in three simulcast encodings (rids `h`, `m`, `l`, as janus.js sends them): each
+    /// packet's frame goes out on each, in a half and a quarter of `payload_len` below the top.
+    pub simulcast: bool,
 }
 
 impl Track {
     /// Opus at 50 packets/s.
     pub fn audio(payload_len: usize) -> Track {
-        Track { kind: Kind::Audio, payload_len, interval: Duration::from_millis(20) }
+        Track { kind: Kind::Audio, payload_len, interval: Duration::from_millis(20), simulcast: false }
     }
 
     /// VP8 at `bitrate` bits/s in packets of `payload_len` bytes.
     pub fn video(bitrate: u64, payload_len: usize) -> Track {
         let pps = (bitrate as f64 / (payload_len as f64 * 8.0)).max(1.0);
-        Track { kind: Kind::Video, payload_len, interval: Duration::from_secs_f64(1.0 / pps) }
+        Track { kind: Kind::Video, payload_len, interval: Duration::from_secs_f64(1.0 / pps), simulcast: false }
     }
 }
+
+/// A simulcast track's rids, highest first (janus.js's order), and their substreams.
+const RIDS: [(&str, u8); 3] = [("h", 2), ("m", 1), ("l", 0)];
 
 /// What a publisher sends.
 #[derive(Clone, Debug)]
@@ -90,16 +99,31 @@ pub enum Connection {
 struct Sending {
     kind: Kind,
     sender: RTCRtpSenderId,
-    ssrc: u32,
-    seq: u16,
     ts: u32,
     ts_step: u32,
     counter: u32,
     tag: u32,
     next: Instant,
-    payload_len: usize,
     interval: Duration,
+    /// One encoding, or a simulcast track's three.
+    encodings: Vec<Encoding>,
+    /// The ids of the mid and rid header extensions, once negotiated (simulcast only).
+    extensions: Option<(u8, u8, Bytes)>,
+}
+
+/// One encoding of a track being sent.
+struct Encoding {
+    ssrc: u32,
+    /// Its rid and substream (simulcast), else empty and 0.
+    rid: &'static str,
+    layer: u8,
+    seq: u16,
+    /// Added to the track's timestamps: each encoder has its own clock base.
+    ts_offset: u32,
+    payload_len: usize,
     keyframe_due: bool,
+    /// Sends nothing for now (a browser that turned the encoding off).
+    paused: bool,
 }
 
 struct Inner {
@@ -121,6 +145,8 @@ struct Inner {
     last_pli: HashMap<u32, Instant>,
     plis_sent: u64,
     plis_received: u64,
+    /// The SSRC of every PLI received, in order.
+    plis_by_ssrc: Vec<u32>,
     /// Drop this share (0..1) of incoming RTP datagrams before the stack sees them.
     loss: f64,
     dropped: u64,
@@ -194,6 +220,7 @@ impl Peer {
             last_pli: HashMap::new(),
             plis_sent: 0,
             plis_received: 0,
+            plis_by_ssrc: Vec::new(),
             loss: 0.0,
             dropped: 0,
             rng: 0x2545_F491_4F6C_DD1D ^ local.port() as u64,
@@ -224,28 +251,46 @@ impl Peer {
 
     fn add_tracks(g: &mut Inner, p: &Publish) -> Result<Value, String> {
         for (i, t) in p.tracks.iter().enumerate() {
-            let ssrc = 0x1000_0000u32.wrapping_add(p.tag.wrapping_mul(4)).wrapping_add(i as u32);
+            let ssrc = 0x1000_0000u32.wrapping_add(p.tag.wrapping_mul(16)).wrapping_add(i as u32 * 4);
             let (mime, clock, kind, channels) = match t.kind {
                 Kind::Video => (VP8, 90_000, RtpCodecKind::Video, 0),
                 Kind::Audio => (OPUS, 48_000, RtpCodecKind::Audio, 2),
             };
+            let seq = (p.tag as u16).wrapping_mul(1000);
+            let encoding = |n: u32, rid, layer: u8, payload_len| Encoding {
+                ssrc: ssrc + n,
+                rid,
+                layer,
+                seq: seq.wrapping_add(n as u16 * 20_000),
+                ts_offset: n * 1_000_000,
+                payload_len,
+                keyframe_due: true,
+                paused: false,
+            };
+            let encodings: Vec<Encoding> = if t.simulcast && t.kind == Kind::Video {
+                RIDS.iter()
+                    .enumerate()
+                    .map(|(n, (rid, layer))| encoding(n as u32, *rid, *layer, t.payload_len >> (2 - layer)))
+                    .collect()
+            } else {
+                vec![encoding(0, "", 0, t.payload_len)]
+            };
             let codec = RTCRtpCodec { mime_type: mime.into(), clock_rate: clock, channels, ..Default::default() };
             let ids = [format!("s{}", p.tag), format!("t{}-{i}", p.tag), format!("t{}-{i}", p.tag)];
-            let track = crate::media::sending_track(ids, kind, codec, ssrc);
+            let ssrcs: Vec<(u32, &str)> = encodings.iter().map(|e| (e.ssrc, e.rid)).collect();
+            let track = crate::media::sending_track(ids, kind, codec, &ssrcs);
             let sender = g.pc.add_track(track).map_err(|e| e.to_string())?;
             g.sending.push(Sending {
                 kind: t.kind,
                 sender,
-                ssrc,
-                seq: (p.tag as u16).wrapping_mul(1000),
                 ts: 0,
                 ts_step: (t.interval.as_secs_f64() * clock as f64) as u32,
                 counter: 0,
                 tag: p.tag,
                 next: Instant::now(),
-                payload_len: t.payload_len,
                 interval: t.interval,
-                keyframe_due: true,
+                encodings,
+                extensions: None,
             });
         }
         let offer = g.pc.create_offer(None).map_err(|e| e.to_string())?;
@@ -255,7 +300,18 @@ impl Peer {
 
     /// A video-only publisher tagged `tag`: `payload_len`-byte packets every `interval`.
     pub fn publish_offer_sized(&self, tag: u32, payload_len: usize, interval: Duration) -> Result<Value, String> {
-        self.offer(&Publish { tag, tracks: vec![Track { kind: Kind::Video, payload_len, interval }] })
+        self.offer(&Publish { tag, tracks: vec![Track { kind: Kind::Video, payload_len, interval, simulcast: false }] })
+    }
+
+    /// Stops (or resumes) sending simulcast substream `layer` of every video track, as a
+    /// browser does when it turns an encoding off.
+    pub fn pause_layer(&self, layer: u8, paused: bool) {
+        self.drive(|g| {
+            for e in g.sending.iter_mut().flat_map(|s| s.encodings.iter_mut()).filter(|e| e.layer == layer) {
+                e.paused = paused;
+                e.keyframe_due |= !paused;
+            }
+        })
     }
 
     /// As [`Peer::publish_offer_sized`], 200-byte packets at 50 packets/s.
@@ -334,6 +390,11 @@ impl Peer {
 
     /// Stops reading the socket (timers and sends go on): a receiver that drops, for
     /// benchmarks that measure the sender alone.
+    /// The SSRC of every PLI this peer received, in order.
+    pub fn plis_by_ssrc(&self) -> Vec<u32> {
+        self.lock().plis_by_ssrc.clone()
+    }
+
     pub fn go_deaf(&self) {
         self.lock().deaf = true;
     }
@@ -501,24 +562,40 @@ fn on_message(g: &mut Inner, m: RTCMessage) {
                 }
             }
             if g.record {
-                let tag = Stamp::read(&p.payload).map_or(0, |s| s.tag);
+                let stamp = Stamp::read(&p.payload);
                 g.received.push(Received {
                     ssrc: p.header.ssrc,
                     seq: p.header.sequence_number,
                     ts: p.header.timestamp,
-                    tag,
+                    tag: stamp.map_or(0, |s| s.tag),
+                    layer: stamp.map_or(0, |s| s.layer),
+                    vp8: stamp
+                        .filter(|s| s.kind == Kind::Video)
+                        .and_then(|_| crate::media::vp8::Descriptor::parse(&p.payload)),
                 });
             }
         }
         RTCMessage::RtcpPacket(_, packets) => {
-            let wants_keyframe = packets.iter().any(|p| {
-                let any = p.as_any();
-                any.is::<PictureLossIndication>() || any.is::<FullIntraRequest>()
-            });
-            if wants_keyframe {
+            // A keyframe for each encoding a PLI or FIR names (for a FIR: every video one).
+            let asked: Vec<Option<u32>> = packets
+                .iter()
+                .filter_map(|p| {
+                    let any = p.as_any();
+                    if let Some(pli) = any.downcast_ref::<PictureLossIndication>() {
+                        Some(Some(pli.media_ssrc))
+                    } else {
+                        any.is::<FullIntraRequest>().then_some(None)
+                    }
+                })
+                .collect();
+            if !asked.is_empty() {
                 g.plis_received += 1;
-                for s in g.sending.iter_mut().filter(|s| s.kind == Kind::Video) {
-                    s.keyframe_due = true;
+                g.plis_by_ssrc.extend(asked.iter().flatten().copied());
+                let video = g.sending.iter_mut().filter(|s| s.kind == Kind::Video);
+                for e in video.flat_map(|s| s.encodings.iter_mut()) {
+                    if asked.iter().any(|a| a.is_none_or(|ssrc| ssrc == e.ssrc)) {
+                        e.keyframe_due = true;
+                    }
                 }
             }
         }
@@ -532,8 +609,11 @@ fn send_due(g: &mut Inner, now: Instant) {
         return;
     }
     for i in 0..g.sending.len() {
+        if g.sending[i].encodings.len() > 1 && g.sending[i].extensions.is_none() {
+            g.sending[i].extensions = simulcast_extensions(&mut g.pc, g.sending[i].sender);
+        }
         loop {
-            let (packet, id) = {
+            let (packets, id) = {
                 let s = &mut g.sending[i];
                 if s.next + s.interval * 50 < now {
                     s.next = now;
@@ -541,32 +621,66 @@ fn send_due(g: &mut Inner, now: Instant) {
                 if s.next > now {
                     break;
                 }
-                let stamp =
-                    Stamp { tag: s.tag, kind: s.kind, counter: s.counter, sent_us: now_us(), keyframe: s.keyframe_due };
-                s.keyframe_due = false;
-                let header = rtp::header::Header {
-                    version: 2,
-                    marker: true,
-                    payload_type: 96,
-                    sequence_number: s.seq,
-                    timestamp: s.ts,
-                    ssrc: s.ssrc,
-                    ..Default::default()
-                };
-                s.seq = s.seq.wrapping_add(1);
+                let sent_us = now_us();
+                let mut packets = Vec::new();
+                for e in s.encodings.iter_mut().filter(|e| !e.paused) {
+                    let stamp = Stamp {
+                        tag: s.tag,
+                        kind: s.kind,
+                        counter: s.counter,
+                        sent_us,
+                        keyframe: e.keyframe_due,
+                        layer: e.layer,
+                    };
+                    e.keyframe_due = false;
+                    let mut header = rtp::header::Header {
+                        version: 2,
+                        marker: true,
+                        payload_type: 96,
+                        sequence_number: e.seq,
+                        timestamp: s.ts.wrapping_add(e.ts_offset),
+                        ssrc: e.ssrc,
+                        ..Default::default()
+                    };
+                    // Simulcast encodings say which m-line and rid they are (RFC 8852).
+                    if let Some((mid_id, rid_id, mid)) = &s.extensions {
+                        let _ = header.set_extension(*mid_id, mid.clone());
+                        let _ = header.set_extension(*rid_id, Bytes::from_static(e.rid.as_bytes()));
+                    }
+                    e.seq = e.seq.wrapping_add(1);
+                    packets.push(rtp::Packet { header, payload: Bytes::from(stamp.payload(e.payload_len)) });
+                }
                 s.ts = s.ts.wrapping_add(s.ts_step);
                 s.counter = s.counter.wrapping_add(1);
                 s.next += s.interval;
-                (rtp::Packet { header, payload: Bytes::from(stamp.payload(s.payload_len)) }, s.sender)
+                (packets, s.sender)
             };
             if let Some(mut sender) = g.pc.rtp_sender(id) {
-                let mut packet = packet;
                 let pt = sender.get_parameters().rtp_parameters.codecs.first().map(|c| c.payload_type);
-                packet.header.payload_type = pt.unwrap_or(96);
-                let _ = sender.write_rtp(now, packet);
+                for mut packet in packets {
+                    packet.header.payload_type = pt.unwrap_or(96);
+                    let _ = sender.write_rtp(now, packet);
+                }
             }
         }
     }
+}
+
+/// The negotiated ids of the mid and rid header extensions on a sender, and its mid.
+fn simulcast_extensions(pc: &mut RTCPeerConnection, id: RTCRtpSenderId) -> Option<(u8, u8, Bytes)> {
+    let transceivers: Vec<_> = pc.get_transceivers().collect();
+    let mid = transceivers.into_iter().find_map(|t| {
+        let t = pc.rtp_transceiver(t)?;
+        (t.sender() == Some(id)).then(|| t.mid().clone()).flatten()
+    })?;
+    let mut sender = pc.rtp_sender(id)?;
+    let extensions = &sender.get_parameters().rtp_parameters.header_extensions;
+    let id_of = |uri: &str| extensions.iter().find(|e| e.uri == uri).map(|e| e.id as u8);
+    Some((
+        id_of("urn:ietf:params:rtp-hdrext:sdes:mid")?,
+        id_of("urn:ietf:params:rtp-hdrext:sdes:rtp-stream-id")?,
+        Bytes::from(mid),
+    ))
 }
 
 /// Asks for a keyframe on each video stream still without one, at most every

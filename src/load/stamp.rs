@@ -1,16 +1,19 @@
 //! What a load publisher writes into each RTP payload, so a subscriber can tell which stream
 //! a packet belongs to, which of its packets are missing, and how long it took to arrive.
 //!
-//! The payload looks like media to an SFU: video starts with a VP8 payload descriptor and
-//! payload header (a keyframe has the start code and a size, as a real one does), audio with
-//! an Opus TOC byte. The stamp follows at [`STAMP_AT`]: publisher tag, packet counter and send
-//! time (µs on the load generator's clock; publishers and subscribers share the process).
+//! The payload looks like media to an SFU: video starts with a VP8 payload descriptor (picture
+//! ID, TL0PICIDX and temporal layer, in a pattern of three layers: 0 2 1 2) and payload header
+//! (a keyframe has the start code and a size, as a real one does), audio with an Opus TOC byte.
+//! The stamp follows at [`STAMP_AT`]: publisher tag, packet counter, send time (µs on the load
+//! generator's clock; publishers and subscribers share the process) and simulcast substream.
+//! Every substream of a simulcast publisher stamps its frame with the same counter, so that a
+//! subscriber moving between them sees one stream.
 
 use std::sync::OnceLock;
 use std::time::Instant;
 
 /// Where the stamp starts in every payload (after the VP8 descriptor and keyframe header).
-pub const STAMP_AT: usize = 12;
+pub const STAMP_AT: usize = 16;
 /// The stamp's length.
 pub const STAMP_LEN: usize = 17;
 /// The smallest payload that carries a stamp.
@@ -32,6 +35,17 @@ pub struct Stamp {
     /// When it was sent: µs since [`epoch`].
     pub sent_us: u64,
     pub keyframe: bool,
+    /// The simulcast substream it was sent on (0 without simulcast).
+    pub layer: u8,
+}
+
+/// The temporal layer of each frame, by its counter: a keyframe's group of four.
+const TEMPORAL_PATTERN: [u8; 4] = [0, 2, 1, 2];
+
+/// Where a substream's VP8 picture IDs and TL0PICIDX start: each substream is its own
+/// encoder, as in a browser.
+fn picture_base(layer: u8) -> (u16, u8) {
+    (u16::from(layer) * 10_000, layer.wrapping_mul(80))
 }
 
 /// The load generator's clock origin.
@@ -51,12 +65,29 @@ impl Stamp {
         let mut p = vec![0u8; len.max(MIN_PAYLOAD)];
         match self.kind {
             Kind::Video => {
-                p[0] = 0x10; // VP8 descriptor: start of partition 0
+                // VP8 descriptor: X, start of partition 0; I, L, T; a 15-bit picture ID,
+                // TL0PICIDX, TID and layer sync (the first frame of layers 1 and 2 after each
+                // base frame: what a receiver may switch up at).
+                let (tid, sync) = match self.counter % 4 {
+                    _ if self.keyframe => (0, false),
+                    n => (TEMPORAL_PATTERN[n as usize], n == 1 || n == 2),
+                };
+                let (pid0, tl00) = picture_base(self.layer);
+                let pid = pid0.wrapping_add(self.counter as u16) & 0x7fff;
+                let tl0 = tl00.wrapping_add((self.counter / 4) as u8);
+                p[0..6].copy_from_slice(&[
+                    0x90,
+                    0xe0,
+                    0x80 | (pid >> 8) as u8,
+                    pid as u8,
+                    tl0,
+                    tid << 6 | u8::from(sync) << 5,
+                ]);
                 if self.keyframe {
                     // VP8 payload header with P = 0 (key frame), start code, 640x480.
-                    p[1..11].copy_from_slice(&[0x50, 0x00, 0x00, 0x9d, 0x01, 0x2a, 0x80, 0x02, 0xe0, 0x01]);
+                    p[6..16].copy_from_slice(&[0x50, 0x00, 0x00, 0x9d, 0x01, 0x2a, 0x80, 0x02, 0xe0, 0x01]);
                 } else {
-                    p[1] = 0x51; // P = 1: an interframe
+                    p[6] = 0x51; // P = 1: an interframe
                 }
             }
             Kind::Audio => p[0] = 0x78, // Opus TOC: SILK wideband, 20 ms, one frame
@@ -65,14 +96,14 @@ impl Stamp {
         s[0..4].copy_from_slice(&self.tag.to_be_bytes());
         s[4..8].copy_from_slice(&self.counter.to_be_bytes());
         s[8..16].copy_from_slice(&self.sent_us.to_be_bytes());
-        s[16] = u8::from(self.kind == Kind::Video) | (u8::from(self.keyframe) << 1) | 0xA0;
+        s[16] = u8::from(self.kind == Kind::Video) | (u8::from(self.keyframe) << 1) | (self.layer & 3) << 2 | 0xA0;
         p
     }
 
     /// The stamp in a payload, if it carries one.
     pub fn read(payload: &[u8]) -> Option<Stamp> {
         let s = payload.get(STAMP_AT..STAMP_AT + STAMP_LEN)?;
-        if s[16] & 0xFC != 0xA0 {
+        if s[16] & 0xF0 != 0xA0 {
             return None;
         }
         Some(Stamp {
@@ -81,6 +112,7 @@ impl Stamp {
             sent_us: u64::from_be_bytes(s[8..16].try_into().ok()?),
             kind: if s[16] & 1 == 1 { Kind::Video } else { Kind::Audio },
             keyframe: s[16] & 2 == 2,
+            layer: (s[16] >> 2) & 3,
         })
     }
 }
@@ -91,12 +123,16 @@ mod tests {
 
     #[test]
     fn stamp_survives_a_payload_and_a_keyframe_looks_like_vp8() {
-        let s = Stamp { tag: 7, kind: Kind::Video, counter: 42, sent_us: 1 << 40, keyframe: true };
+        let s = Stamp { tag: 7, kind: Kind::Video, counter: 42, sent_us: 1 << 40, keyframe: true, layer: 2 };
         let p = s.payload(100);
         assert_eq!(p.len(), 100);
-        assert_eq!(p[1] & 1, 0, "P bit clear: a key frame");
-        assert_eq!(&p[4..7], &[0x9d, 0x01, 0x2a]);
+        let d = crate::media::vp8::Descriptor::parse(&p).expect("a VP8 descriptor");
+        assert!(d.keyframe, "P bit clear: a key frame");
+        assert_eq!((d.picture_id, d.tl0_pic_idx, d.temporal), (Some(20_042), Some(170), Some(0)));
+        assert_eq!(&p[d.len + 3..d.len + 6], &[0x9d, 0x01, 0x2a]);
         assert_eq!(Stamp::read(&p), Some(s));
+        let next = crate::media::vp8::Descriptor::parse(&Stamp { counter: 45, keyframe: false, ..s }.payload(100));
+        assert_eq!(next.map(|d| (d.temporal, d.layer_sync, d.keyframe)), Some((Some(2), true, false)));
         let a = Stamp { kind: Kind::Audio, keyframe: false, ..s };
         assert_eq!(Stamp::read(&a.payload(0)), Some(a));
         assert_eq!(Stamp::read(&[0u8; 40]), None);

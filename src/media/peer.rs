@@ -159,25 +159,33 @@ fn codec_of(name: &str, profile: Option<&str>) -> Option<(RtpCodecKind, RTCRtpCo
 
 fn track(id: &str, kind: RtpCodecKind, codec: RTCRtpCodec, ssrc: u32) -> MediaStreamTrack {
     let ids = [format!("vroom-{id}"), format!("vroom-track-{id}"), format!("vroom-{id}")];
-    sending_track(ids, kind, codec, ssrc)
+    sending_track(ids, kind, codec, &[(ssrc, "")])
 }
 
-/// A track that sends one encoding of `codec` under an SSRC we pick (vroom's subscriber
-/// streams, the load generator's publishers); `ids` are its stream id, track id and label.
-pub(crate) fn sending_track(ids: [String; 3], kind: RtpCodecKind, codec: RTCRtpCodec, ssrc: u32) -> MediaStreamTrack {
+/// A track that sends `codec` under SSRCs we pick (vroom's subscriber streams, the load
+/// generator's publishers): one encoding per (SSRC, rid), a rid only for simulcast. `ids` are
+/// its stream id, track id and label.
+pub(crate) fn sending_track(
+    ids: [String; 3],
+    kind: RtpCodecKind,
+    codec: RTCRtpCodec,
+    encodings: &[(u32, &str)],
+) -> MediaStreamTrack {
     let [stream_id, track_id, label] = ids;
-    MediaStreamTrack::new(
-        stream_id,
-        track_id,
-        label,
-        kind,
-        vec![RTCRtpEncodingParameters {
-            rtp_coding_parameters: RTCRtpCodingParameters { ssrc: Some(ssrc), ..Default::default() },
-            codec,
+    let encodings = encodings
+        .iter()
+        .map(|(ssrc, rid)| RTCRtpEncodingParameters {
+            rtp_coding_parameters: RTCRtpCodingParameters {
+                ssrc: Some(*ssrc),
+                rid: rid.to_string(),
+                ..Default::default()
+            },
+            codec: codec.clone(),
             active: true,
             ..Default::default()
-        }],
-    )
+        })
+        .collect();
+    MediaStreamTrack::new(stream_id, track_id, label, kind, encodings)
 }
 
 /// Brings a subscriber's transceivers in line with its streams: a sending track for each new

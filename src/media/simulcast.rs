@@ -3,7 +3,8 @@
 //! (`janus_rtp_simulcasting_context_process_rtp`), so that a janus.js page sees what it expects:
 //!
 //! - nothing goes out before a keyframe; the first keyframe of a substream up to the target
-//!   starts the stream (of any substream, after a second without one: Janus takes any);
+//!   starts the stream (of any substream if none up to the target arrives: Janus takes the
+//!   first keyframe of any);
 //! - a change of substream happens at a keyframe of a substream between the current and the
 //!   target one (Janus takes any substream past the current one in the target's direction, and
 //!   may overshoot the target; vroom stops at the target);
@@ -82,6 +83,8 @@ pub struct Selector {
     /// Whether the source carries temporal layers at all (a TID seen).
     layered: bool,
     last_forwarded: Option<Instant>,
+    /// When a packet of a substream up to the target last arrived.
+    within_target: Option<Instant>,
     /// What the subscriber was last told: substream, temporal layer.
     told: (Option<u8>, Option<u8>),
 }
@@ -95,6 +98,7 @@ impl Selector {
             temporal: TemporalFilter::new(choice.temporal),
             layered: false,
             last_forwarded: None,
+            within_target: None,
             told: (None, None),
         }
     }
@@ -143,9 +147,14 @@ impl Selector {
         let target = self.target();
         let last = *self.last_forwarded.get_or_insert(now);
         let silent = now.saturating_duration_since(last);
+        if layer <= target {
+            self.within_target = Some(now);
+        }
+        let none_within_target = self.within_target.is_none_or(|t| now.saturating_duration_since(t) >= STARVED);
         let moves = match self.current {
-            // The first keyframe at or below the target; any, if none came for a while.
-            None => keyframe && (layer <= target || silent >= STARVED),
+            // The first keyframe up to the target; of any substream, if none up to the
+            // target arrives.
+            None => keyframe && (layer <= target || (none_within_target && silent >= STARVED)),
             Some(c) if c < target => keyframe && layer > c && layer <= target,
             Some(c) if c > target => keyframe && layer < c && layer >= target,
             Some(_) => false,
@@ -266,6 +275,22 @@ mod tests {
         let v = s.admit(ms(t0, 400), 2, true, None);
         assert!(v.switched && v.forward);
         assert_eq!(s.current(), Some(2));
+    }
+
+    #[test]
+    fn the_first_keyframe_above_the_target_waits_while_the_target_arrives() {
+        let t0 = Instant::now();
+        let mut s = Selector::new(Choice { substream: 0, ..Choice::default() });
+        assert!(!s.admit(t0, 0, false, None).forward);
+        assert!(!s.admit(ms(t0, 1400), 0, false, None).forward);
+        assert!(!s.admit(ms(t0, 1500), 2, true, None).forward, "substream 0 still arrives");
+        assert!(!s.admit(ms(t0, 1500), 0, false, None).forward);
+        assert!(s.admit(ms(t0, 1510), 0, true, None).switched);
+        // With only higher substreams arriving, the first keyframe of any starts the stream.
+        let mut s = Selector::new(Choice { substream: 0, ..Choice::default() });
+        assert!(!s.admit(t0, 1, false, None).forward);
+        assert!(!s.admit(ms(t0, 500), 1, true, None).forward, "not yet");
+        assert!(s.admit(ms(t0, 1000), 1, true, None).switched);
     }
 
     #[test]

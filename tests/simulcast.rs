@@ -1,0 +1,192 @@
+//! Simulcast with a WebRTC peer of our own (`common/rtc_peer.rs`): a publisher sending three
+//! rid encodings of VP8 (`h`, `m`, `l`, as janus.js does) with three temporal layers, and a
+//! subscriber that moves between them with Janus's requests. What it receives must be one
+//! stream: one SSRC, sequence numbers without a gap, timestamps that only move forward, VP8
+//! picture IDs that run on. Switches ask the publisher for a keyframe of the new encoding, and
+//! a substream that stops arriving makes the subscriber fall back.
+
+mod common;
+
+use std::time::Duration;
+
+use common::rtc_peer::{missing, Received, RtcPeer, Waits};
+use common::{data, Server, Ws};
+use serde_json::{json, Value};
+use vroom::load::peer::{Publish, Track};
+use vroom::load::stamp::Kind;
+
+const ROOM: u64 = 1234;
+const WAIT: Duration = Duration::from_secs(10);
+/// The publisher's tag, stamped into its payloads.
+const TAG: u32 = 7;
+
+/// A simulcast publisher, joined and up: the peer, its feed id, and its `joined` event.
+async fn publish(ws: &mut Ws, s: u64) -> (RtcPeer, u64, Value) {
+    let h = ws.attach(s, "janus.plugin.videoroom").await;
+    let peer = RtcPeer::new().await;
+    // 30 frames a second on each encoding, 800-byte packets on the top one.
+    let video = Track { kind: Kind::Video, payload_len: 800, interval: Duration::from_millis(33), simulcast: true };
+    let offer = peer.offer(&Publish { tag: TAG, tracks: vec![video] }).unwrap();
+    let body = json!({ "request": "joinandconfigure", "ptype": "publisher", "room": ROOM, "display": "sim" });
+    let joined = ws.message_async(s, h, body, Some(offer)).await;
+    let feed = data(&joined)["id"].as_u64().unwrap_or_else(|| panic!("{joined}"));
+    peer.accept_answer(&joined["jsep"]).unwrap();
+    peer.wait_connected(WAIT).await;
+    for _ in 0..100 {
+        let list = ws.message(s, h, json!({ "request": "listparticipants", "room": ROOM })).await;
+        if data(&list)["participants"].as_array().unwrap().iter().any(|p| p["id"] == feed && p["publisher"] == true) {
+            return (peer, feed, joined);
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("feed {feed} never became a publisher");
+}
+
+/// A subscriber of `feed`'s video with the given `join` stream fields, started.
+async fn subscribe(ws: &mut Ws, s: u64, feed: u64, fields: Value) -> (RtcPeer, u64) {
+    let h = ws.attach(s, "janus.plugin.videoroom").await;
+    let mut stream = json!({ "feed": feed });
+    stream.as_object_mut().unwrap().extend(fields.as_object().unwrap().clone());
+    let body = json!({ "request": "join", "ptype": "subscriber", "room": ROOM, "streams": [stream] });
+    let ev = ws.message_async(s, h, body, None).await;
+    assert_eq!(data(&ev)["videoroom"], "attached", "{ev}");
+    let peer = RtcPeer::new().await;
+    let answer = peer.answer(&ev["jsep"]).unwrap();
+    let started = ws.message_async(s, h, json!({ "request": "start" }), Some(answer)).await;
+    assert_eq!(data(&started)["started"], "ok", "{started}");
+    peer.wait_connected(WAIT).await;
+    (peer, h)
+}
+
+/// Waits for the subscriber's event saying it now gets `field` (`substream` or `temporal`)
+/// `value`; fails on any other value of that field first.
+async fn layer_event(ws: &mut Ws, field: &str, value: u64) {
+    let end = tokio::time::Instant::now() + WAIT;
+    while let Some(ev) = ws.try_event(end - tokio::time::Instant::now()).await {
+        let d = data(&ev);
+        if d["videoroom"] == "event" && !d[field].is_null() {
+            assert_eq!(d[field], value, "{ev}");
+            assert_eq!(d["mid"], "0", "{ev}");
+            return;
+        }
+    }
+    panic!("no event with {field}: {value}");
+}
+
+async fn configure(ws: &mut Ws, s: u64, h: u64, fields: Value) {
+    let ev = ws.message_async(s, h, json!({ "request": "configure", "streams": [fields] }), None).await;
+    assert_eq!(data(&ev)["configured"], "ok", "{ev}");
+}
+
+/// Checks what arrived is one continuous stream: one SSRC, no sequence gap, forward-moving
+/// timestamps, and picture IDs that advance by a frame (or, where temporal layers were
+/// dropped, by the frames dropped) with TL0PICIDX following.
+fn assert_one_stream(got: &[Received]) {
+    assert!(got.iter().all(|r| r.ssrc == got[0].ssrc), "one SSRC throughout");
+    let seqs: Vec<u16> = got.iter().map(|r| r.seq).collect();
+    assert_eq!(missing(&seqs), 0, "no gap in the sequence numbers");
+    for w in got.windows(2) {
+        let step = w[1].ts.wrapping_sub(w[0].ts);
+        assert!(step > 0 && step < 90_000, "timestamps move forward ({} to {})", w[0].ts, w[1].ts);
+        let (a, b) = (w[0].vp8.unwrap(), w[1].vp8.unwrap());
+        let pictures = b.picture_id.unwrap().wrapping_sub(a.picture_id.unwrap()) & 0x7fff;
+        assert!(
+            (1..=4).contains(&pictures),
+            "picture IDs run on: {:?} then {:?} (layers {} {})",
+            a,
+            b,
+            w[0].layer,
+            w[1].layer
+        );
+        let tl0 = b.tl0_pic_idx.unwrap().wrapping_sub(a.tl0_pic_idx.unwrap());
+        assert!(tl0 <= 1, "TL0PICIDX runs on: {a:?} then {b:?}");
+    }
+}
+
+/// Received packets of substream `layer` from index `from` on.
+fn count(got: &[Received], from: usize, layer: u8) -> usize {
+    got.iter().skip(from).filter(|r| r.layer == layer).count()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_subscriber_moves_between_substreams_and_temporal_layers_in_one_stream() {
+    let server = Server::start("");
+    let mut ws = Ws::connect(&server.ws).await;
+    let s = ws.create().await;
+    let (publisher, feed, joined) = publish(&mut ws, s).await;
+    let video = &data(&joined)["streams"][0];
+    assert_eq!(video["simulcast"], true, "the publisher's stream is listed as simulcast: {joined}");
+
+    // Substream 0 from the start: only the lowest encoding arrives.
+    let (sub, h) = subscribe(&mut ws, s, feed, json!({ "substream": 0 })).await;
+    layer_event(&mut ws, "substream", 0).await;
+    sub.wait_received(WAIT, |r| r.len() >= 30).await;
+    assert!(
+        sub.with_received(|r| r.iter().all(|p| p.layer == 0)),
+        "only substream 0: {:?}",
+        sub.with_received(|r| r.iter().map(|p| (p.layer, p.seq, p.vp8.map(|d| d.keyframe))).collect::<Vec<_>>())
+    );
+
+    // Up to 2: a keyframe is asked of that encoding, and it follows on the same stream.
+    let plis_before = publisher.plis_by_ssrc().len();
+    let mark = sub.received_count();
+    configure(&mut ws, s, h, json!({ "mid": "0", "substream": 2 })).await;
+    layer_event(&mut ws, "substream", 2).await;
+    sub.wait_received(WAIT, |r| count(r, mark, 2) >= 30).await;
+    let got = sub.received();
+    let first_top = got.iter().position(|r| r.layer == 2).unwrap();
+    assert!(got[first_top].vp8.unwrap().keyframe, "the switch happens at a keyframe");
+    assert!(got[first_top..].iter().all(|r| r.layer == 2), "nothing of substream 0 after the switch");
+    let plis: Vec<u32> = publisher.plis_by_ssrc()[plis_before..].to_vec();
+    assert!(!plis.is_empty(), "the switch asked the publisher for a keyframe");
+
+    // Temporal layer 0 only: frames of layers 1 and 2 are dropped without a gap.
+    let mark = sub.received_count();
+    configure(&mut ws, s, h, json!({ "mid": "0", "temporal": 0 })).await;
+    layer_event(&mut ws, "temporal", 0).await;
+    let settled = sub.received_count();
+    sub.wait_received(WAIT, |r| r.len() >= settled + 15).await;
+    let got = sub.received();
+    assert!(got[settled..].iter().all(|r| r.vp8.unwrap().temporal == Some(0)), "temporal layer 0 only");
+    assert!(got[mark..].len() >= 15);
+
+    // All temporal layers again, then the top encoding stops: the stream falls back to 1.
+    configure(&mut ws, s, h, json!({ "mid": "0", "temporal": 2 })).await;
+    layer_event(&mut ws, "temporal", 2).await;
+    publisher.pause_layer(2, true);
+    let mark = sub.received_count();
+    layer_event(&mut ws, "substream", 1).await;
+    sub.wait_received(WAIT, |r| count(r, mark, 1) >= 30).await;
+
+    // It comes back: so does the subscriber.
+    publisher.pause_layer(2, false);
+    let mark = sub.received_count();
+    layer_event(&mut ws, "substream", 2).await;
+    sub.wait_received(WAIT, |r| count(r, mark, 2) >= 10).await;
+
+    assert_one_stream(&sub.received());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn layer_requests_out_of_range_get_janus_errors() {
+    let server = Server::start("");
+    let mut ws = Ws::connect(&server.ws).await;
+    let s = ws.create().await;
+    let (_publisher, feed, _) = publish(&mut ws, s).await;
+    let h = ws.attach(s, "janus.plugin.videoroom").await;
+    let body = json!({ "request": "join", "ptype": "subscriber", "room": ROOM, "streams": [{ "feed": feed, "substream": 3 }] });
+    let ev = ws.message_async(s, h, body, None).await;
+    assert_eq!(data(&ev)["error_code"], 430, "{ev}");
+    assert_eq!(data(&ev)["error"], "Invalid value (substream/spatial_layer should be 0, 1 or 2)", "{ev}");
+
+    let (_sub, h) = subscribe(&mut ws, s, feed, json!({})).await;
+    let bad = json!({ "request": "configure", "streams": [{ "mid": "0", "temporal": 7 }] });
+    let ev = ws.message_async(s, h, bad, None).await;
+    assert_eq!(data(&ev)["error_code"], 430, "{ev}");
+    let unknown = json!({ "request": "configure", "streams": [{ "mid": "9", "substream": 1 }] });
+    let ev = ws.message_async(s, h, unknown, None).await;
+    assert_eq!(data(&ev)["error_code"], 428, "{ev}");
+    // The older form, with the fields at the top level, is still a configure.
+    let legacy = ws.message_async(s, h, json!({ "request": "configure", "substream": 1 }), None).await;
+    assert_eq!(data(&legacy)["configured"], "ok", "{legacy}");
+}
