@@ -406,9 +406,21 @@ impl Leg {
                 });
                 if let Some(mid) = mid {
                     // A simulcast encoding: its substream is its rid's place in the offer.
-                    let layer = init.rid.and_then(|rid| st.rids.get(&mid)?.iter().position(|r| *r == rid));
-                    if let Some(layer) = layer {
-                        st.layers.insert(init.ssrc, (mid.clone(), layer as u8));
+                    if let Some(rid) = init.rid {
+                        let layer = st.rids.get(&mid).and_then(|rids| rids.iter().position(|r| *r == rid));
+                        let o = &self.owner;
+                        tracing::info!(
+                            session = o.session,
+                            handle = o.handle,
+                            mid,
+                            rid,
+                            ssrc = init.ssrc,
+                            substream = layer,
+                            "simulcast encoding"
+                        );
+                        if let Some(layer) = layer {
+                            st.layers.insert(init.ssrc, (mid.clone(), layer as u8));
+                        }
                     }
                     st.track_mids.insert(init.track_id, mid);
                 }

@@ -90,6 +90,9 @@ impl Sender {
             news = self.selector.news();
             if v.dropped_layer {
                 self.rewrite.skip(packet.header.ssrc, packet.header.sequence_number);
+                if let Some(d) = &vp8 {
+                    self.numbering.drop_picture(d);
+                }
             }
             if !v.forward {
                 return Outgoing { packet: None, keyframe, news };

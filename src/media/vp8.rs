@@ -115,6 +115,8 @@ pub struct Numbering {
     last: Option<(u16, u8)>,
     /// The next packet comes from a new source.
     rebase: bool,
+    /// The source's last picture not forwarded (a temporal layer dropped).
+    dropped: Option<u16>,
 }
 
 impl Numbering {
@@ -122,6 +124,23 @@ impl Numbering {
     /// one sent. Call it at the switch, before the new source's keyframe is rewritten.
     pub fn switch(&mut self) {
         self.rebase = true;
+    }
+
+    /// The picture whose packet has descriptor `d` is not forwarded (its temporal layer is
+    /// dropped): the pictures after it close the gap. A receiver that finds a picture ID
+    /// missing cannot tell a dropped layer from a lost frame, and holds back the frames that
+    /// might depend on it (libwebrtc's VP8 reference finder does; so LiveKit's VP8 munger also
+    /// closes the gap). A picture older than the last one sent leaves its gap.
+    pub fn drop_picture(&mut self, d: &Descriptor) {
+        let Some(pid) = d.picture_id else { return };
+        if self.dropped == Some(pid) || self.rebase {
+            return; // a later packet of the same picture, or a source not yet rebased on
+        }
+        self.dropped = Some(pid);
+        let out = pid.wrapping_add(self.picture_offset) & PICTURE_ID_MASK;
+        if self.last.is_some_and(|(last, _)| (out.wrapping_sub(last) & PICTURE_ID_MASK).wrapping_sub(1) < 0x3fff) {
+            self.picture_offset = self.picture_offset.wrapping_sub(1) & PICTURE_ID_MASK;
+        }
     }
 
     /// Rewrites the descriptor `d` of `payload` into this stream's numbering.
@@ -250,6 +269,26 @@ mod tests {
         let tl0s: Vec<_> = sent.iter().map(|d| d.tl0_pic_idx.unwrap()).collect();
         assert_eq!(pids, [100, 101, 102, 103, 870, 871]);
         assert_eq!(tl0s, [10, 10, 11, 12, 13, 14]);
+    }
+
+    #[test]
+    fn vp8_dropped_pictures_leave_no_gap() {
+        let mut n = Numbering::default();
+        let mut out = Vec::new();
+        // Pictures 10..=17 in two packets each; 11, 13 and 15 (a dropped layer) go nowhere.
+        for pid in 10..=17u16 {
+            for _ in 0..2 {
+                let mut p = packet(pid, 0, (pid % 2) as u8, false, false);
+                let d = Descriptor::parse(&p).unwrap();
+                if pid % 2 == 1 && pid < 17 {
+                    n.drop_picture(&d);
+                    continue;
+                }
+                n.rewrite(&d, &mut p);
+                out.push(Descriptor::parse(&p).unwrap().picture_id.unwrap());
+            }
+        }
+        assert_eq!(out, [10, 10, 11, 11, 12, 12, 13, 13, 14, 14]);
     }
 
     #[test]

@@ -2,9 +2,14 @@
 driven by playwright, with fake camera and microphone. Run it inside a loopback-only network
 namespace: Chromium offers every address it has as a candidate.
 
-usage: demos_chromium.py videoroom|mvideoroom|echo|own SERVER_URL
+usage: demos_chromium.py videoroom|mvideoroom|echo|own|simulcast SERVER_URL
 
   videoroom   videoroomtest.html in two tabs (one subscriber PeerConnection per feed)
+  simulcast   videoroomtest.html?simulcast=yes in room 4321 (one with no bitrate cap: the demo
+              room's 128 kbit/s leaves a browser only its lowest encoding) in two tabs; the
+              first then asks for substream
+              0, 1 and 2 of the other's video and for temporal layers 0 and 1 (the page's
+              buttons), and reports the decoded frame width and rate after each
   mvideoroom  mvideoroomtest.html in two tabs (one multistream subscriber PeerConnection)
   echo        echotest.html in one tab
   own         vroom's own page (served by vroom at the root of its HTTP listener; SERVER_URL is
@@ -92,8 +97,82 @@ def wait_decoded(pages, sel, deadline):
     raise SystemExit(json.dumps({"ok": False, "decoded": counts, "selector": sel}))
 
 
+# The decoded width and frame rate of the video a page's subscriber PeerConnections receive.
+INBOUND_VIDEO = """async () => {
+    for (const pc of window.__pcs) {
+        const stats = await pc.getStats();
+        for (const s of stats.values()) {
+            if (s.type === 'inbound-rtp' && s.kind === 'video' && s.frameWidth)
+                return {width: s.frameWidth, height: s.frameHeight, fps: s.framesPerSecond || 0,
+                        decoded: s.framesDecoded};
+        }
+    }
+    return null;
+}"""
+
+
+# What a page's publisher PeerConnection sends of its video, per encoding, and the bandwidth
+# its congestion control allows.
+OUTBOUND_VIDEO = """async () => {
+    const out = [];
+    for (const pc of window.__pcs) {
+        const stats = await pc.getStats();
+        stats.forEach(s => {
+            if (s.type === 'outbound-rtp' && s.kind === 'video')
+                out.push({rid: s.rid, width: s.frameWidth, fps: s.framesPerSecond, bytes: s.bytesSent,
+                          keyframes: s.keyFramesEncoded, plis: s.pliCount, limit: s.qualityLimitationReason,
+                          active: s.active});
+            if (s.type === 'candidate-pair' && s.nominated && s.availableOutgoingBitrate)
+                out.push({availableOutgoingBitrate: s.availableOutgoingBitrate});
+        });
+    }
+    return out;
+}"""
+
+
+def layers(page, deadline):
+    """Clicks the page's simulcast buttons for the first remote feed: substreams 0, 1, 2, then
+    temporal layers 0 and 1. After each it waits for the page to mark the button as in effect
+    (vroom's event arrived) and for the decoded width (substream) or frame rate (temporal) to
+    settle; returns what it saw, with how long the new layer took to be decoded."""
+    page.wait_for_selector("[id^=sl][id$='-0']", timeout=max(1, deadline - time.time()) * 1000)
+    feed = page.get_attribute("[id^=sl][id$='-0']", "id")[2:-2]
+    seen = []
+    # The page offers temporal layers 0 and 1 on Chromium (whose VP8 has two, it says).
+    for kind, value in [("sl", 0), ("sl", 1), ("sl", 2), ("tl", 0), ("tl", 1)]:
+        before = page.evaluate(INBOUND_VIDEO) or {}
+        start = time.time()
+        # A click in the page (the demo's toasts may cover the button).
+        page.eval_on_selector(f"#{kind}{feed}-{value}", "b => b.click()")
+        try:
+            page.wait_for_function(
+                f"document.querySelector('#{kind}{feed}-{value}').classList.contains('btn-success')",
+                timeout=max(1, deadline - time.time()) * 1000)
+        except Exception:
+            seen.append({"unconfirmed": f"{kind} {value}", "inbound": page.evaluate(INBOUND_VIDEO)})
+            return seen
+        confirmed = time.time() - start
+        # The new layer shows in what is decoded: another width, and the frame rate, counted
+        # over the last two seconds of the wait.
+        switched, now, samples = None, before, []
+        while time.time() < deadline:
+            time.sleep(0.1)
+            now = page.evaluate(INBOUND_VIDEO) or {}
+            samples.append((time.time(), now.get("decoded", 0)))
+            if kind == "sl" and switched is None and now.get("width") != before.get("width"):
+                switched = time.time() - start
+            if time.time() - start > (3.0 if kind == "sl" else 4.0):
+                break
+        recent = [s for s in samples if s[0] >= samples[-1][0] - 2.0]
+        fps = (recent[-1][1] - recent[0][1]) / max(0.001, recent[-1][0] - recent[0][0])
+        seen.append({"request": f"{'substream' if kind == 'sl' else 'temporal'} {value}", "width": now.get("width"),
+                     "height": now.get("height"), "fps": round(fps, 1), "confirmed_s": round(confirmed, 3),
+                     "decoded_new_width_s": switched and round(switched, 3)})
+    return seen
+
+
 def join_room(page, base, demo, name):
-    page.goto(f"{base}/{demo}.html")
+    page.goto(f"{base}/{demo}" + ("" if "?" in demo else ".html"))
     page.click("#start")
     page.wait_for_selector("#username", state="visible", timeout=15000)
     page.fill("#username", name)
@@ -125,12 +204,16 @@ def main(mode, server_url):
             counts = wait_decoded([page], "#videoright video", deadline)
             pages = [page]
         else:
-            demo = {"videoroom": "videoroomtest", "mvideoroom": "mvideoroomtest"}[mode]
+            demo = {"videoroom": "videoroomtest", "mvideoroom": "mvideoroomtest",
+                    "simulcast": "videoroomtest.html?simulcast=yes&room=4321"}[mode]
             pages = [context.new_page(), context.new_page()]
             for i, page in enumerate(pages):
                 page.on("console", lambda m: logs.append(m.text))
                 join_room(page, base, demo, f"tab{i}")
             counts = wait_decoded(pages, "[id^=videoremote] video", deadline)
+            if mode == "simulcast":
+                status = layers(pages[0], time.time() + 60)
+                status.append({"publisher": pages[1].evaluate(OUTBOUND_VIDEO)})
         transports = [t for page in pages for t in page.evaluate(TRANSPORTS)]
         print(json.dumps({"ok": True, "mode": mode, "frames_decoded": counts, "transports": transports,
                           "status": status}))
