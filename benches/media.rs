@@ -23,6 +23,13 @@
 //! `MEDIA_BENCH_DEAF=1`: once every subscriber receives, they stop reading their sockets, so the
 //! kernel drops what vroom sends them and vroom's CPU no longer includes waking receivers (the
 //! reference fan-out floor's "drop" rows are measured this way).
+//!
+//! Each N runs two cases (`MEDIA_BENCH_CASES=plain,simulcast`): `plain`, the publisher's one
+//! VP8 encoding to every subscriber; `simulcast`, the publisher sends three encodings (the
+//! same packet rate on each, 1,200, 600 and 300 bytes) and every subscriber, which joined on
+//! substream 0, has moved to substream 2: each packet it gets went through the layer selector
+//! and had its VP8 picture ID rewritten (a copy of the payload per subscriber), and the other
+//! encodings' packets were received and dropped. The last table compares the two per N.
 
 #[allow(dead_code)]
 #[path = "../tests/common/mod.rs"]
@@ -35,6 +42,8 @@ use std::time::{Duration, Instant};
 use common::rtc_peer::{RtcPeer, Waits};
 use common::{data, Server, Ws};
 use serde_json::json;
+use vroom::load::peer::{Publish, Track};
+use vroom::load::stamp::Kind;
 use vroom::media::StatsSnapshot;
 
 const ROOM: u64 = 1234;
@@ -109,6 +118,7 @@ async fn media_stats(admin: &str) -> StatsSnapshot {
 
 struct Row {
     n: usize,
+    simulcast: bool,
     forwarded_per_s: f64,
     cpu_us_per_packet: f64,
     p50: Option<u64>,
@@ -118,7 +128,7 @@ struct Row {
     hot_floor_us: f64,
 }
 
-async fn run(n: usize, pps: u64) -> Row {
+async fn run(n: usize, pps: u64, simulcast: bool) -> Row {
     let server = Server::start("");
     pin(server.pid(), 0);
     let mut ws = Ws::connect(&server.ws).await;
@@ -126,7 +136,10 @@ async fn run(n: usize, pps: u64) -> Row {
 
     let publisher = RtcPeer::new().await;
     let ph = ws.attach(s, "janus.plugin.videoroom").await;
-    let offer = publisher.publish_offer_sized(1, 1188, Duration::from_micros(1_000_000 / pps)).unwrap();
+    let interval = Duration::from_micros(1_000_000 / pps);
+    let offer = publisher
+        .offer(&Publish { tag: 1, tracks: vec![Track { kind: Kind::Video, payload_len: 1188, interval, simulcast }] })
+        .unwrap();
     let body = json!({ "request": "joinandconfigure", "ptype": "publisher", "room": ROOM, "display": "load" });
     let ev = ws.message_async(s, ph, body, Some(offer)).await;
     let feed = data(&ev)["id"].as_u64().unwrap();
@@ -138,16 +151,17 @@ async fn run(n: usize, pps: u64) -> Row {
     let mut subscribers = Vec::new();
     for _ in 0..n {
         let h = ws.attach(s, "janus.plugin.videoroom").await;
-        let body = json!({ "request": "join", "ptype": "subscriber", "room": ROOM, "streams": [{ "feed": feed }] });
+        let stream = if simulcast { json!({ "feed": feed, "substream": 0 }) } else { json!({ "feed": feed }) };
+        let body = json!({ "request": "join", "ptype": "subscriber", "room": ROOM, "streams": [stream] });
         let ev = ws.message_async(s, h, body, None).await;
         let peer = RtcPeer::new().await;
         let answer = peer.answer(&ev["jsep"]).unwrap();
         let started = ws.message_async(s, h, json!({ "request": "start" }), Some(answer)).await;
         assert_eq!(data(&started)["started"], "ok", "{started}");
-        subscribers.push(peer);
+        subscribers.push((peer, h));
     }
     let joined = Instant::now();
-    for (i, peer) in subscribers.iter().enumerate() {
+    for (i, (peer, _)) in subscribers.iter().enumerate() {
         if i % 100 == 0 {
             eprintln!(
                 "N={n}: waiting for subscriber {i} to connect ({:.1} s, vroom CPU {:.1} s)",
@@ -157,12 +171,26 @@ async fn run(n: usize, pps: u64) -> Row {
         }
         peer.wait_connected(Duration::from_secs(60)).await;
     }
-    // Warm up: every subscriber receiving.
+    // Warm up: every subscriber receiving (simulcast: substream 0, then moved to 2, so that
+    // its picture IDs are rewritten from then on).
+    let receives = |layer: u8| move |p: &RtcPeer| p.with_received(|r| r.last().is_some_and(|x| x.layer == layer));
     let warm = Instant::now() + Duration::from_secs(30);
-    while subscribers.iter().any(|p| p.received_count() == 0) {
+    while !subscribers.iter().all(|(p, _)| receives(0)(p)) {
         assert!(Instant::now() < warm, "not every subscriber receives");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+    if simulcast {
+        for (_, h) in &subscribers {
+            let body = json!({ "request": "configure", "streams": [{ "mid": "0", "substream": 2 }] });
+            let ev = ws.message_async(s, *h, body, None).await;
+            assert_eq!(data(&ev)["configured"], "ok", "{ev}");
+        }
+        while !subscribers.iter().all(|(p, _)| receives(2)(p)) {
+            assert!(Instant::now() < warm, "not every subscriber moved to substream 2");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+    let subscribers: Vec<RtcPeer> = subscribers.into_iter().map(|(p, _)| p).collect();
     tokio::time::sleep(Duration::from_secs(1)).await;
     let rss_after = rss_kib(server.pid());
     subscribers.iter().for_each(|p| p.forget_received());
@@ -188,6 +216,7 @@ async fn run(n: usize, pps: u64) -> Row {
     let floor_us = tokio::task::block_in_place(|| loopback_floor(&targets, pps, env_or("MEDIA_BENCH_SECS", 10)));
     let hot_floor_us = tokio::task::block_in_place(|| loopback_floor(&targets, 0, 3));
     Row {
+        simulcast,
         floor_us,
         hot_floor_us,
         n,
@@ -207,24 +236,33 @@ fn main() {
         .map(|v| v.split(',').filter_map(|x| x.trim().parse().ok()).collect())
         .unwrap_or_else(|_| vec![10, 100, 500]);
     let pps: u64 = env_or("MEDIA_BENCH_PPS", 50);
+    let cases: Vec<bool> = std::env::var("MEDIA_BENCH_CASES")
+        .unwrap_or_else(|_| "plain,simulcast".into())
+        .split(',')
+        .map(|c| c.trim() == "simulcast")
+        .collect();
     pin(std::process::id(), 1);
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
     let mut rows = Vec::new();
     for n in ns {
-        rows.push(rt.block_on(run(n, pps)));
+        for &simulcast in &cases {
+            rows.push(rt.block_on(run(n, pps, simulcast)));
+        }
     }
     println!(
         "\n1 publisher -> N subscribers, {pps} packets/s of 1,200 B, SRTP AES-GCM, loopback, {} s per N{}",
         env_or("MEDIA_BENCH_SECS", 10),
         if env_or("MEDIA_BENCH_DEAF", 0) == 1 { ", receivers dropping" } else { "" }
     );
-    println!("| N | forwarded packets/s | server CPU-µs per forwarded packet | packets/s per core (10^6 / CPU-µs) | added latency p50 | p99 | memory per subscriber | loopback floor: CPU-µs per `sendto` to the same receivers, same rate | back to back |");
-    println!("|---|---|---|---|---|---|---|---|---|");
-    for r in rows {
+    println!("| N | case | forwarded packets/s | server CPU-µs per forwarded packet | packets/s per core (10^6 / CPU-µs) | added latency p50 | p99 | memory per subscriber | loopback floor: CPU-µs per `sendto` to the same receivers, same rate | back to back |");
+    println!("|---|---|---|---|---|---|---|---|---|---|");
+    let case = |r: &Row| if r.simulcast { "simulcast" } else { "plain" };
+    for r in &rows {
         let us = |v: Option<u64>| v.map(|v| format!("{v} µs")).unwrap_or("-".into());
         println!(
-            "| {} | {:.0} | {:.2} | {:.0} | {} | {} | {:.0} KiB | {:.2} | {:.2} |",
+            "| {} | {} | {:.0} | {:.2} | {:.0} | {} | {} | {:.0} KiB | {:.2} | {:.2} |",
             r.n,
+            case(r),
             r.forwarded_per_s,
             r.cpu_us_per_packet,
             1e6 / r.cpu_us_per_packet,
@@ -234,5 +272,19 @@ fn main() {
             r.floor_us,
             r.hot_floor_us
         );
+    }
+    let pairs: Vec<(&Row, &Row)> = rows
+        .iter()
+        .filter(|r| !r.simulcast)
+        .filter_map(|p| Some((p, rows.iter().find(|s| s.simulcast && s.n == p.n)?)))
+        .collect();
+    if !pairs.is_empty() {
+        println!("\nSimulcast against plain forwarding, same run");
+        println!("| N | plain CPU-µs per forwarded packet | simulcast | simulcast / plain |");
+        println!("|---|---|---|---|");
+        for (p, s) in pairs {
+            let ratio = s.cpu_us_per_packet / p.cpu_us_per_packet;
+            println!("| {} | {:.2} | {:.2} | {:.3} |", p.n, p.cpu_us_per_packet, s.cpu_us_per_packet, ratio);
+        }
     }
 }

@@ -307,7 +307,7 @@ pub fn socket_failure_in_publish<R: Model>() {
 /// JCB-02 (#3468) itself: `rtp_forward` cannot create its socket while the room is listed. The
 /// error comes back; the room stays usable; no forwarder or socket is left behind.
 pub fn socket_failure_in_rtp_forward<R: Model>() {
-    use vroom::core::room::ForwardRequest;
+    use vroom::core::room::{ForwardRequest, ForwardStream};
     let w = World::<R>::new(RoomConfig::default());
     let _p = w.publisher(1, Stage::Active);
     w.sockets.fail_forwarders.store(true, std::sync::atomic::Ordering::SeqCst);
@@ -315,7 +315,7 @@ pub fn socket_failure_in_rtp_forward<R: Model>() {
         room: ROOM,
         secret: None,
         publisher: 1,
-        streams: vec![("1".into(), ([127, 0, 0, 1], 5004).into())],
+        streams: vec![ForwardStream { mid: "1".into(), target: ([127, 0, 0, 1], 5004).into(), substream: 0 }],
     };
     let core = w.core.clone();
     let r = req.clone();

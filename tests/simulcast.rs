@@ -206,3 +206,35 @@ fn chromium_videoroomtest_simulcast_substreams_and_temporal_layers() {
     let fps = |i: usize| seen[i]["fps"].as_f64().unwrap_or_else(|| panic!("{summary}"));
     assert!(fps(3) < 0.75 * fps(4), "temporal layer 0 has fewer frames a second than 0 and 1: {summary}");
 }
+
+/// `rtp_forward` of a simulcast stream as Janus does it: `port`, `port_2` and `port_3` get
+/// substreams 0, 1 and 2, each only its own; `listforwarders` names the substream of the
+/// second and third.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rtp_forwarders_carry_one_substream_each() {
+    let server = Server::start("");
+    let mut ws = Ws::connect(&server.ws).await;
+    let s = ws.create().await;
+    let (_publisher, feed, _) = publish(&mut ws, s).await;
+    let h = ws.attach(s, "janus.plugin.videoroom").await;
+    let sockets: Vec<std::net::UdpSocket> = (0..3).map(|_| std::net::UdpSocket::bind("127.0.0.1:0").unwrap()).collect();
+    let port = |i: usize| sockets[i].local_addr().unwrap().port();
+    let forward = json!({ "request": "rtp_forward", "room": ROOM, "secret": "adminpwd", "publisher_id": feed,
+        "host": "127.0.0.1", "streams": [{ "mid": "0", "port": port(0), "port_2": port(1), "port_3": port(2) }] });
+    let made = ws.message(s, h, forward).await;
+    assert_eq!(data(&made)["forwarders"].as_array().map(Vec::len), Some(3), "{made}");
+    for (i, socket) in sockets.iter().enumerate() {
+        socket.set_read_timeout(Some(WAIT)).unwrap();
+        let mut buf = [0u8; 2048];
+        for _ in 0..20 {
+            let n = socket.recv(&mut buf).unwrap_or_else(|e| panic!("substream {i} forwarded nothing: {e}"));
+            let packet = <rtc::rtp::Packet as rtc::shared::marshal::Unmarshal>::unmarshal(&mut &buf[..n]).unwrap();
+            let stamp = vroom::load::stamp::Stamp::read(&packet.payload).unwrap();
+            assert_eq!(stamp.layer as usize, i, "port {} carries substream {i} only", port(i));
+        }
+    }
+    let list = ws.message(s, h, json!({ "request": "listforwarders", "room": ROOM, "secret": "adminpwd" })).await;
+    let fwds = &data(&list)["publishers"][0]["forwarders"];
+    let substreams: Vec<Value> = (0..3).map(|i| fwds[i]["substream"].clone()).collect();
+    assert_eq!(substreams, [Value::Null, json!(1), json!(2)], "{list}");
+}

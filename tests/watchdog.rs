@@ -71,7 +71,7 @@ impl MediaPort for StallingPort {
     fn set_limits(&self, bitrate: u32, fir_freq: u32) {
         self.0.set_limits(bitrate, fir_freq)
     }
-    fn set_forwarders(&self, forwarders: &[(String, Arc<dyn ForwarderSocket>)]) {
+    fn set_forwarders(&self, forwarders: &[vroom::core::seams::ForwardTo]) {
         self.0.set_forwarders(forwarders)
     }
     fn info(&self) -> vroom::core::seams::PeerInfo {

@@ -198,7 +198,7 @@ impl MediaPort for FakeSocket {
         (None, None)
     }
     fn set_limits(&self, _bitrate: u32, _fir_freq: u32) {}
-    fn set_forwarders(&self, _forwarders: &[(String, Arc<dyn ForwarderSocket>)]) {}
+    fn set_forwarders(&self, _forwarders: &[vroom::core::seams::ForwardTo]) {}
     fn info(&self) -> vroom::core::seams::PeerInfo {
         vroom::core::seams::PeerInfo::default()
     }

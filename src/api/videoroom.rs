@@ -11,8 +11,8 @@ use super::render;
 use super::{Api, PluginReply};
 use crate::core::event::{EventBody, Jsep, LayerChoice, SdpKind};
 use crate::core::room::{
-    AllowedAction, FeedSel, ForwardRequest, JoinPublisher, JoinedAs, Publish, PublisherConfigure, RoomConfig, RoomEdit,
-    StreamConfigure, SubscribeJoin, SwitchSel, UnsubSel,
+    AllowedAction, FeedSel, ForwardRequest, ForwardStream, JoinPublisher, JoinedAs, Publish, PublisherConfigure,
+    RoomConfig, RoomEdit, StreamConfigure, SubscribeJoin, SwitchSel, UnsubSel,
 };
 use crate::core::{Error, Handle, Plugin, Result};
 use crate::media::sdp;
@@ -170,8 +170,21 @@ impl<R: Runtime> Api<R> {
                 let mut streams = Vec::new();
                 for s in b.objects("streams")? {
                     let ip: IpAddr = s.str("host")?.unwrap_or(host).parse().map_err(|_| Error::InvalidValue("host"))?;
-                    let port = s.u32("port")?.filter(|p| *p <= 65535).ok_or(Error::MissingElement("port"))? as u16;
-                    streams.push((s.req_str("mid")?.to_string(), SocketAddr::new(ip, port)));
+                    if s.bool("simulcast")? == Some(true) {
+                        // Janus's single forwarder that follows substreams as a subscriber does.
+                        return Err(Error::InvalidRequest(
+                            "simulcast forwarders are not supported: use port, port_2 and port_3".into(),
+                        ));
+                    }
+                    let mid = s.req_str("mid")?;
+                    let port = |name| Ok::<_, Error>(s.u32(name)?.filter(|p| *p <= 65535).map(|p| p as u16));
+                    let first = port("port")?.ok_or(Error::MissingElement("port"))?;
+                    for (substream, port) in [(0, Some(first)), (1, port("port_2")?), (2, port("port_3")?)] {
+                        if let Some(port) = port {
+                            let target = SocketAddr::new(ip, port);
+                            streams.push(ForwardStream { mid: mid.to_string(), target, substream });
+                        }
+                    }
                 }
                 if streams.is_empty() {
                     return Err(Error::MissingElement("streams"));
@@ -352,10 +365,15 @@ fn unsubscriptions(b: Fields<'_>, name: &str) -> Result<Vec<UnsubSel>> {
 }
 
 fn forwarder(f: &crate::core::room::ForwarderInfo) -> Value {
-    json!({
+    let mut v = json!({
         "stream_id": f.stream_id, "type": match f.kind { crate::core::event::MediaKind::Audio => "audio", crate::core::event::MediaKind::Video => "video", crate::core::event::MediaKind::Data => "data" },
         "host": f.target.ip().to_string(), "port": f.target.port(), "local_rtcp_port": f.local.port(), "srtp": false,
-    })
+    });
+    // Janus lists a forwarder's substream when it is not the first.
+    if let Some(n) = f.substream.filter(|n| *n > 0) {
+        v["substream"] = n.into();
+    }
+    v
 }
 
 /// The options of a `create` request, over Janus's defaults.

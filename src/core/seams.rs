@@ -60,8 +60,8 @@ pub trait MediaPort: Send + Sync {
     /// A publisher's room limits: the bitrate cap sent as REMB (0: none) and the interval of
     /// keyframe requests in seconds (`fir_freq`, 0: none).
     fn set_limits(&self, bitrate: u32, fir_freq: u32);
-    /// The RTP forwarders of this publisher from now on: (mid, socket).
-    fn set_forwarders(&self, forwarders: &[(String, Arc<dyn ForwarderSocket>)]);
+    /// The RTP forwarders of this publisher from now on.
+    fn set_forwarders(&self, forwarders: &[ForwardTo]);
     /// What the PeerConnection is doing, for the admin API's `handle_info`.
     fn info(&self) -> PeerInfo;
 }
@@ -130,6 +130,22 @@ pub struct TrickleCandidate {
     pub candidate: String,
     pub sdp_mid: Option<String>,
     pub sdp_mline_index: Option<u16>,
+}
+
+/// Where an RTP forwarder sends what: a publisher stream's packets (of one simulcast
+/// substream, if it has several) to a socket.
+#[derive(Clone)]
+pub struct ForwardTo {
+    pub mid: String,
+    pub substream: Option<u8>,
+    pub socket: Arc<dyn ForwarderSocket>,
+}
+
+impl ForwardTo {
+    /// Whether a packet of stream `mid`, of substream `layer`, goes to this forwarder.
+    pub fn carries(&self, mid: &str, layer: Option<u8>) -> bool {
+        self.mid == mid && self.substream == layer
+    }
 }
 
 /// The socket of one RTP forwarder.

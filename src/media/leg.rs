@@ -31,7 +31,7 @@ use super::simulcast::Choice;
 use super::srtp_out::{KeyTap, SrtpOut};
 use super::stats::MediaStats;
 use crate::core::event::MediaKind;
-use crate::core::seams::{ForwarderSocket, LegKind, PeerOwner, TrickleCandidate};
+use crate::core::seams::{ForwardTo, LegKind, PeerOwner, TrickleCandidate};
 
 /// How often a connected leg does its housekeeping (`Leg::housekeeping`). Each leg keeps its own
 /// phase, on its own timer: all legs at once, once a second, held up every packet behind them.
@@ -89,8 +89,8 @@ pub(crate) struct Leg {
     tap: Option<Arc<KeyTap>>,
     state: parking_lot::Mutex<LegState>,
     pub fanout: ArcSwap<Fanout>,
-    /// A publisher's RTP forwarders: (mid, socket), published by the core like the fan-out.
-    pub forwarders: ArcSwap<Vec<(String, Arc<dyn ForwarderSocket>)>>,
+    /// A publisher's RTP forwarders, published by the core like the fan-out.
+    pub forwarders: ArcSwap<Vec<ForwardTo>>,
     pub(super) paused: AtomicBool,
     pub closed: AtomicBool,
 }

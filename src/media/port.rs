@@ -15,7 +15,7 @@ use super::peer;
 use super::simulcast::Choice;
 use crate::core::event::{LayerChoice, MediaKind, SubStreamInfo};
 use crate::core::room::FanoutTarget;
-use crate::core::seams::{ForwarderSocket, LegKind, MediaPort, PeerInfo, TrickleCandidate};
+use crate::core::seams::{ForwardTo, LegKind, MediaPort, PeerInfo, TrickleCandidate};
 
 /// The core's handle on a leg. Dropping it (the core discards an endpoint after releasing its
 /// locks) closes the PeerConnection.
@@ -204,7 +204,7 @@ impl MediaPort for LegPort {
         st.fir_freq = fir_freq;
     }
 
-    fn set_forwarders(&self, forwarders: &[(String, Arc<dyn ForwarderSocket>)]) {
+    fn set_forwarders(&self, forwarders: &[ForwardTo]) {
         self.leg.forwarders.store(Arc::new(forwarders.to_vec()));
     }
 

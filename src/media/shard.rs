@@ -20,11 +20,11 @@ use tokio::sync::mpsc;
 use super::addresses::Addresses;
 use super::batch::BatchSender;
 use super::demux::Demux;
-use super::leg::{Datagrams, Drained, Leg};
+use super::leg::{Datagrams, Drained, Incoming, Leg};
 use super::netio;
 use super::news::{PeerInbox, Reports};
 use super::stats::{DropReason, MediaStats};
-use crate::core::seams::{ForwarderSocket, LegKind};
+use crate::core::seams::{ForwardTo, LegKind};
 use rtc::shared::marshal::Marshal;
 
 pub(crate) enum Cmd {
@@ -208,10 +208,7 @@ impl Shard {
                 if keyframe {
                     leg.keyframe(now, &incoming.mid, &mut self.out);
                 }
-                // As Janus's RTP forwarders without `simulcast`: the lowest substream only.
-                if incoming.layer.unwrap_or(0) == 0 {
-                    forward_plain(&forwarders, &incoming.mid, &incoming.packet);
-                }
+                forward_plain(&forwarders, incoming);
             }
         }
         if !drained.data.is_empty() {
@@ -326,13 +323,14 @@ impl Shard {
     }
 }
 
-/// Sends a publisher's packet, as plain RTP, to the RTP forwarders of its mid.
-fn forward_plain(forwarders: &[(String, Arc<dyn ForwarderSocket>)], mid: &str, packet: &rtc::rtp::Packet) {
+/// Sends a publisher's packet, as plain RTP, to the RTP forwarders of its stream (and
+/// substream).
+fn forward_plain(forwarders: &[ForwardTo], incoming: &Incoming) {
     let mut wire = None;
-    for (_, socket) in forwarders.iter().filter(|(m, _)| m == mid) {
-        let bytes = wire.get_or_insert_with(|| packet.marshal().ok());
+    for f in forwarders.iter().filter(|f| f.carries(&incoming.mid, incoming.layer)) {
+        let bytes = wire.get_or_insert_with(|| incoming.packet.marshal().ok());
         if let Some(bytes) = bytes {
-            socket.send(bytes);
+            f.socket.send(bytes);
         }
     }
 }

@@ -10,7 +10,9 @@ use super::sdp::{self, Transport};
 use crate::core::event::{LayerChoice, SubStreamInfo};
 use crate::core::ids::IdGen;
 use crate::core::room::FanoutTarget;
-use crate::core::seams::{Clock, ForwarderSocket, MediaPort, PeerInfo, PeerOwner, SocketFactory, TrickleCandidate};
+use crate::core::seams::{
+    Clock, ForwardTo, ForwarderSocket, MediaPort, PeerInfo, PeerOwner, SocketFactory, TrickleCandidate,
+};
 
 /// Milliseconds since the server started.
 pub struct SystemClock(Instant);
@@ -100,7 +102,7 @@ impl MediaPort for Endpoint {
         (None, None)
     }
     fn set_limits(&self, _bitrate: u32, _fir_freq: u32) {}
-    fn set_forwarders(&self, _forwarders: &[(String, Arc<dyn ForwarderSocket>)]) {}
+    fn set_forwarders(&self, _forwarders: &[ForwardTo]) {}
     fn info(&self) -> PeerInfo {
         PeerInfo {
             local_candidates: vec![format!(

@@ -7,7 +7,6 @@
 //! only after release.
 
 use std::net::SocketAddr;
-use std::sync::Arc;
 
 use crate::sync::order::{Token, Unlocked};
 use crate::sync::Runtime;
@@ -16,20 +15,19 @@ use super::Room;
 use crate::core::error::{Error, Result};
 use crate::core::event::MediaKind;
 use crate::core::ids::{ParticipantId, RoomId};
-use crate::core::seams::ForwarderSocket;
+use crate::core::seams::ForwardTo;
 use crate::core::Core;
 
 pub(crate) struct Forwarder {
     pub stream_id: u32,
-    pub mid: String,
     pub kind: MediaKind,
-    pub socket: Arc<dyn ForwarderSocket>,
+    pub to: ForwardTo,
 }
 
 /// Tells the publisher's media endpoint where its packets go now.
 fn publish_forwarders(p: &super::publisher::PublisherState) {
     if let Some(port) = &p.port {
-        let targets: Vec<_> = p.forwarders.iter().map(|f| (f.mid.clone(), f.socket.clone())).collect();
+        let targets: Vec<ForwardTo> = p.forwarders.iter().map(|f| f.to.clone()).collect();
         port.set_forwarders(&targets);
     }
 }
@@ -40,8 +38,17 @@ pub struct ForwardRequest {
     pub room: RoomId,
     pub secret: Option<String>,
     pub publisher: ParticipantId,
-    /// (mid, target) pairs.
-    pub streams: Vec<(String, SocketAddr)>,
+    pub streams: Vec<ForwardStream>,
+}
+
+/// One forwarder asked for: a publisher stream to a target. Janus's `port`, `port_2` and
+/// `port_3` of a stream are its simulcast substreams 0, 1 and 2 (`port` alone forwards a
+/// stream without simulcast).
+#[derive(Clone, Debug)]
+pub struct ForwardStream {
+    pub mid: String,
+    pub target: SocketAddr,
+    pub substream: u8,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -51,16 +58,18 @@ pub struct ForwarderInfo {
     pub kind: MediaKind,
     pub target: SocketAddr,
     pub local: SocketAddr,
+    pub substream: Option<u8>,
 }
 
 impl Forwarder {
     fn info(&self) -> ForwarderInfo {
         ForwarderInfo {
             stream_id: self.stream_id,
-            mid: self.mid.clone(),
+            mid: self.to.mid.clone(),
             kind: self.kind.clone(),
-            target: self.socket.target(),
-            local: self.socket.local_addr(),
+            target: self.to.socket.target(),
+            local: self.to.socket.local_addr(),
+            substream: self.to.substream,
         }
     }
 }
@@ -89,30 +98,34 @@ impl<R: Runtime> Core<R> {
         let mut t = Self::enter();
         let room = self.find_room(&mut t, req.room)?;
         let secret = req.secret.as_deref();
-        let kinds = room.with_publisher(&mut t, secret, req.publisher, |p| {
-            req.streams
-                .iter()
-                .map(|(mid, _)| {
-                    p.streams
-                        .iter()
-                        .find(|s| &s.info.mid == mid)
-                        .map(|s| s.info.kind.clone())
-                        .ok_or_else(|| Error::NoSuchStream(mid.clone()))
-                })
-                .collect::<Result<Vec<_>>>()
+        // Each stream's kind, and the substream each forwarder carries (none without simulcast,
+        // where `port_2` and `port_3` are ignored, as Janus does).
+        let planned = room.with_publisher(&mut t, secret, req.publisher, |p| {
+            let mut planned = Vec::new();
+            for f in &req.streams {
+                let s =
+                    p.streams.iter().find(|s| s.info.mid == f.mid).ok_or_else(|| Error::NoSuchStream(f.mid.clone()))?;
+                match (s.info.simulcast, f.substream) {
+                    (true, n) => planned.push((f, s.info.kind.clone(), Some(n))),
+                    (false, 0) => planned.push((f, s.info.kind.clone(), None)),
+                    (false, _) => {}
+                }
+            }
+            Ok(planned)
         })?;
         // No lock is held here. On failure the sockets opened so far are closed as they drop.
         let mut sockets =
-            req.streams.iter().map(|(_, target)| self.open_forwarder(&mut t, *target)).collect::<Result<Vec<_>>>()?;
+            planned.iter().map(|(f, ..)| self.open_forwarder(&mut t, f.target)).collect::<Result<Vec<_>>>()?;
         // The publisher may have gone meanwhile: then the sockets stay in `sockets` and are
         // closed when it drops, after the locks.
         room.with_publisher(&mut t, secret, req.publisher, |p| {
-            if req.streams.iter().any(|(mid, _)| p.streams.iter().all(|s| &s.info.mid != mid)) {
+            if req.streams.iter().any(|f| p.streams.iter().all(|s| s.info.mid != f.mid)) {
                 return Err(Error::NoSuchFeed(req.publisher));
             }
             let mut infos = Vec::new();
-            for (((mid, _), kind), socket) in req.streams.iter().zip(kinds).zip(sockets.drain(..)) {
-                let fwd = Forwarder { stream_id: p.next_forwarder_id, mid: mid.clone(), kind, socket };
+            for ((f, kind, substream), socket) in planned.iter().zip(sockets.drain(..)) {
+                let to = ForwardTo { mid: f.mid.clone(), substream: *substream, socket };
+                let fwd = Forwarder { stream_id: p.next_forwarder_id, kind: kind.clone(), to };
                 p.next_forwarder_id += 1;
                 infos.push(fwd.info());
                 p.forwarders.push(fwd);

@@ -33,7 +33,7 @@ mod view;
 mod tests;
 
 pub use config::{AllowedAction, ParticipantInfo, RoomConfig, RoomEdit, RoomInfo};
-pub use forwarder::{ForwardRequest, ForwarderInfo};
+pub use forwarder::{ForwardRequest, ForwardStream, ForwarderInfo};
 pub use publisher::{FanoutTarget, JoinPublisher, Publish, Publisher, PublisherConfigure, StreamSpec};
 pub use subscriber::{FeedSel, JoinedAs, StreamConfigure, SubscribeJoin, Subscriber, SwitchSel, UnsubSel};
 pub use view::{PublisherView, RoomView};
