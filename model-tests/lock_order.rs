@@ -126,6 +126,8 @@ fn specs_name_only_existing_tests() {
         "a_websocket_",
         "ice_that_",
         "fuzz_",
+        "vp8_",
+        "a_subscriber_moves_",
     ];
     let named: Vec<&str> = spec
         .split('`')

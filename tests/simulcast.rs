@@ -238,3 +238,31 @@ async fn rtp_forwarders_carry_one_substream_each() {
     let substreams: Vec<Value> = (0..3).map(|i| fwds[i]["substream"].clone()).collect();
     assert_eq!(substreams, [Value::Null, json!(1), json!(2)], "{list}");
 }
+
+/// A simulcast offer with a rid given twice, or with four encodings, is refused as Janus's core
+/// refuses an SDP it cannot take (465); the handle can publish a good offer afterwards.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn simulcast_offers_with_repeated_rids_or_too_many_encodings_are_refused() {
+    let server = Server::start("");
+    let mut ws = Ws::connect(&server.ws).await;
+    let s = ws.create().await;
+    let h = ws.attach(s, "janus.plugin.videoroom").await;
+    let peer = RtcPeer::new().await;
+    let video = Track { kind: Kind::Video, payload_len: 800, interval: Duration::from_millis(33), simulcast: true };
+    let offer = peer.offer(&Publish { tag: TAG, tracks: vec![video] }).unwrap();
+    let sdp = offer["sdp"].as_str().unwrap();
+    assert!(sdp.contains("a=rid:l send\r\n"), "{sdp}");
+    let join = json!({ "request": "join", "ptype": "publisher", "room": ROOM });
+    assert_eq!(data(&ws.message_async(s, h, join, None).await)["videoroom"], "joined");
+    let twice = sdp.replace("a=rid:l send\r\n", "a=rid:l send\r\na=rid:l send\r\n");
+    let four = sdp.replace("a=rid:l send\r\n", "a=rid:l send\r\na=rid:x send\r\n");
+    for (bad, reason) in [(twice, "rid l given twice"), (four, "Too many simulcast encodings (4, at most 3)")] {
+        let publish = json!({ "janus": "message", "session_id": s, "handle_id": h, "body": { "request": "publish" },
+            "jsep": { "type": "offer", "sdp": bad } });
+        let reply = ws.request(publish).await;
+        assert_eq!(reply["error"]["code"], 465, "{reply}");
+        assert!(reply["error"]["reason"].as_str().unwrap().contains(reason), "{reply}");
+    }
+    let ev = ws.message_async(s, h, json!({ "request": "publish" }), Some(offer)).await;
+    assert_eq!(data(&ev)["configured"], "ok", "{ev}");
+}
