@@ -159,6 +159,9 @@ pub struct StaticRoom {
     /// The VP9 profile (0-3) and H.264 profile-level-id this room chooses.
     pub vp9_profile: Option<String>,
     pub h264_profile: Option<String>,
+    /// Subscribers' simulcast substreams follow their bandwidth (vroom's own).
+    #[serde(default)]
+    pub adaptive_layers: bool,
 }
 
 fn three() -> u32 {
@@ -232,6 +235,7 @@ impl Default for VideoRoom {
             video_svc: false,
             vp9_profile: None,
             h264_profile: None,
+            adaptive_layers: false,
         };
         let svc = StaticRoom {
             id: 5678,
@@ -291,6 +295,7 @@ impl StaticRoom {
             video_svc: self.video_svc,
             vp9_profile: self.vp9_profile.clone(),
             h264_profile: self.h264_profile.clone(),
+            adaptive_layers: self.adaptive_layers,
             ..d
         }
     }

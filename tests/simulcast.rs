@@ -7,8 +7,10 @@
 
 mod common;
 
+use std::collections::HashSet;
 use std::time::Duration;
 
+use common::netns::Netns;
 use common::rtc_peer::{missing, Received, RtcPeer, Waits};
 use common::{data, Server, Ws};
 use serde_json::{json, Value};
@@ -22,10 +24,14 @@ const TAG: u32 = 7;
 
 /// A simulcast publisher, joined and up: the peer, its feed id, and its `joined` event.
 async fn publish(ws: &mut Ws, s: u64) -> (RtcPeer, u64, Value) {
-    let h = ws.attach(s, "janus.plugin.videoroom").await;
-    let peer = RtcPeer::new().await;
     // 30 frames a second on each encoding, 800-byte packets on the top one.
     let video = Track { kind: Kind::Video, payload_len: 800, interval: Duration::from_millis(33), simulcast: true };
+    publish_from(ws, s, RtcPeer::new().await, video).await
+}
+
+/// As [`publish`], from `peer` sending `video`.
+async fn publish_from(ws: &mut Ws, s: u64, peer: RtcPeer, video: Track) -> (RtcPeer, u64, Value) {
+    let h = ws.attach(s, "janus.plugin.videoroom").await;
     let offer = peer.offer(&Publish { tag: TAG, tracks: vec![video] }).unwrap();
     let body = json!({ "request": "joinandconfigure", "ptype": "publisher", "room": ROOM, "display": "sim" });
     let joined = ws.message_async(s, h, body, Some(offer)).await;
@@ -44,13 +50,17 @@ async fn publish(ws: &mut Ws, s: u64) -> (RtcPeer, u64, Value) {
 
 /// A subscriber of `feed`'s video with the given `join` stream fields, started.
 async fn subscribe(ws: &mut Ws, s: u64, feed: u64, fields: Value) -> (RtcPeer, u64) {
+    subscribe_from(ws, s, RtcPeer::new().await, feed, fields).await
+}
+
+/// As [`subscribe`], receiving on `peer`.
+async fn subscribe_from(ws: &mut Ws, s: u64, peer: RtcPeer, feed: u64, fields: Value) -> (RtcPeer, u64) {
     let h = ws.attach(s, "janus.plugin.videoroom").await;
     let mut stream = json!({ "feed": feed });
     stream.as_object_mut().unwrap().extend(fields.as_object().unwrap().clone());
     let body = json!({ "request": "join", "ptype": "subscriber", "room": ROOM, "streams": [stream] });
     let ev = ws.message_async(s, h, body, None).await;
     assert_eq!(data(&ev)["videoroom"], "attached", "{ev}");
-    let peer = RtcPeer::new().await;
     let answer = peer.answer(&ev["jsep"]).unwrap();
     let started = ws.message_async(s, h, json!({ "request": "start" }), Some(answer)).await;
     assert_eq!(data(&started)["started"], "ok", "{started}");
@@ -61,16 +71,20 @@ async fn subscribe(ws: &mut Ws, s: u64, feed: u64, fields: Value) -> (RtcPeer, u
 /// Waits for the subscriber's event saying it now gets `field` (`substream` or `temporal`)
 /// `value`; fails on any other value of that field first.
 async fn layer_event(ws: &mut Ws, field: &str, value: u64) {
-    let end = tokio::time::Instant::now() + WAIT;
-    while let Some(ev) = ws.try_event(end - tokio::time::Instant::now()).await {
+    assert_eq!(next_layer(ws, field, WAIT).await, Some(value), "the next {field} event");
+}
+
+/// The value of `field` in the subscriber's next event that has one, within `within`.
+async fn next_layer(ws: &mut Ws, field: &str, within: Duration) -> Option<u64> {
+    let end = tokio::time::Instant::now() + within;
+    while let Some(ev) = ws.try_event(end.saturating_duration_since(tokio::time::Instant::now())).await {
         let d = data(&ev);
         if d["videoroom"] == "event" && !d[field].is_null() {
-            assert_eq!(d[field], value, "{ev}");
             assert_eq!(d["mid"], "0", "{ev}");
-            return;
+            return d[field].as_u64();
         }
     }
-    panic!("no event with {field}: {value}");
+    None
 }
 
 async fn configure(ws: &mut Ws, s: u64, h: u64, fields: Value) {
@@ -265,4 +279,102 @@ async fn simulcast_offers_with_repeated_rids_or_too_many_encodings_are_refused()
     }
     let ev = ws.message_async(s, h, json!({ "request": "publish" }), Some(offer)).await;
     assert_eq!(data(&ev)["configured"], "ok", "{ev}");
+}
+
+/// The substream the subscriber's events say it moved to first that `wanted` holds for, within
+/// `within` of `since`.
+async fn moved_to(
+    ws: &mut Ws,
+    wanted: impl Fn(u64) -> bool,
+    since: std::time::Instant,
+    within: Duration,
+) -> Option<u64> {
+    while let Some(layer) = next_layer(ws, "substream", within.saturating_sub(since.elapsed())).await {
+        if wanted(layer) {
+            return Some(layer);
+        }
+    }
+    None
+}
+
+/// Layers chosen by bandwidth (vroom's own `adaptive_layers`). The publisher sends 50 frames
+/// a second of one packet each on three substreams (about 420, 220 and 120 kbit/s on the
+/// wire) from beside the server; the subscriber, in its own namespace across a veth pair from
+/// the server, gets the top one. When a token bucket on the server's end cuts its downlink to
+/// 300 kbit/s, it must move down by itself within 10 s and then get at least 90% of its new
+/// substream's frames; when the limit is lifted, it must move back up within 20 s.
+#[test]
+fn a_subscriber_behind_a_slow_link_moves_down_by_itself_and_back_up() {
+    common::prereq::require(&["tc"]);
+    let (server_ns, client_ns) = (Netns::new(), Netns::new());
+    server_ns.link("sv0", "10.81.0.1/24", &client_ns, "cl0", "10.81.0.2/24");
+    let server = Server::start_listening(Some(&server_ns), "10.81.0.1", "[media]\nice_enforce_list = \"sv0\"\n");
+    let limit = |on: bool| {
+        let tbf =
+            ["qdisc", "add", "dev", "sv0", "root", "tbf", "rate", "300kbit", "burst", "32kbit", "latency", "400ms"];
+        let del = ["qdisc", "del", "dev", "sv0", "root"];
+        server_ns.exec("tc", if on { &tbf[..] } else { &del[..] });
+    };
+    // The publisher's socket is on the server's side of the link: only the subscriber's
+    // downlink is limited.
+    let publisher_socket = server_ns.run(|| std::net::UdpSocket::bind("10.81.0.1:0").unwrap());
+    publisher_socket.set_nonblocking(true).unwrap();
+    client_ns.run(|| {
+        let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+        rt.block_on(async {
+            let ip = std::net::IpAddr::from([10, 81, 0, 2]);
+            let mut ws = Ws::connect(&server.ws).await;
+            let s = ws.create().await;
+            let video =
+                Track { kind: Kind::Video, payload_len: 1000, interval: Duration::from_millis(20), simulcast: true };
+            let publisher = RtcPeer::on(tokio::net::UdpSocket::from_std(publisher_socket).unwrap(), false).unwrap();
+            let (_publisher, feed, _) = publish_from(&mut ws, s, publisher, video).await;
+            let peer = RtcPeer::bind(ip, true).await.unwrap();
+            let (subscriber, _) = subscribe_from(&mut ws, s, peer, feed, json!({ "adaptive_layers": true })).await;
+            subscriber.wait_received(WAIT, |got| count(got, 0, 2) > 100).await;
+            assert_eq!(
+                subscriber.with_received(|got| got.last().map(|r| r.layer)),
+                Some(2),
+                "the top substream at first"
+            );
+
+            limit(true);
+            let limited = std::time::Instant::now();
+            let down = moved_to(&mut ws, |l| l < 2, limited, Duration::from_secs(10)).await;
+            let down = down.expect("a move down within 10 s of the limit");
+            let moved_down = limited.elapsed();
+
+            // A few seconds to settle, then ten seconds on the new substream.
+            tokio::time::sleep(Duration::from_secs(3)).await;
+            let from = subscriber.received_count();
+            let window = Duration::from_secs(10);
+            tokio::time::sleep(window).await;
+            let (kept, lost, others) = subscriber.with_received(|got| {
+                let got = &got[from..];
+                // Sequence numbers relative to the window's first (NACKed packets resent from
+                // before it may come late).
+                let seqs: HashSet<i16> = got.iter().map(|r| r.seq.wrapping_sub(got[0].seq) as i16).collect();
+                let span = (seqs.iter().max().unwrap() - seqs.iter().min().unwrap()) as usize + 1;
+                let kept = got.iter().filter(|r| u64::from(r.layer) == down).count();
+                (kept, span - seqs.len(), got.len() - kept)
+            });
+            let sent = (window.as_millis() / 20) as usize;
+            let stats = server_ns.command("tc").args(["-s", "qdisc", "show", "dev", "sv0"]).output().unwrap();
+            limit(false);
+            let lifted = std::time::Instant::now();
+            let up = moved_to(&mut ws, |l| l == 2, lifted, Duration::from_secs(20)).await.map(|_| lifted.elapsed());
+            println!(
+                "limited to 300 kbit/s: substream {down} after {moved_down:?}; then in {window:?}: {kept} frames of \
+                 it (the publisher sent {sent}), {lost} lost on the link, {others} of other substreams; \
+                 lifted: substream 2 after {up:?}\n{}",
+                String::from_utf8_lossy(&stats.stdout)
+            );
+            let told = ["substream by bandwidth", "probing the downlink", "probe outcome", "downlink congested"];
+            for line in server.logs().iter().filter(|l| told.iter().any(|m| l["message"] == *m)) {
+                println!("{line}");
+            }
+            assert!(kept * 10 >= sent * 9, "at least 90% of substream {down}'s frames: {kept} of {sent}");
+            assert!(up.is_some(), "back on substream 2 within 20 s of the limit lifted");
+        })
+    });
 }

@@ -127,6 +127,9 @@ pub fn room(r: &RoomInfo) -> Value {
     if c.videocodec.contains("vp9") {
         m["video_svc"] = c.video_svc.into();
     }
+    if c.adaptive_layers {
+        m["adaptive_layers"] = true.into();
+    }
     m
 }
 

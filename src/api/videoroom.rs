@@ -354,6 +354,7 @@ fn layer_choice(b: Fields<'_>) -> Result<LayerChoice> {
         substream: layer("substream", "substream/spatial_layer should be 0, 1 or 2")?,
         temporal: layer("temporal", "temporal/temporal_layer should be 0, 1 or 2")?,
         fallback_us: b.u32("fallback")?.map(u64::from),
+        adaptive: b.bool("adaptive_layers")?,
     })
 }
 
@@ -405,6 +406,7 @@ fn room_config(b: Fields<'_>) -> Result<RoomConfig> {
         videoorient_ext: b.bool("videoorient_ext")?.unwrap_or(d.videoorient_ext),
         playoutdelay_ext: b.bool("playoutdelay_ext")?.unwrap_or(d.playoutdelay_ext),
         transport_wide_cc_ext: b.bool("transport_wide_cc_ext")?.unwrap_or(d.transport_wide_cc_ext),
+        adaptive_layers: b.bool("adaptive_layers")?.unwrap_or(d.adaptive_layers),
         record: b.bool("record")?.unwrap_or(d.record),
         rec_dir: b.string("rec_dir")?,
         lock_record: b.bool("lock_record")?.unwrap_or(d.lock_record),

@@ -146,12 +146,14 @@ pub struct SubStreamInfo {
 /// A subscriber's simulcast choice for one stream, as Janus's requests carry it: the substream
 /// and temporal layer (0-2) it wants at most, and after how many microseconds without packets
 /// of its substream it falls back to a lower one (`fallback`). What is not given keeps its
-/// value (at first: the highest layers, 250 ms).
+/// value (at first: the highest layers, 250 ms, not by bandwidth unless the room says so).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct LayerChoice {
     pub substream: Option<u8>,
     pub temporal: Option<u8>,
     pub fallback_us: Option<u64>,
+    /// vroom's own: below `substream`, the substream follows the subscriber's bandwidth.
+    pub adaptive: Option<bool>,
 }
 
 impl LayerChoice {
@@ -161,6 +163,7 @@ impl LayerChoice {
             substream: later.substream.or(self.substream),
             temporal: later.temporal.or(self.temporal),
             fallback_us: later.fallback_us.or(self.fallback_us),
+            adaptive: later.adaptive.or(self.adaptive),
         }
     }
 

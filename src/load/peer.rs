@@ -177,6 +177,11 @@ impl Peer {
     /// A peer whose socket (and only host candidate) is on `ip`.
     pub async fn bind(ip: IpAddr, record: bool) -> Result<Peer, String> {
         let socket = tokio::net::UdpSocket::bind((ip, 0)).await.map_err(|e| format!("UDP socket on {ip}: {e}"))?;
+        Self::on(socket, record)
+    }
+
+    /// A peer on a socket made elsewhere (in another network namespace, say).
+    pub fn on(socket: tokio::net::UdpSocket, record: bool) -> Result<Peer, String> {
         let local = socket.local_addr().map_err(|e| e.to_string())?;
         let mut media = MediaEngine::default();
         media.register_default_codecs().map_err(|e| e.to_string())?;

@@ -18,15 +18,20 @@ use rtc::peer_connection::message::RTCMessage;
 use rtc::peer_connection::state::RTCPeerConnectionState;
 use rtc::peer_connection::RTCPeerConnection;
 use rtc::rtcp;
+use rtc::rtcp::payload_feedbacks::receiver_estimated_maximum_bitrate::ReceiverEstimatedMaximumBitrate;
+use rtc::rtcp::transport_feedbacks::transport_layer_cc::TransportLayerCc;
 use rtc::rtp;
 use rtc::sansio::Protocol;
+use rtc::shared::marshal::MarshalSize;
 use rtc::shared::util::match_dtls;
 use rtc::shared::{TaggedBytesMut, TransportContext, TransportProtocol};
 
+use super::adapt::Share;
+use super::downlink::Downlink;
 use super::engine::Shared;
 use super::news::{LegSerial, PeerEvent, Reports};
 use super::peer;
-use super::sender::Sender;
+use super::sender::{Adapted, Sender};
 use super::simulcast::Choice;
 use super::srtp_out::{KeyTap, SrtpOut};
 use super::stats::MediaStats;
@@ -48,6 +53,9 @@ const WAITING_DATA: usize = 64;
 
 /// The shortest gap between two keyframe requests for one stream.
 const KEYFRAME_GAP: std::time::Duration = std::time::Duration::from_millis(300);
+
+/// The authentication tag SRTP adds to each packet (AES-GCM's; AES-CM's is 10 bytes).
+const SRTP_TAG: usize = 16;
 
 /// What Janus's EchoTest puts before the text it sends back on a data channel.
 const ECHO_PREFIX: &str = "Janus EchoTest here! You wrote: ";
@@ -105,6 +113,10 @@ pub(crate) struct LegState {
     layers: HashMap<u32, (String, u8)>,
     /// A subscriber's simulcast choices by mid (its streams' senders follow them).
     pub(super) choices: HashMap<String, Choice>,
+    /// A subscriber's transport-wide sequence number extension, once negotiated, and what its
+    /// feedback says of the downlink (kept while a stream's layers follow bandwidth).
+    pub(super) twcc_ext: Option<u8>,
+    downlink: Option<Downlink>,
     /// Incoming mids already reported as receiving (the `media` event).
     receiving: HashSet<String>,
     /// Outgoing streams by mid (subscribers and echo).
@@ -167,6 +179,17 @@ impl LegState {
         out.len() > before
     }
 
+    /// Keeps the downlink's feedback while a stream's layers follow bandwidth and the peer
+    /// numbers packets for it; forgets it otherwise.
+    pub(super) fn track_downlink(&mut self) {
+        let wanted = self.twcc_ext.is_some() && self.senders.values().any(Sender::adaptive);
+        match (wanted, self.downlink.is_some()) {
+            (true, false) => self.downlink = Some(Downlink::default()),
+            (false, true) => self.downlink = None,
+            _ => {}
+        }
+    }
+
     pub(super) fn apply_early_candidates(&mut self) {
         for c in std::mem::take(&mut self.early_candidates) {
             if self.pc.add_remote_candidate(peer::candidate_init(&c)).is_ok() && self.trickled.len() < 64 {
@@ -226,6 +249,8 @@ impl Leg {
                 rids: HashMap::new(),
                 layers: HashMap::new(),
                 choices: HashMap::new(),
+                twcc_ext: None,
+                downlink: None,
                 receiving: HashSet::new(),
                 senders: HashMap::new(),
                 sources: HashMap::new(),
@@ -305,11 +330,15 @@ impl Leg {
         if st.stack_deadline.is_some_and(|t| t <= now) {
             let _ = st.pc.handle_timeout(now);
         }
+        let mut keyframes = Vec::new();
         if st.next_housekeeping.is_some_and(|t| t <= now) {
             st.next_housekeeping = st.connected.then_some(now + HOUSEKEEPING);
             self.housekeeping(&mut st, now, events);
+            keyframes = adapt_layers(&mut st, now);
         }
-        self.drain(&mut st, now, out, events)
+        let mut drained = self.drain(&mut st, now, out, events);
+        drained.keyframes.extend(keyframes);
+        drained
     }
 
     /// Everything the stack wants to send, tell or hand over, after an input.
@@ -482,8 +511,18 @@ impl Leg {
                 }
             }
             RTCMessage::RtcpPacket(_, packets) => {
+                if let Some(downlink) = st.downlink.as_mut() {
+                    for p in &packets {
+                        let any = p.as_any();
+                        if let Some(feedback) = any.downcast_ref::<TransportLayerCc>() {
+                            downlink.on_twcc(now, feedback);
+                        } else if let Some(remb) = any.downcast_ref::<ReceiverEstimatedMaximumBitrate>() {
+                            downlink.on_remb(remb.bitrate);
+                        }
+                    }
+                }
                 if self.owner.kind == LegKind::Subscriber {
-                    let (nacked, resent) = resend_nacked(st, &packets, out);
+                    let (nacked, resent) = resend_nacked(st, now, &packets, out);
                     self.stats.nacked.fetch_add(nacked, Ordering::Relaxed);
                     self.stats.resent.fetch_add(resent, Ordering::Relaxed);
                 }
@@ -538,9 +577,23 @@ impl Leg {
             (Some(srtp), Some(route)) => {
                 let Some(sender) = st.senders.get_mut(mid) else { return false };
                 let o = sender.outgoing(now, incoming.layer, &incoming.packet);
-                if let Some(datagram) = o.packet.as_ref().and_then(|p| srtp.protect(p)) {
-                    sender.sent(now, o.packet.expect("protected"));
-                    out.push((route, datagram));
+                if let Some(mut p) = o.packet {
+                    // A probe of the downlink sends the same bytes again (the subscriber drops
+                    // them as duplicates); they take the link's room as much as the first.
+                    let copies = sender.probe_copies(now);
+                    if let (Some(id), Some(downlink)) = (st.twcc_ext, st.downlink.as_mut()) {
+                        // Header, payload, the extension's 4 bytes and SRTP's tag.
+                        let size = p.header.marshal_size() + p.payload.len() + 4 + SRTP_TAG;
+                        let twcc = downlink.sent(now, p.header.ssrc, p.header.sequence_number, size * (1 + copies));
+                        let _ = p.header.set_extension(id, Bytes::copy_from_slice(&twcc.to_be_bytes()));
+                    }
+                    if let Some(datagram) = srtp.protect(&p) {
+                        sender.sent(now, p);
+                        for _ in 0..copies {
+                            out.push((route, datagram.clone()));
+                        }
+                        out.push((route, datagram));
+                    }
                 }
                 (o.keyframe, o.news)
             }
@@ -671,6 +724,36 @@ impl Leg {
     }
 }
 
+/// Layers by bandwidth: each stream whose layers follow it gets its share of what the
+/// downlink allows; one probes at a time. Returns the keyframe requests the changes need
+/// (publisher, mid).
+fn adapt_layers(st: &mut LegState, now: Instant) -> Vec<(Arc<Leg>, String)> {
+    let Some(downlink) = st.downlink.as_mut() else { return Vec::new() };
+    let streams = st.senders.values().filter(|s| s.adaptive()).count().max(1) as f64;
+    let mut share = Share {
+        congested: downlink.congested(now).map(|(at, bps)| (at, bps / streams)),
+        estimate: downlink.remb().map(|bps| bps / streams),
+        probe_taken: downlink.probe_taken(),
+        may_probe: !downlink.probing(),
+    };
+    let mut keyframes = Vec::new();
+    for (mid, sender) in st.senders.iter_mut().filter(|(_, s)| s.adaptive()) {
+        match sender.adapt(now, share) {
+            Adapted::Keyframe => {
+                if let Some((leg, source)) = st.sources.get(mid) {
+                    keyframes.extend(leg.upgrade().map(|leg| (leg, source.clone())));
+                }
+            }
+            Adapted::Probe(until) => {
+                downlink.start_probe(now, until);
+                share.may_probe = false;
+            }
+            Adapted::Nothing => {}
+        }
+    }
+    keyframes
+}
+
 /// Hands `packet` (of simulcast substream `layer`, if any) to the stack as our outgoing stream
 /// `mid` sends it. Returns whether a keyframe is wanted, and the layer news (`Outgoing`).
 fn send_rtp(
@@ -692,7 +775,12 @@ fn send_rtp(
 /// Answers a subscriber's NACKs from the packets its streams kept (the leg's own SRTP path;
 /// the stack never saw those packets), encrypted again.
 /// Returns how many packets were asked for and how many of them were resent.
-fn resend_nacked(st: &mut LegState, packets: &[Box<dyn rtcp::Packet>], out: &mut Datagrams) -> (u64, u64) {
+fn resend_nacked(
+    st: &mut LegState,
+    now: Instant,
+    packets: &[Box<dyn rtcp::Packet>],
+    out: &mut Datagrams,
+) -> (u64, u64) {
     let (mut nacked, mut resent) = (0, 0);
     let (Some(route), Some(srtp)) = (st.route, st.srtp.as_mut()) else { return (0, 0) };
     for p in packets {
@@ -704,7 +792,7 @@ fn resend_nacked(st: &mut LegState, packets: &[Box<dyn rtcp::Packet>], out: &mut
         let Some(sender) = st.senders.values_mut().find(|s| s.ssrc == nack.media_ssrc) else { continue };
         for seq in nack.nacks.iter().flat_map(|pair| pair.packet_list()) {
             nacked += 1;
-            if let Some(datagram) = sender.resend(seq).and_then(|p| srtp.protect(p)) {
+            if let Some(datagram) = sender.resend(now, seq).and_then(|p| srtp.protect(p)) {
                 out.push((route, datagram));
                 resent += 1;
             }

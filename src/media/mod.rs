@@ -9,9 +9,11 @@
 //! `udp` keeps the signalling-only endpoint (vroom's own SDP, no media) that the core's unit
 //! tests use, and the system clock.
 
+mod adapt;
 pub mod addresses;
 mod batch;
 mod demux;
+mod downlink;
 mod engine;
 pub mod fuzzing;
 mod h264;

@@ -17,12 +17,15 @@ use rtc::peer_connection::transport::{
     RTCIceCandidate, RTCIceCandidateInit,
 };
 use rtc::peer_connection::{RTCPeerConnection, RTCPeerConnectionBuilder};
-use rtc::rtp_transceiver::rtp_sender::{RTCPFeedback, TYPE_RTCP_FB_NACK};
+use rtc::rtp_transceiver::rtp_sender::{
+    RTCPFeedback, RTCRtpHeaderExtensionCapability, TYPE_RTCP_FB_NACK, TYPE_RTCP_FB_TRANSPORT_CC,
+};
 use rtc::rtp_transceiver::rtp_sender::{
     RTCRtpCodec, RTCRtpCodecParameters, RTCRtpCodingParameters, RTCRtpEncodingParameters, RtpCodecKind,
 };
 use rtc::rtp_transceiver::{RTCRtpReceiverId, RTCRtpTransceiverDirection};
 use rtc::sansio::Protocol;
+use rtc::sdp::extmap::TRANSPORT_CC_URI;
 use rtc::statistics::StatsSelector;
 
 use super::engine::Shared;
@@ -70,11 +73,19 @@ pub(crate) fn build(
     }
     let registry = match kind {
         // A subscriber leg only sends, and sends its media past the stack: it answers NACKs
-        // from its own history and writes its own sender reports (`sender.rs`).
+        // from its own history and writes its own sender reports (`sender.rs`). It offers
+        // transport-wide congestion control feedback, for layers chosen by bandwidth
+        // (`downlink.rs` numbers the packets and reads the feedback).
         LegKind::Subscriber => {
             for parameter in ["", "pli"] {
                 let nack = RTCPFeedback { typ: TYPE_RTCP_FB_NACK.into(), parameter: parameter.into() };
                 media.register_feedback(nack, RtpCodecKind::Video);
+            }
+            for kind in [RtpCodecKind::Video, RtpCodecKind::Audio] {
+                let twcc = RTCPFeedback { typ: TYPE_RTCP_FB_TRANSPORT_CC.into(), parameter: String::new() };
+                media.register_feedback(twcc, kind);
+                let extension = RTCRtpHeaderExtensionCapability { uri: TRANSPORT_CC_URI.to_owned() };
+                media.register_header_extension(extension, kind, None).map_err(|e| e.to_string())?;
             }
             rtcp_to_application()
         }
@@ -273,6 +284,18 @@ pub(crate) fn senders(pc: &mut RTCPeerConnection) -> Vec<(String, Sender)> {
         out.push((mid, Sender::new(sender, ssrc, pt, clock_rate, codec)));
     }
     out
+}
+
+/// The id the transport-wide sequence number extension got on the leg's outgoing streams, if
+/// the peer accepted it.
+pub(crate) fn twcc_extension(pc: &mut RTCPeerConnection) -> Option<u8> {
+    let ids: Vec<_> = pc.get_transceivers().collect();
+    ids.into_iter().find_map(|id| {
+        let sender = pc.rtp_transceiver(id)?.sender()?;
+        let mut s = pc.rtp_sender(sender)?;
+        let extensions = &s.get_parameters().rtp_parameters.header_extensions;
+        extensions.iter().find(|e| e.uri == TRANSPORT_CC_URI).map(|e| e.id as u8)
+    })
 }
 
 /// The SRTP profile the DTLS handshake settled on, as `rtc`'s statistics name it.

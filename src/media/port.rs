@@ -104,6 +104,8 @@ impl MediaPort for LegPort {
                 s.clock_rate = clock_rate;
                 s.codec = codec;
             }
+            st.twcc_ext = peer::twcc_extension(&mut st.pc);
+            st.track_downlink();
         }
         self.leg.poke();
         Ok(())
@@ -184,13 +186,15 @@ impl MediaPort for LegPort {
             let mut st = self.leg.lock();
             st.choices.insert(mid.to_string(), choice);
             let source = st.sources.get(mid).and_then(|(leg, mid)| Some((leg.upgrade()?, mid.clone())));
-            match st.senders.get_mut(mid) {
+            let chosen = match st.senders.get_mut(mid) {
                 Some(sender) => {
                     let (keyframe, now) = sender.choose(choice);
                     (keyframe, now, source)
                 }
                 None => (false, (None, None), None),
-            }
+            };
+            st.track_downlink();
+            chosen
         };
         if let (true, Some((publisher, publisher_mid)), Some(engine)) = (keyframe, source, self.leg.engine.upgrade()) {
             engine.keyframe(publisher, publisher_mid);

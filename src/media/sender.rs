@@ -14,7 +14,9 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use rtc::rtcp::sender_report::SenderReport;
 use rtc::rtp;
 use rtc::rtp_transceiver::RTCRtpSenderId;
+use rtc::shared::marshal::MarshalSize;
 
+use super::adapt::{Adaptive, Share, Step, PROBE};
 use super::rewrite::Rewriter;
 use super::simulcast::{Choice, Selector};
 use super::{h264, vp8};
@@ -23,6 +25,23 @@ use super::{h264, vp8};
 /// than a NACK's round trip (Janus keeps 200–1000 ms, `nack_queue_ms`). A power of two: the
 /// slot of a sequence number is its low bits.
 const HISTORY: usize = 256;
+
+/// A packet is not sent again once it is this old (Janus's default `max_nack_queue`): a frame
+/// that late is of no use to the decoder, and resending what a congested link dropped only
+/// congests it more.
+const RESEND_WITHIN: Duration = Duration::from_millis(500);
+
+/// A packet is sent again at most once in this long, however often it is NACKed (a receiver
+/// repeats its NACK until the packet comes).
+const RESEND_GAP: Duration = Duration::from_millis(150);
+
+/// A packet kept for NACKs: when it went out, and when it was last sent again.
+#[derive(Clone)]
+struct Kept {
+    packet: rtp::Packet,
+    sent: Instant,
+    resent: Option<Instant>,
+}
 
 pub(crate) struct Sender {
     pub id: RTCRtpSenderId,
@@ -35,9 +54,13 @@ pub(crate) struct Sender {
     /// The simulcast layers it forwards, and its VP8 picture numbering across their changes.
     selector: Selector,
     numbering: vp8::Numbering,
+    /// With layers chosen by bandwidth: what the subscriber's share of the downlink allows,
+    /// and a running probe (until when, extra copies per packet, copies owed).
+    adaptive: Option<Adaptive>,
+    probe: Option<(Instant, f64, f64)>,
     /// Video streams keep what they sent, for NACKs (vroom offers NACK feedback on video only).
     answers_nacks: bool,
-    history: Vec<Option<rtp::Packet>>,
+    history: Vec<Option<Kept>>,
     packets: u64,
     /// Payload bytes (a sender report's octet count), and whole packets' bytes.
     octets: u64,
@@ -59,6 +82,8 @@ impl Sender {
             rewrite: Rewriter::default(),
             selector: Selector::new(Choice::default()),
             numbering: vp8::Numbering::default(),
+            adaptive: None,
+            probe: None,
             answers_nacks: codec != Codec::Audio,
             history: Vec::new(),
             packets: 0,
@@ -85,7 +110,8 @@ impl Sender {
                 Codec::H264 => h264::is_keyframe(&payload),
                 _ => false,
             };
-            let v = self.selector.admit(now, layer, key, vp8.as_ref());
+            let v =
+                self.selector.admit(now, layer, packet.header.marshal_size() + packet.payload.len(), key, vp8.as_ref());
             keyframe = v.keyframe;
             news = self.selector.news();
             if v.dropped_layer {
@@ -121,13 +147,61 @@ impl Sender {
     /// The subscriber's simulcast choice from now on. Returns whether the publisher should send
     /// a keyframe, and what is already in effect (substream, temporal layer).
     pub fn choose(&mut self, choice: Choice) -> (bool, (Option<u8>, Option<u8>)) {
+        if choice.adaptive != self.adaptive.is_some() {
+            self.adaptive = choice.adaptive.then(Adaptive::default);
+            self.selector.set_cap(None);
+        }
         self.selector.choose(choice)
+    }
+
+    /// Whether its substream is chosen by bandwidth.
+    pub fn adaptive(&self) -> bool {
+        self.adaptive.is_some()
+    }
+
+    /// Applies what the stream's share of the downlink allows. Returns what follows from it.
+    pub fn adapt(&mut self, now: Instant, share: Share) -> Adapted {
+        let Some(adaptive) = self.adaptive.as_mut() else { return Adapted::Nothing };
+        let rates = self.selector.rates(now);
+        match adaptive.update(now, share, rates, self.selector.choice().substream) {
+            Some(Step::Cap(cap)) => {
+                tracing::info!(ssrc = self.ssrc, cap, ?share, ?rates, "substream by bandwidth");
+                self.probe = None;
+                if self.selector.set_cap(Some(cap)) {
+                    return Adapted::Keyframe;
+                }
+            }
+            Some(Step::Probe(extra)) => {
+                let current = self.selector.current().and_then(|c| rates[usize::from(c)]);
+                if let Some(current) = current.filter(|r| *r > 0.0) {
+                    tracing::debug!(ssrc = self.ssrc, extra, current, "probing the downlink");
+                    self.probe = Some((now + PROBE, extra / current, 0.0));
+                    return Adapted::Probe(now + PROBE);
+                }
+            }
+            None => {}
+        }
+        Adapted::Nothing
+    }
+
+    /// How many extra copies of the packet just sent a running probe sends.
+    pub fn probe_copies(&mut self, now: Instant) -> usize {
+        let Some((until, per_packet, owed)) = self.probe.as_mut() else { return 0 };
+        if now >= *until {
+            self.probe = None;
+            return 0;
+        }
+        *owed += *per_packet;
+        let copies = owed.floor();
+        *owed -= copies;
+        copies as usize
     }
 
     /// The stream's packets come from another publisher stream from now on (`switch`): its
     /// layers start over, at the new source's first keyframe.
     pub fn new_source(&mut self) {
         self.selector = Selector::new(self.selector.choice());
+        self.adaptive = self.adaptive.take().map(|_| Adaptive::default());
         self.numbering.switch();
     }
 
@@ -143,14 +217,22 @@ impl Sender {
                 self.history = vec![None; HISTORY];
             }
             let slot = packet.header.sequence_number as usize % HISTORY;
-            self.history[slot] = Some(packet);
+            self.history[slot] = Some(Kept { packet, sent: now, resent: None });
         }
     }
 
-    /// The packet sent as `seq`, if it is still kept; the request counts as a NACK.
-    pub fn resend(&mut self, seq: u16) -> Option<&rtp::Packet> {
+    /// The packet sent as `seq`, if it is still kept, went out less than [`RESEND_WITHIN`] ago
+    /// and was not sent again in the last [`RESEND_GAP`]; the request counts as a NACK.
+    pub fn resend(&mut self, now: Instant, seq: u16) -> Option<&rtp::Packet> {
         self.nacked += 1;
-        self.history.get(seq as usize % HISTORY)?.as_ref().filter(|p| p.header.sequence_number == seq)
+        let kept = self.history.get_mut(seq as usize % HISTORY)?.as_mut()?;
+        let fresh = now.saturating_duration_since(kept.sent) < RESEND_WITHIN;
+        let due = kept.resent.is_none_or(|t| now.saturating_duration_since(t) >= RESEND_GAP);
+        if kept.packet.header.sequence_number != seq || !fresh || !due {
+            return None;
+        }
+        kept.resent = Some(now);
+        Some(&kept.packet)
     }
 
     /// What this stream sent: (packets, bytes, packets the peer NACKed).
@@ -174,6 +256,16 @@ impl Sender {
             ..Default::default()
         })
     }
+}
+
+/// What a stream's layers by bandwidth need after an update.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Adapted {
+    Nothing,
+    /// Its substream changes: the publisher should send a keyframe.
+    Keyframe,
+    /// It probes the downlink until then.
+    Probe(Instant),
 }
 
 /// What a codec lets a forwarder read: VP8's payload descriptor, H.264's keyframes.
@@ -239,10 +331,25 @@ mod tests {
         for seq in 0..300u16 {
             s.sent(now, packet(seq, 0, vec![seq as u8]));
         }
-        assert_eq!(s.resend(299).map(|p| p.payload[0]), Some(299u16 as u8));
-        assert_eq!(s.resend(44).map(|p| p.payload[0]), Some(44));
-        assert!(s.resend(43).is_none(), "slot 43 now holds 299");
-        assert!(s.resend(300).is_none(), "never sent");
+        assert_eq!(s.resend(now, 299).map(|p| p.payload[0]), Some(299u16 as u8));
+        assert_eq!(s.resend(now, 44).map(|p| p.payload[0]), Some(44));
+        assert!(s.resend(now, 43).is_none(), "slot 43 now holds 299");
+        assert!(s.resend(now, 300).is_none(), "never sent");
+    }
+
+    #[test]
+    fn a_packet_is_sent_again_at_most_once_in_150_ms_and_not_once_500_ms_old() {
+        let mut s = sender();
+        let t0 = Instant::now();
+        let at = |ms| t0 + Duration::from_millis(ms);
+        s.sent(t0, packet(7, 0, vec![7]));
+        assert!(s.resend(at(10), 7).is_some());
+        assert!(s.resend(at(110), 7).is_none(), "NACKed again 100 ms later: just sent");
+        assert!(s.resend(at(170), 7).is_some());
+        assert!(s.resend(at(499), 7).is_some());
+        s.sent(t0, packet(8, 0, vec![8]));
+        assert!(s.resend(at(500), 8).is_none(), "too old to be of use");
+        assert_eq!(s.counts().2, 5, "every request counts as a NACK");
     }
 
     #[test]

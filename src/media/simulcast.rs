@@ -11,7 +11,8 @@
 //! - when the current substream stops arriving for `fallback` (250 ms by default) while a lower
 //!   one still arrives, the stream falls back one substream at a time, and goes back up as soon
 //!   as a higher substream arrives again;
-//! - with nothing forwarded for a second, the publisher is asked for a keyframe again.
+//! - with nothing forwarded for a second, the publisher is asked for a keyframe again; so is it
+//!   every second while a change waits for the target's keyframe (a request can be lost).
 //!
 //! Temporal layers are `vp8::TemporalFilter`'s. The selector is sans-IO: the caller passes the
 //! time and what it read of each packet.
@@ -28,6 +29,12 @@ pub const DEFAULT_FALLBACK: Duration = Duration::from_micros(250_000);
 /// With nothing forwarded for this long, the stream asks for a keyframe again (Janus's rule).
 const STARVED: Duration = Duration::from_secs(1);
 
+/// How often a change waiting for the target's keyframe asks for one again.
+const ASK_AGAIN: Duration = Duration::from_secs(1);
+
+/// How long each substream's bitrate is measured over.
+const RATE_WINDOW: Duration = Duration::from_secs(1);
+
 /// What a subscriber asked for: the substream and temporal layer (0-2) it wants at most, and
 /// how long a silent substream is waited for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -35,12 +42,14 @@ pub struct Choice {
     pub substream: u8,
     pub temporal: u8,
     pub fallback: Duration,
+    /// Below `substream`, the substream is chosen by the subscriber's bandwidth.
+    pub adaptive: bool,
 }
 
 impl Default for Choice {
     /// The highest substream and every temporal layer, as Janus starts a subscriber.
     fn default() -> Choice {
-        Choice { substream: 2, temporal: 2, fallback: DEFAULT_FALLBACK }
+        Choice { substream: 2, temporal: 2, fallback: DEFAULT_FALLBACK, adaptive: false }
     }
 }
 
@@ -51,6 +60,7 @@ impl From<LayerChoice> for Choice {
             substream: c.substream.unwrap_or(d.substream),
             temporal: c.temporal.unwrap_or(d.temporal),
             fallback: c.fallback_us.map_or(d.fallback, Duration::from_micros),
+            adaptive: c.adaptive.unwrap_or(d.adaptive),
         }
     }
 }
@@ -77,6 +87,10 @@ pub struct Selector {
     /// A lower target taken while the chosen substream does not arrive (Janus's
     /// `substream_target_temp`).
     fallen_to: Option<u8>,
+    /// The highest substream the subscriber's bandwidth allows (`adapt.rs`).
+    cap: Option<u8>,
+    /// Each substream's bitrate as it arrives.
+    rates: [LayerRate; 3],
     /// The substream being forwarded (`None` before the first keyframe).
     current: Option<u8>,
     temporal: TemporalFilter,
@@ -85,6 +99,8 @@ pub struct Selector {
     last_forwarded: Option<Instant>,
     /// When a packet of a substream up to the target last arrived.
     within_target: Option<Instant>,
+    /// While a change waits for the target's keyframe: when it last asked for one.
+    asked: Option<Instant>,
     /// What the subscriber was last told: substream, temporal layer.
     told: (Option<u8>, Option<u8>),
 }
@@ -94,11 +110,14 @@ impl Selector {
         Selector {
             choice,
             fallen_to: None,
+            cap: None,
+            rates: [LayerRate::default(); 3],
             current: None,
             temporal: TemporalFilter::new(choice.temporal),
             layered: false,
             last_forwarded: None,
             within_target: None,
+            asked: None,
             told: (None, None),
         }
     }
@@ -114,7 +133,20 @@ impl Selector {
 
     /// The substream the stream moves to.
     fn target(&self) -> u8 {
-        self.fallen_to.unwrap_or(self.choice.substream)
+        self.fallen_to.unwrap_or(self.choice.substream).min(self.cap.unwrap_or(u8::MAX))
+    }
+
+    /// The highest substream the subscriber's bandwidth allows from now on (`None`: any).
+    /// Returns whether the publisher should send a keyframe (the substream must change).
+    pub fn set_cap(&mut self, cap: Option<u8>) -> bool {
+        let before = self.target();
+        self.cap = cap;
+        self.target() != before && self.current.is_some_and(|c| c != self.target())
+    }
+
+    /// Each substream's bitrate (bit/s) over the last second, where it arrives.
+    pub fn rates(&self, now: Instant) -> [Option<f64>; 3] {
+        self.rates.map(|r| r.rate(now))
     }
 
     /// A new choice. Returns whether the publisher should send a keyframe (the substream must
@@ -134,10 +166,13 @@ impl Selector {
         (keyframe, (substream, temporal))
     }
 
-    /// Decides on a packet of substream `layer`; `keyframe` if it starts one, `vp8` its
-    /// descriptor if the codec is VP8.
-    pub fn admit(&mut self, now: Instant, layer: u8, keyframe: bool, vp8: Option<&Descriptor>) -> Verdict {
+    /// Decides on a packet of substream `layer`, `size` bytes; `keyframe` if it starts one,
+    /// `vp8` its descriptor if the codec is VP8.
+    pub fn admit(&mut self, now: Instant, layer: u8, size: usize, keyframe: bool, vp8: Option<&Descriptor>) -> Verdict {
         let mut v = Verdict::default();
+        if let Some(rate) = self.rates.get_mut(usize::from(layer)) {
+            rate.add(now, size);
+        }
         if self.fallen_to.is_some_and(|f| layer > f || self.choice.substream <= f) {
             // The chosen substream arrives again (or a lower one was chosen since): back up,
             // at its next keyframe.
@@ -163,6 +198,16 @@ impl Selector {
             self.current = Some(layer);
             self.last_forwarded = Some(now);
             v.switched = true;
+        }
+        if self.current.is_some_and(|c| c != target) && layer == target {
+            // The change was asked for when it was decided (`choose`, `set_cap`).
+            let asked = *self.asked.get_or_insert(now);
+            if now.saturating_duration_since(asked) >= ASK_AGAIN {
+                self.asked = Some(now);
+                v.keyframe = true;
+            }
+        } else if self.current == Some(target) {
+            self.asked = None;
         }
         if let Some(c) = self.current {
             if c > 0 && layer != c && silent > self.choice.fallback && self.choice.substream > layer {
@@ -201,6 +246,33 @@ impl Selector {
     }
 }
 
+/// One substream's bitrate, counted over consecutive windows of [`RATE_WINDOW`].
+#[derive(Clone, Copy, Debug, Default)]
+struct LayerRate {
+    window_start: Option<Instant>,
+    bytes: u64,
+    /// The last full window's rate, and when it ended.
+    last: Option<(f64, Instant)>,
+}
+
+impl LayerRate {
+    fn add(&mut self, now: Instant, size: usize) {
+        let start = *self.window_start.get_or_insert(now);
+        let elapsed = now.saturating_duration_since(start);
+        if elapsed >= RATE_WINDOW {
+            self.last = Some((self.bytes as f64 * 8.0 / elapsed.as_secs_f64(), now));
+            self.bytes = 0;
+            self.window_start = Some(now);
+        }
+        self.bytes += size as u64;
+    }
+
+    /// The last full window's rate, unless the substream stopped since.
+    fn rate(&self, now: Instant) -> Option<f64> {
+        self.last.filter(|(_, at)| now.saturating_duration_since(*at) < 3 * RATE_WINDOW).map(|(rate, _)| rate)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -214,8 +286,8 @@ mod tests {
     fn nothing_is_forwarded_before_a_keyframe() {
         let t0 = Instant::now();
         let mut s = Selector::new(Choice::default());
-        assert!(!s.admit(t0, 2, false, None).forward);
-        let v = s.admit(t0, 1, true, None);
+        assert!(!s.admit(t0, 2, 100, false, None).forward);
+        let v = s.admit(t0, 1, 100, true, None);
         assert!(v.forward && v.switched);
         assert_eq!(s.current(), Some(1));
         assert_eq!(s.news(), (Some(1), None));
@@ -226,15 +298,15 @@ mod tests {
     fn a_switch_waits_for_a_keyframe_of_the_target() {
         let t0 = Instant::now();
         let mut s = Selector::new(Choice { substream: 0, ..Choice::default() });
-        s.admit(t0, 0, true, None);
+        s.admit(t0, 0, 100, true, None);
         let (keyframe, now) = s.choose(Choice { substream: 2, ..Choice::default() });
         assert!(keyframe);
         assert_eq!(now, (None, None));
-        assert!(s.admit(ms(t0, 10), 0, false, None).forward, "the old substream until the switch");
-        assert!(!s.admit(ms(t0, 10), 2, false, None).forward);
-        let v = s.admit(ms(t0, 20), 2, true, None);
+        assert!(s.admit(ms(t0, 10), 0, 100, false, None).forward, "the old substream until the switch");
+        assert!(!s.admit(ms(t0, 10), 2, 100, false, None).forward);
+        let v = s.admit(ms(t0, 20), 2, 100, true, None);
         assert!(v.forward && v.switched);
-        assert!(!s.admit(ms(t0, 21), 0, false, None).forward);
+        assert!(!s.admit(ms(t0, 21), 0, 100, false, None).forward);
         assert_eq!(s.news().0, Some(2));
     }
 
@@ -242,17 +314,17 @@ mod tests {
     fn a_switch_stops_at_the_target() {
         let t0 = Instant::now();
         let mut s = Selector::new(Choice { substream: 0, ..Choice::default() });
-        s.admit(t0, 0, true, None);
+        s.admit(t0, 0, 100, true, None);
         s.choose(Choice { substream: 1, ..Choice::default() });
-        assert!(!s.admit(t0, 2, true, None).forward, "Janus would overshoot to 2");
-        assert!(s.admit(t0, 1, true, None).switched);
+        assert!(!s.admit(t0, 2, 100, true, None).forward, "Janus would overshoot to 2");
+        assert!(s.admit(t0, 1, 100, true, None).switched);
     }
 
     #[test]
     fn a_choice_already_in_effect_is_confirmed_at_once() {
         let t0 = Instant::now();
         let mut s = Selector::new(Choice { substream: 1, ..Choice::default() });
-        s.admit(t0, 1, true, None);
+        s.admit(t0, 1, 100, true, None);
         s.news();
         s.choose(Choice { substream: 0, ..Choice::default() });
         let (keyframe, now) = s.choose(Choice { substream: 1, ..Choice::default() });
@@ -264,15 +336,15 @@ mod tests {
     fn a_silent_substream_falls_back_and_comes_back() {
         let t0 = Instant::now();
         let mut s = Selector::new(Choice::default());
-        assert!(s.admit(t0, 2, true, None).forward);
-        assert!(s.admit(ms(t0, 100), 1, false, None).keyframe == false);
+        assert!(s.admit(t0, 2, 100, true, None).forward);
+        assert!(!s.admit(ms(t0, 100), 1, 100, false, None).keyframe);
         // Substream 2 stops; 1 and 0 go on.
-        let v = s.admit(ms(t0, 300), 1, false, None);
+        let v = s.admit(ms(t0, 300), 1, 100, false, None);
         assert!(v.keyframe && !v.forward, "fell back, asks for a keyframe");
-        assert!(s.admit(ms(t0, 310), 1, true, None).switched);
+        assert!(s.admit(ms(t0, 310), 1, 100, true, None).switched);
         assert_eq!(s.current(), Some(1));
         // 2 comes back with a keyframe: up again.
-        let v = s.admit(ms(t0, 400), 2, true, None);
+        let v = s.admit(ms(t0, 400), 2, 100, true, None);
         assert!(v.switched && v.forward);
         assert_eq!(s.current(), Some(2));
     }
@@ -281,24 +353,43 @@ mod tests {
     fn the_first_keyframe_above_the_target_waits_while_the_target_arrives() {
         let t0 = Instant::now();
         let mut s = Selector::new(Choice { substream: 0, ..Choice::default() });
-        assert!(!s.admit(t0, 0, false, None).forward);
-        assert!(!s.admit(ms(t0, 1400), 0, false, None).forward);
-        assert!(!s.admit(ms(t0, 1500), 2, true, None).forward, "substream 0 still arrives");
-        assert!(!s.admit(ms(t0, 1500), 0, false, None).forward);
-        assert!(s.admit(ms(t0, 1510), 0, true, None).switched);
+        assert!(!s.admit(t0, 0, 100, false, None).forward);
+        assert!(!s.admit(ms(t0, 1400), 0, 100, false, None).forward);
+        assert!(!s.admit(ms(t0, 1500), 2, 100, true, None).forward, "substream 0 still arrives");
+        assert!(!s.admit(ms(t0, 1500), 0, 100, false, None).forward);
+        assert!(s.admit(ms(t0, 1510), 0, 100, true, None).switched);
         // With only higher substreams arriving, the first keyframe of any starts the stream.
         let mut s = Selector::new(Choice { substream: 0, ..Choice::default() });
-        assert!(!s.admit(t0, 1, false, None).forward);
-        assert!(!s.admit(ms(t0, 500), 1, true, None).forward, "not yet");
-        assert!(s.admit(ms(t0, 1000), 1, true, None).switched);
+        assert!(!s.admit(t0, 1, 100, false, None).forward);
+        assert!(!s.admit(ms(t0, 500), 1, 100, true, None).forward, "not yet");
+        assert!(s.admit(ms(t0, 1000), 1, 100, true, None).switched);
     }
 
     #[test]
     fn a_long_silence_asks_for_keyframes() {
         let t0 = Instant::now();
         let mut s = Selector::new(Choice { substream: 0, ..Choice::default() });
-        assert!(!s.admit(t0, 0, false, None).keyframe);
-        assert!(s.admit(ms(t0, 1000), 0, false, None).keyframe);
+        assert!(!s.admit(t0, 0, 100, false, None).keyframe);
+        assert!(s.admit(ms(t0, 1000), 0, 100, false, None).keyframe);
+    }
+
+    #[test]
+    fn a_change_waiting_for_its_keyframe_asks_again_each_second() {
+        let t0 = Instant::now();
+        let mut s = Selector::new(Choice::default());
+        assert!(s.admit(t0, 2, 100, true, None).forward);
+        assert!(s.set_cap(Some(1)), "the change asks for a keyframe");
+        // Both substreams arrive every 20 ms; substream 1's keyframe comes after 1,060 ms.
+        let mut asked = Vec::new();
+        for t in (20..=3000).step_by(20) {
+            assert!(!s.admit(ms(t0, t), 2, 100, false, None).keyframe, "the current substream arrives");
+            let v = s.admit(ms(t0, t), 1, 100, t == 1060, None);
+            if v.keyframe {
+                asked.push(t);
+            }
+        }
+        assert_eq!(asked, [1020], "asked again once a second until the keyframe came");
+        assert_eq!(s.current(), Some(1));
     }
 
     #[test]
@@ -310,8 +401,8 @@ mod tests {
             (d.temporal, d.keyframe) = (Some(tid), keyframe);
             d
         };
-        assert!(s.admit(t0, 0, true, Some(&d(0, true))).forward);
-        let v = s.admit(t0, 0, false, Some(&d(1, false)));
+        assert!(s.admit(t0, 0, 100, true, Some(&d(0, true))).forward);
+        let v = s.admit(t0, 0, 100, false, Some(&d(1, false)));
         assert!(!v.forward && v.dropped_layer);
         assert_eq!(s.news(), (Some(0), Some(0)));
     }
@@ -333,7 +424,7 @@ mod tests {
                 if let Some(c) = choose {
                     s.choose(Choice { substream: c, ..Choice::default() });
                 }
-                let v = s.admit(t, layer, keyframe, None);
+                let v = s.admit(t, layer, 100, keyframe, None);
                 if v.switched {
                     prop_assert!(keyframe);
                     if let Some(c) = current {

@@ -41,6 +41,9 @@ pub struct RoomConfig {
     /// digits) answers and offers use, when the publisher offers several.
     pub vp9_profile: Option<String>,
     pub h264_profile: Option<String>,
+    /// vroom's own: subscribers' simulcast substreams follow their bandwidth unless they say
+    /// otherwise (`adaptive_layers` in their streams).
+    pub adaptive_layers: bool,
 }
 
 impl Default for RoomConfig {
@@ -76,6 +79,7 @@ impl Default for RoomConfig {
             dummy_publisher: false,
             vp9_profile: None,
             h264_profile: None,
+            adaptive_layers: false,
         }
     }
 }

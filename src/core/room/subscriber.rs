@@ -253,7 +253,10 @@ impl<R: Runtime> RoomState<R> {
                     send: true,
                     ready: false,
                     sources: vec![(p.id, s.info.mid.clone())],
-                    layers: sel.layers,
+                    layers: LayerChoice {
+                        adaptive: sel.layers.adaptive.or(Some(self.config.adaptive_layers)),
+                        ..sel.layers
+                    },
                 });
             }
         }
