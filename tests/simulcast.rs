@@ -205,13 +205,27 @@ async fn layer_requests_out_of_range_get_janus_errors() {
 /// widths in that order, and fewer frames a second on temporal layer 0.
 #[test]
 fn chromium_videoroomtest_simulcast_substreams_and_temporal_layers() {
-    common::prereq::require(&["chromium", "/usr/share/janus/demos", common::prereq::VENV]);
-    let ns = common::netns::Netns::new();
     // A room with no bitrate cap: under the demo room's 128 kbit/s (sent as REMB, as Janus
     // does) a browser sends only its lowest encoding.
     let room = "[[videoroom.rooms]]\nid = 4321\ndescription = \"Simulcast\"\npublishers = 6\nbitrate = 0\n";
-    let server = Server::start_in(Some(&ns), room);
-    let summary = common::peers::run_plain(Some(&ns), "demos_chromium.py", &["simulcast", &server.http]);
+    chromium_layers("simulcast", room);
+}
+
+/// janus.js's `echotest.html?simulcast=yes` in headless Chromium: the page asks for the same
+/// layers of its own echo, and must see the same.
+#[test]
+fn chromium_echotest_simulcast_substreams_and_temporal_layers() {
+    chromium_layers("echosimulcast", "");
+}
+
+/// Runs a demo page's layer switches (`demos_chromium.py MODE`) against vroom with `config`:
+/// three distinct decoded widths on substreams 0, 1 and 2 in that order, and fewer frames a
+/// second on temporal layer 0 than on 0 and 1.
+fn chromium_layers(mode: &str, config: &str) {
+    common::prereq::require(&["chromium", "/usr/share/janus/demos", common::prereq::VENV]);
+    let ns = common::netns::Netns::new();
+    let server = Server::start_in(Some(&ns), config);
+    let summary = common::peers::run_plain(Some(&ns), "demos_chromium.py", &[mode, &server.http]);
     println!("{summary}");
     assert_eq!(summary["ok"], true, "{summary}");
     let seen = summary["status"].as_array().unwrap();
@@ -377,4 +391,27 @@ fn a_subscriber_behind_a_slow_link_moves_down_by_itself_and_back_up() {
             assert!(up.is_some(), "back on substream 2 within 20 s of the limit lifted");
         })
     });
+}
+
+/// The EchoTest's `substream` and `temporal` are checked as Janus 1.1.2 checks them: anything
+/// but 0, 1 or 2 gets the EchoTest's 413 and "Invalid value (...)", and the handle answers
+/// afterwards. (What the echo then carries is `chromium_echotest_simulcast_...`'s to check:
+/// the load generator's peer does not take an echo on the transceiver it sends simulcast on.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn echotest_layer_requests_out_of_range_get_janus_errors() {
+    let server = Server::start("");
+    let mut ws = Ws::connect(&server.ws).await;
+    let s = ws.create().await;
+    let h = ws.attach(s, "janus.plugin.echotest").await;
+    for (bad, reason) in [
+        (json!({ "substream": 3 }), "Invalid value (substream should be 0, 1 or 2)"),
+        (json!({ "temporal": -1 }), "Invalid value (temporal should be 0, 1 or 2)"),
+        (json!({ "substream": "1" }), "Invalid value (substream should be 0, 1 or 2)"),
+    ] {
+        let ev = ws.message_async(s, h, bad.clone(), None).await;
+        assert_eq!(data(&ev)["error_code"], 413, "{bad}: {ev}");
+        assert_eq!(data(&ev)["error"], reason, "{bad}: {ev}");
+    }
+    let ev = ws.message_async(s, h, json!({ "substream": 1, "temporal": 0 }), None).await;
+    assert_eq!(data(&ev)["result"], "ok", "{ev}");
 }

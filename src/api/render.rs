@@ -221,7 +221,7 @@ pub fn plugin_error(plugin: Plugin, e: &Error) -> Value {
 /// EchoTest's own codes (411-414, 499) for the errors it can meet.
 fn echotest_code(e: &Error) -> u16 {
     match e {
-        Error::InvalidElement(_) | Error::MissingElement(_) => 413,
+        Error::InvalidElement(_) | Error::MissingElement(_) | Error::OutOfRange(_) => 413,
         Error::InvalidSdp(_) => 414,
         _ => 499,
     }
@@ -282,6 +282,12 @@ pub fn event(session: SessionId, e: &Event) -> Value {
         EventBody::EchoTest(EchoEvent::Result(result)) => {
             let data = json!({ "echotest": "event", "result": result });
             plugin_message("event", session, txn, sender, Plugin::EchoTest, data, e.jsep.as_ref())
+        }
+        EventBody::EchoTest(EchoEvent::Layer { videocodec, substream, temporal }) => {
+            let mut data = json!({ "echotest": "event", "videocodec": videocodec });
+            put(data.as_object_mut().expect("an object"), "substream", substream.map(Value::from));
+            put(data.as_object_mut().expect("an object"), "temporal", temporal.map(Value::from));
+            plugin_message("event", session, txn, sender, Plugin::EchoTest, data, None)
         }
     }
 }

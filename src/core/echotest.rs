@@ -6,7 +6,7 @@ use std::mem;
 use crate::sync::Runtime;
 
 use super::error::{Error, Result};
-use super::event::{EchoEvent, Event, EventBody, Jsep, SdpKind, Transaction};
+use super::event::{EchoEvent, Event, EventBody, Jsep, LayerChoice, SdpKind, Transaction};
 use super::outbox::Outbox;
 use super::room::Role;
 use super::seams::LegKind;
@@ -19,8 +19,15 @@ pub(crate) fn result(handle: &Handle<impl Runtime>, transaction: Option<Transact
 
 impl<R: Runtime> Core<R> {
     /// EchoTest's one request: with an offer, a new endpoint answers it (replacing any earlier
-    /// one); `result: ok` follows, with the answer.
-    pub fn echo(&self, h: &Handle<R>, offer: Option<&str>, txn: Option<Transaction>) -> Result<()> {
+    /// one); the simulcast layers asked for apply to its video (a layer already in effect is
+    /// confirmed at once, as Janus does); `result: ok` follows, with the answer.
+    pub fn echo(
+        &self,
+        h: &Handle<R>,
+        offer: Option<&str>,
+        layers: LayerChoice,
+        txn: Option<Transaction>,
+    ) -> Result<()> {
         let mut t = Self::enter();
         let endpoint = match offer {
             Some(sdp) => {
@@ -42,6 +49,15 @@ impl<R: Runtime> Core<R> {
                 }
                 Jsep { kind: SdpKind::Answer, sdp }
             });
+            if let (false, Role::Echo { port: Some(port) }) = (layers.is_empty(), &hg.role) {
+                for s in port.info().streams.iter().filter(|s| s.kind == "video") {
+                    let (substream, temporal) = port.set_layers(&s.mid, layers);
+                    let videocodec = s.codec.as_ref().map_or("", |(name, _)| name.as_str());
+                    for e in EchoEvent::layers(videocodec, substream, temporal) {
+                        out.push(&h.queue, Event::new(Some(h.id), None, EventBody::EchoTest(e)));
+                    }
+                }
+            }
             out.push(&h.queue, result(h, txn, "ok").with_jsep(jsep));
         }
         out.deliver(&mut t);

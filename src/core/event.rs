@@ -71,10 +71,21 @@ pub enum EventBody {
 }
 
 /// The EchoTest plugin's events: `result` is "ok" after a request, "done" once its
-/// PeerConnection is gone.
+/// PeerConnection is gone; with simulcast, the substream or temporal layer the echo now carries
+/// (one of the two per event, with the video codec's name).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum EchoEvent {
     Result(String),
+    Layer { videocodec: String, substream: Option<u8>, temporal: Option<u8> },
+}
+
+impl EchoEvent {
+    /// The `Layer` events for a change of substream and temporal layer: one for each that
+    /// changed, substream first (as Janus 1.1.2 sends them).
+    pub fn layers(videocodec: &str, substream: Option<u8>, temporal: Option<u8>) -> Vec<EchoEvent> {
+        let layer = |substream, temporal| EchoEvent::Layer { videocodec: videocodec.to_string(), substream, temporal };
+        substream.map(|s| layer(Some(s), None)).into_iter().chain(temporal.map(|t| layer(None, Some(t)))).collect()
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]

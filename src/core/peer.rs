@@ -5,7 +5,7 @@
 use crate::sync::order::Token;
 use crate::sync::{levels, Runtime};
 
-use super::event::{EventBody, MediaKind, RoomEvent};
+use super::event::{EchoEvent, EventBody, MediaKind, RoomEvent};
 use super::room::Role;
 use super::seams::{LegKind, MediaPort, PeerOwner, TrickleCandidate};
 use super::session::{Handle, HandleState};
@@ -33,15 +33,30 @@ impl<R: Runtime> Core<R> {
         Ok(())
     }
 
-    /// A subscriber stream now forwards another simulcast substream or temporal layer: its
-    /// handle hears it as Janus tells it, one event per change.
+    /// A subscriber stream (or an EchoTest's echo) now forwards another simulcast substream or
+    /// temporal layer: its handle hears it as Janus tells it, one event per change.
     pub fn peer_layer(&self, owner: PeerOwner, mid: String, substream: Option<u8>, temporal: Option<u8>) -> Result<()> {
         let h = self.handle(owner.session, owner.handle)?;
+        if owner.kind == LegKind::Echo {
+            let videocodec = self.echo_codec(&h, &mid).unwrap_or_default();
+            for e in EchoEvent::layers(&videocodec, substream, temporal) {
+                h.send(None, EventBody::EchoTest(e));
+            }
+            return Ok(());
+        }
         let Some(room) = self.room_of(&h).filter(|_| owner.kind == LegKind::Subscriber) else { return Ok(()) };
         for e in RoomEvent::layers(room, &mid, substream, temporal) {
             h.send(None, EventBody::VideoRoom(e));
         }
         Ok(())
+    }
+
+    /// The codec (Janus's name) of an EchoTest handle's stream `mid`.
+    fn echo_codec(&self, h: &Handle<R>, mid: &str) -> Option<String> {
+        let mut t = Self::enter();
+        let hg = h.state.lock(&mut t);
+        let Role::Echo { port: Some(port) } = &hg.role else { return None };
+        port.info().streams.into_iter().find(|s| s.mid == mid)?.codec.map(|(name, _)| name)
     }
 
     /// The PeerConnection failed: as a `hangup` request.

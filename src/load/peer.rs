@@ -393,13 +393,13 @@ impl Peer {
         (g.plis_sent, g.plis_received)
     }
 
-    /// Stops reading the socket (timers and sends go on): a receiver that drops, for
-    /// benchmarks that measure the sender alone.
     /// The SSRC of every PLI this peer received, in order.
     pub fn plis_by_ssrc(&self) -> Vec<u32> {
         self.lock().plis_by_ssrc.clone()
     }
 
+    /// Stops reading the socket (timers and sends go on): a receiver that drops, for
+    /// benchmarks that measure the sender alone.
     pub fn go_deaf(&self) {
         self.lock().deaf = true;
     }

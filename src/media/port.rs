@@ -185,7 +185,12 @@ impl MediaPort for LegPort {
         let (keyframe, now, source) = {
             let mut st = self.leg.lock();
             st.choices.insert(mid.to_string(), choice);
-            let source = st.sources.get(mid).and_then(|(leg, mid)| Some((leg.upgrade()?, mid.clone())));
+            // The keyframe a change waits for comes from the publisher stream it forwards, or
+            // for an echo, from the leg's own peer on the same mid.
+            let source = match self.leg.owner.kind {
+                LegKind::Echo => Some((self.leg.clone(), mid.to_string())),
+                _ => st.sources.get(mid).and_then(|(leg, mid)| Some((leg.upgrade()?, mid.clone()))),
+            };
             let chosen = match st.senders.get_mut(mid) {
                 Some(sender) => {
                     let (keyframe, now) = sender.choose(choice);

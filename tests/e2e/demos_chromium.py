@@ -2,14 +2,16 @@
 driven by playwright, with fake camera and microphone. Run it inside a loopback-only network
 namespace: Chromium offers every address it has as a candidate.
 
-usage: demos_chromium.py videoroom|mvideoroom|echo|own|simulcast SERVER_URL
+usage: demos_chromium.py videoroom|mvideoroom|echo|echosimulcast|own|simulcast SERVER_URL
 
   videoroom   videoroomtest.html in two tabs (one subscriber PeerConnection per feed)
   simulcast   videoroomtest.html?simulcast=yes in room 4321 (one with no bitrate cap: the demo
               room's 128 kbit/s leaves a browser only its lowest encoding) in two tabs; the
-              first then asks for substream
-              0, 1 and 2 of the other's video and for temporal layers 0 and 1 (the page's
-              buttons), and reports the decoded frame width and rate after each
+              first then asks for substreams 0, 1 and 2 of the other's video and for temporal
+              layers 0 and 1 (the page's buttons), and reports the decoded frame width and rate
+              after each
+  echosimulcast  echotest.html?simulcast=yes in one tab, which then asks for the same layers
+              of its echo
   mvideoroom  mvideoroomtest.html in two tabs (one multistream subscriber PeerConnection)
   echo        echotest.html in one tab
   own         vroom's own page (served by vroom at the root of its HTTP listener; SERVER_URL is
@@ -131,7 +133,8 @@ OUTBOUND_VIDEO = """async () => {
 
 
 def layers(page, deadline):
-    """Clicks the page's simulcast buttons for the first remote feed: substreams 0, 1, 2, then
+    """Clicks the page's simulcast buttons for the first remote feed (the echo, in the
+    EchoTest, whose buttons name no feed): substreams 0, 1, 2, then
     temporal layers 0 and 1. After each it waits for the page to mark the button as in effect
     (vroom's event arrived) and for the decoded width (substream) or frame rate (temporal) to
     settle; returns what it saw, with how long the new layer took to be decoded."""
@@ -196,13 +199,16 @@ def main(mode, server_url):
                 page.goto(f"{root}/")
             counts = wait_decoded(pages, "#remote video", deadline)
             status = [page.inner_text("#status") for page in pages]
-        elif mode == "echo":
+        elif mode in ("echo", "echosimulcast"):
             page = context.new_page()
             page.on("console", lambda m: logs.append(m.text))
-            page.goto(f"{base}/echotest.html")
+            page.goto(f"{base}/echotest.html" + ("?simulcast=yes" if mode == "echosimulcast" else ""))
             page.click("#start")
             counts = wait_decoded([page], "#videoright video", deadline)
             pages = [page]
+            if mode == "echosimulcast":
+                status = layers(page, time.time() + 60)
+                status.append({"publisher": page.evaluate(OUTBOUND_VIDEO)})
         else:
             demo = {"videoroom": "videoroomtest", "mvideoroom": "mvideoroomtest",
                     "simulcast": "videoroomtest.html?simulcast=yes&room=4321"}[mode]
