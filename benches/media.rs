@@ -138,7 +138,10 @@ async fn run(n: usize, pps: u64, simulcast: bool) -> Row {
     let ph = ws.attach(s, "janus.plugin.videoroom").await;
     let interval = Duration::from_micros(1_000_000 / pps);
     let offer = publisher
-        .offer(&Publish { tag: 1, tracks: vec![Track { kind: Kind::Video, payload_len: 1188, interval, simulcast }] })
+        .offer(&Publish {
+            tag: 1,
+            tracks: vec![Track { kind: Kind::Video, payload_len: 1188, interval, simulcast, svc: false }],
+        })
         .unwrap();
     let body = json!({ "request": "joinandconfigure", "ptype": "publisher", "room": ROOM, "display": "load" });
     let ev = ws.message_async(s, ph, body, Some(offer)).await;

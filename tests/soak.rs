@@ -40,7 +40,7 @@ fn mb(v: &Value) -> f64 {
 #[test]
 fn a_minute_of_100_peer_connections_and_50_sessions_a_second_leaves_nothing_behind() {
     let server = Server::start("");
-    let warm = load(&server, 10);
+    let warm = load(&server, 20);
     assert_eq!(warm["requests_unanswered"], 0, "warm-up: {}", warm["failures"]);
     let r = load(&server, 60);
     let summary = |k: &str| r[k].to_string();

@@ -45,6 +45,7 @@ pub(crate) fn stream_info(s: &StreamInfo) -> Value {
     put(&mut m, "disabled", s.disabled.then_some(true.into()));
     put(&mut m, "moderated", s.moderated.then_some(true.into()));
     put(&mut m, "simulcast", s.simulcast.then_some(true.into()));
+    put(&mut m, "svc", s.svc.then_some(true.into()));
     Value::Object(m)
 }
 
@@ -199,10 +200,12 @@ pub fn room_event(e: &RoomEvent) -> Value {
         Moderation { room, id, mid, muted } => json!({
             "videoroom": "event", "room": room, "id": id, "moderation": if *muted { "muted" } else { "unmuted" }, "mid": mid,
         }),
-        Layer { room, mid, substream, temporal } => {
+        Layer { room, mid, svc, substream, temporal } => {
             let mut e = json!({ "videoroom": "event", "room": room, "mid": mid });
-            put(e.as_object_mut().expect("an object"), "substream", substream.map(Value::from));
-            put(e.as_object_mut().expect("an object"), "temporal", temporal.map(Value::from));
+            let (spatial_name, temporal_name) =
+                if *svc { ("spatial_layer", "temporal_layer") } else { ("substream", "temporal") };
+            put(e.as_object_mut().expect("an object"), spatial_name, substream.map(Value::from));
+            put(e.as_object_mut().expect("an object"), temporal_name, temporal.map(Value::from));
             e
         }
         Destroyed { room } => json!({ "videoroom": "destroyed", "room": room }),

@@ -346,13 +346,20 @@ fn feeds(b: Fields<'_>, name: &str) -> Result<Vec<FeedSel>> {
 
 /// A request's simulcast fields, checked as Janus checks them.
 fn layer_choice(b: Fields<'_>) -> Result<LayerChoice> {
-    let layer = |name: &str, rule: &'static str| match b.u32(name)? {
-        Some(v) if v > 2 => Err(Error::OutOfRange(rule)),
-        v => Ok(v.map(|v| v as u8)),
+    // Simulcast's names, or SVC's (one slot each: a stream is one or the other).
+    let layer = |names: [&str; 2], rule: &'static str| {
+        let given = match b.u32(names[0])? {
+            None => b.u32(names[1])?,
+            v => v,
+        };
+        match given {
+            Some(v) if v > 2 => Err(Error::OutOfRange(rule)),
+            v => Ok(v.map(|v| v as u8)),
+        }
     };
     Ok(LayerChoice {
-        substream: layer("substream", "substream/spatial_layer should be 0, 1 or 2")?,
-        temporal: layer("temporal", "temporal/temporal_layer should be 0, 1 or 2")?,
+        substream: layer(["substream", "spatial_layer"], "substream/spatial_layer should be 0, 1 or 2")?,
+        temporal: layer(["temporal", "temporal_layer"], "temporal/temporal_layer should be 0, 1 or 2")?,
         fallback_us: b.u32("fallback")?.map(u64::from),
         adaptive: b.bool("adaptive_layers")?,
     })

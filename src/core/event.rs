@@ -109,6 +109,8 @@ pub struct StreamInfo {
     pub moderated: bool,
     /// The publisher sends it in several encodings (rid-based simulcast).
     pub simulcast: bool,
+    /// VP9 in a room with `video_svc`: its layers are SVC's.
+    pub svc: bool,
 }
 
 /// An entry of `publishers` in `joined` and in the new-publisher notification.
@@ -195,10 +197,11 @@ impl SubStreamInfo {
 }
 
 impl RoomEvent {
-    /// The `Layer` events for a stream's change of substream and temporal layer: one for each
-    /// that changed, substream first (as Janus sends them).
-    pub fn layers(room: RoomId, mid: &str, substream: Option<u8>, temporal: Option<u8>) -> Vec<RoomEvent> {
-        let layer = |substream, temporal| RoomEvent::Layer { room, mid: mid.to_string(), substream, temporal };
+    /// The `Layer` events for a stream's change of substream and temporal layer (`svc`: of
+    /// spatial and temporal layer): one for each that changed, substream first (as Janus sends
+    /// them).
+    pub fn layers(room: RoomId, mid: &str, svc: bool, substream: Option<u8>, temporal: Option<u8>) -> Vec<RoomEvent> {
+        let layer = |substream, temporal| RoomEvent::Layer { room, mid: mid.to_string(), svc, substream, temporal };
         substream.map(|s| layer(Some(s), None)).into_iter().chain(temporal.map(|t| layer(None, Some(t)))).collect()
     }
 }
@@ -291,10 +294,12 @@ pub enum RoomEvent {
         muted: bool,
     },
     /// A subscriber stream now forwards another simulcast substream or temporal layer (one of
-    /// the two is set: Janus sends an event for each).
+    /// the two is set: Janus sends an event for each); `svc`: VP9 SVC's spatial or temporal
+    /// layer.
     Layer {
         room: RoomId,
         mid: String,
+        svc: bool,
         substream: Option<u8>,
         temporal: Option<u8>,
     },

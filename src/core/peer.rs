@@ -34,8 +34,16 @@ impl<R: Runtime> Core<R> {
     }
 
     /// A subscriber stream (or an EchoTest's echo) now forwards another simulcast substream or
-    /// temporal layer: its handle hears it as Janus tells it, one event per change.
-    pub fn peer_layer(&self, owner: PeerOwner, mid: String, substream: Option<u8>, temporal: Option<u8>) -> Result<()> {
+    /// temporal layer (`svc`: VP9 SVC spatial or temporal layer): its handle hears it as Janus
+    /// tells it, one event per change.
+    pub fn peer_layer(
+        &self,
+        owner: PeerOwner,
+        mid: String,
+        svc: bool,
+        substream: Option<u8>,
+        temporal: Option<u8>,
+    ) -> Result<()> {
         let h = self.handle(owner.session, owner.handle)?;
         if owner.kind == LegKind::Echo {
             let videocodec = self.echo_codec(&h, &mid).unwrap_or_default();
@@ -45,7 +53,7 @@ impl<R: Runtime> Core<R> {
             return Ok(());
         }
         let Some(room) = self.room_of(&h).filter(|_| owner.kind == LegKind::Subscriber) else { return Ok(()) };
-        for e in RoomEvent::layers(room, &mid, substream, temporal) {
+        for e in RoomEvent::layers(room, &mid, svc, substream, temporal) {
             h.send(None, EventBody::VideoRoom(e));
         }
         Ok(())

@@ -48,8 +48,10 @@ pub struct Received {
     /// The tag of the publisher that sent it, and the simulcast substream (from its stamp).
     pub tag: u32,
     pub layer: u8,
-    /// Its VP8 payload descriptor (video).
+    /// Its VP8 payload descriptor (video), or VP9's (SVC).
     pub vp8: Option<crate::media::vp8::Descriptor>,
+    pub vp9: Option<crate::media::vp9::Descriptor>,
+    pub marker: bool,
 }
 
 /// A track to publish: one packet of `payload_len` bytes every `interval`.
@@ -61,18 +63,22 @@ pub struct Track {
     /// Video in three simulcast encodings (rids `h`, `m`, `l`, as janus.js sends them): each
     /// packet's frame goes out on each, in a half and a quarter of `payload_len` below the top.
     pub simulcast: bool,
+    /// Video as VP9 SVC: each frame in three spatial layers (a quarter, a half and all of
+    /// `payload_len`, one packet each, the marker bit on the top one) on one SSRC.
+    pub svc: bool,
 }
 
 impl Track {
     /// Opus at 50 packets/s.
     pub fn audio(payload_len: usize) -> Track {
-        Track { kind: Kind::Audio, payload_len, interval: Duration::from_millis(20), simulcast: false }
+        Track { kind: Kind::Audio, payload_len, interval: Duration::from_millis(20), simulcast: false, svc: false }
     }
 
     /// VP8 at `bitrate` bits/s in packets of `payload_len` bytes.
     pub fn video(bitrate: u64, payload_len: usize) -> Track {
         let pps = (bitrate as f64 / (payload_len as f64 * 8.0)).max(1.0);
-        Track { kind: Kind::Video, payload_len, interval: Duration::from_secs_f64(1.0 / pps), simulcast: false }
+        let interval = Duration::from_secs_f64(1.0 / pps);
+        Track { kind: Kind::Video, payload_len, interval, simulcast: false, svc: false }
     }
 }
 
@@ -107,6 +113,8 @@ struct Sending {
     interval: Duration,
     /// One encoding, or a simulcast track's three.
     encodings: Vec<Encoding>,
+    /// VP9 SVC: the one encoding sends three spatial layers of each frame.
+    svc: bool,
     /// The ids of the mid and rid header extensions, once negotiated (simulcast only).
     extensions: Option<(u8, u8, Bytes)>,
 }
@@ -166,6 +174,7 @@ pub struct Peer {
 }
 
 const VP8: &str = "video/VP8";
+const VP9: &str = "video/VP9";
 const OPUS: &str = "audio/opus";
 
 impl Peer {
@@ -258,6 +267,7 @@ impl Peer {
         for (i, t) in p.tracks.iter().enumerate() {
             let ssrc = 0x1000_0000u32.wrapping_add(p.tag.wrapping_mul(16)).wrapping_add(i as u32 * 4);
             let (mime, clock, kind, channels) = match t.kind {
+                Kind::Video if t.svc => (VP9, 90_000, RtpCodecKind::Video, 0),
                 Kind::Video => (VP8, 90_000, RtpCodecKind::Video, 0),
                 Kind::Audio => (OPUS, 48_000, RtpCodecKind::Audio, 2),
             };
@@ -280,7 +290,14 @@ impl Peer {
             } else {
                 vec![encoding(0, "", 0, t.payload_len)]
             };
-            let codec = RTCRtpCodec { mime_type: mime.into(), clock_rate: clock, channels, ..Default::default() };
+            let fmtp = if mime == VP9 { "profile-id=0" } else { "" };
+            let codec = RTCRtpCodec {
+                mime_type: mime.into(),
+                clock_rate: clock,
+                channels,
+                sdp_fmtp_line: fmtp.into(),
+                ..Default::default()
+            };
             let ids = [format!("s{}", p.tag), format!("t{}-{i}", p.tag), format!("t{}-{i}", p.tag)];
             let ssrcs: Vec<(u32, &str)> = encodings.iter().map(|e| (e.ssrc, e.rid)).collect();
             let track = crate::media::sending_track(ids, kind, codec, &ssrcs);
@@ -295,6 +312,7 @@ impl Peer {
                 next: Instant::now(),
                 interval: t.interval,
                 encodings,
+                svc: t.svc && t.kind == Kind::Video,
                 extensions: None,
             });
         }
@@ -305,7 +323,8 @@ impl Peer {
 
     /// A video-only publisher tagged `tag`: `payload_len`-byte packets every `interval`.
     pub fn publish_offer_sized(&self, tag: u32, payload_len: usize, interval: Duration) -> Result<Value, String> {
-        self.offer(&Publish { tag, tracks: vec![Track { kind: Kind::Video, payload_len, interval, simulcast: false }] })
+        let video = Track { kind: Kind::Video, payload_len, interval, simulcast: false, svc: false };
+        self.offer(&Publish { tag, tracks: vec![video] })
     }
 
     /// Stops (or resumes) sending simulcast substream `layer` of every video track, as a
@@ -575,8 +594,10 @@ fn on_message(g: &mut Inner, m: RTCMessage) {
                     tag: stamp.map_or(0, |s| s.tag),
                     layer: stamp.map_or(0, |s| s.layer),
                     vp8: stamp
-                        .filter(|s| s.kind == Kind::Video)
+                        .filter(|s| s.kind == Kind::Video && !s.svc)
                         .and_then(|_| crate::media::vp8::Descriptor::parse(&p.payload)),
+                    vp9: stamp.filter(|s| s.svc).and_then(|_| crate::media::vp9::Descriptor::parse(&p.payload)),
+                    marker: p.header.marker,
                 });
             }
         }
@@ -628,32 +649,38 @@ fn send_due(g: &mut Inner, now: Instant) {
                 }
                 let sent_us = now_us();
                 let mut packets = Vec::new();
+                // A VP9 SVC frame is three packets on the one encoding, lowest spatial layer first.
+                let spatial: &[u8] = if s.svc { &[0, 1, 2] } else { &[0] };
                 for e in s.encodings.iter_mut().filter(|e| !e.paused) {
-                    let stamp = Stamp {
-                        tag: s.tag,
-                        kind: s.kind,
-                        counter: s.counter,
-                        sent_us,
-                        keyframe: e.keyframe_due,
-                        layer: e.layer,
-                    };
-                    e.keyframe_due = false;
-                    let mut header = rtp::header::Header {
-                        version: 2,
-                        marker: true,
-                        payload_type: 96,
-                        sequence_number: e.seq,
-                        timestamp: s.ts.wrapping_add(e.ts_offset),
-                        ssrc: e.ssrc,
-                        ..Default::default()
-                    };
-                    // Simulcast encodings say which m-line and rid they are (RFC 8852).
-                    if let Some((mid_id, rid_id, mid)) = &s.extensions {
-                        let _ = header.set_extension(*mid_id, mid.clone());
-                        let _ = header.set_extension(*rid_id, Bytes::from_static(e.rid.as_bytes()));
+                    for &sid in spatial {
+                        let stamp = Stamp {
+                            tag: s.tag,
+                            kind: s.kind,
+                            counter: s.counter,
+                            sent_us,
+                            keyframe: e.keyframe_due,
+                            layer: if s.svc { sid } else { e.layer },
+                            svc: s.svc,
+                        };
+                        let mut header = rtp::header::Header {
+                            version: 2,
+                            marker: sid == spatial[spatial.len() - 1],
+                            payload_type: 96,
+                            sequence_number: e.seq,
+                            timestamp: s.ts.wrapping_add(e.ts_offset),
+                            ssrc: e.ssrc,
+                            ..Default::default()
+                        };
+                        // Simulcast encodings say which m-line and rid they are (RFC 8852).
+                        if let Some((mid_id, rid_id, mid)) = &s.extensions {
+                            let _ = header.set_extension(*mid_id, mid.clone());
+                            let _ = header.set_extension(*rid_id, Bytes::from_static(e.rid.as_bytes()));
+                        }
+                        e.seq = e.seq.wrapping_add(1);
+                        let len = if s.svc { e.payload_len >> (2 - sid) } else { e.payload_len };
+                        packets.push(rtp::Packet { header, payload: Bytes::from(stamp.payload(len)) });
                     }
-                    e.seq = e.seq.wrapping_add(1);
-                    packets.push(rtp::Packet { header, payload: Bytes::from(stamp.payload(e.payload_len)) });
+                    e.keyframe_due = false;
                 }
                 s.ts = s.ts.wrapping_add(s.ts_step);
                 s.counter = s.counter.wrapping_add(1);

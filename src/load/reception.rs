@@ -214,7 +214,7 @@ mod tests {
     use super::*;
 
     fn stamp(counter: u32, sent_us: u64, keyframe: bool) -> Stamp {
-        Stamp { tag: 1, kind: Kind::Video, counter, sent_us, keyframe, layer: 0 }
+        Stamp { tag: 1, kind: Kind::Video, counter, sent_us, keyframe, layer: 0, svc: false }
     }
 
     #[test]

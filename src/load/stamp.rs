@@ -3,7 +3,9 @@
 //!
 //! The payload looks like media to an SFU: video starts with a VP8 payload descriptor (picture
 //! ID, TL0PICIDX and temporal layer, in a pattern of three layers: 0 2 1 2) and payload header
-//! (a keyframe has the start code and a size, as a real one does), audio with an Opus TOC byte.
+//! (a keyframe has the start code and a size, as a real one does), or for VP9 SVC with a VP9
+//! payload descriptor in flexible mode (picture ID, spatial and temporal layer), audio with an
+//! Opus TOC byte.
 //! The stamp follows at [`STAMP_AT`]: publisher tag, packet counter, send time (µs on the load
 //! generator's clock; publishers and subscribers share the process) and simulcast substream.
 //! Every substream of a simulcast publisher stamps its frame with the same counter, so that a
@@ -35,8 +37,10 @@ pub struct Stamp {
     /// When it was sent: µs since [`epoch`].
     pub sent_us: u64,
     pub keyframe: bool,
-    /// The simulcast substream it was sent on (0 without simulcast).
+    /// The simulcast substream it was sent on (0 without simulcast), or with `svc` its VP9
+    /// spatial layer.
     pub layer: u8,
+    pub svc: bool,
 }
 
 /// The temporal layer of each frame, by its counter: a keyframe's group of four.
@@ -64,6 +68,24 @@ impl Stamp {
     pub fn payload(&self, len: usize) -> Vec<u8> {
         let mut p = vec![0u8; len.max(MIN_PAYLOAD)];
         match self.kind {
+            Kind::Video if self.svc => {
+                // VP9: I, P unless a keyframe's, L, F, and B and E (a layer frame is one
+                // packet); a 15-bit picture ID; TID, U (as VP8's layer sync), SID, D (the upper
+                // spatial layers use the lower); a reference to the previous picture (P_DIFF 1).
+                let (tid, sync) = match self.counter % 4 {
+                    _ if self.keyframe => (0, false),
+                    n => (TEMPORAL_PATTERN[n as usize], n == 1 || n == 2),
+                };
+                let pid = self.counter as u16 & 0x7fff;
+                let predicted = u8::from(!self.keyframe);
+                p[0..5].copy_from_slice(&[
+                    0x80 | predicted << 6 | 0x3c,
+                    0x80 | (pid >> 8) as u8,
+                    pid as u8,
+                    tid << 5 | u8::from(sync) << 4 | (self.layer & 7) << 1 | u8::from(self.layer > 0),
+                    0x02,
+                ]);
+            }
             Kind::Video => {
                 // VP8 descriptor: X, start of partition 0; I, L, T; a 15-bit picture ID,
                 // TL0PICIDX, TID and layer sync (the first frame of layers 1 and 2 after each
@@ -96,14 +118,18 @@ impl Stamp {
         s[0..4].copy_from_slice(&self.tag.to_be_bytes());
         s[4..8].copy_from_slice(&self.counter.to_be_bytes());
         s[8..16].copy_from_slice(&self.sent_us.to_be_bytes());
-        s[16] = u8::from(self.kind == Kind::Video) | (u8::from(self.keyframe) << 1) | (self.layer & 3) << 2 | 0xA0;
+        s[16] = u8::from(self.kind == Kind::Video)
+            | (u8::from(self.keyframe) << 1)
+            | (self.layer & 3) << 2
+            | u8::from(self.svc) << 4
+            | 0xA0;
         p
     }
 
     /// The stamp in a payload, if it carries one.
     pub fn read(payload: &[u8]) -> Option<Stamp> {
         let s = payload.get(STAMP_AT..STAMP_AT + STAMP_LEN)?;
-        if s[16] & 0xF0 != 0xA0 {
+        if s[16] & 0xE0 != 0xA0 {
             return None;
         }
         Some(Stamp {
@@ -113,6 +139,7 @@ impl Stamp {
             kind: if s[16] & 1 == 1 { Kind::Video } else { Kind::Audio },
             keyframe: s[16] & 2 == 2,
             layer: (s[16] >> 2) & 3,
+            svc: s[16] & 0x10 != 0,
         })
     }
 }
@@ -123,7 +150,8 @@ mod tests {
 
     #[test]
     fn stamp_survives_a_payload_and_a_keyframe_looks_like_vp8() {
-        let s = Stamp { tag: 7, kind: Kind::Video, counter: 42, sent_us: 1 << 40, keyframe: true, layer: 2 };
+        let s =
+            Stamp { tag: 7, kind: Kind::Video, counter: 42, sent_us: 1 << 40, keyframe: true, layer: 2, svc: false };
         let p = s.payload(100);
         assert_eq!(p.len(), 100);
         let d = crate::media::vp8::Descriptor::parse(&p).expect("a VP8 descriptor");
@@ -136,5 +164,18 @@ mod tests {
         let a = Stamp { kind: Kind::Audio, keyframe: false, ..s };
         assert_eq!(Stamp::read(&a.payload(0)), Some(a));
         assert_eq!(Stamp::read(&[0u8; 40]), None);
+    }
+
+    #[test]
+    fn a_vp9_svc_stamp_names_its_spatial_and_temporal_layer() {
+        let s = Stamp { tag: 7, kind: Kind::Video, counter: 42, sent_us: 1, keyframe: true, layer: 0, svc: true };
+        let d = crate::media::vp9::Descriptor::parse(&s.payload(100)).expect("a VP9 descriptor");
+        assert!(d.keyframe && d.begin && d.end && d.flexible);
+        assert_eq!((d.picture_id, d.spatial, d.temporal), (Some(42), Some(0), Some(0)));
+        assert_eq!(Stamp::read(&s.payload(100)), Some(s));
+        let upper = Stamp { counter: 45, keyframe: false, layer: 2, ..s };
+        let d = crate::media::vp9::Descriptor::parse(&upper.payload(100)).unwrap();
+        assert_eq!((d.spatial, d.temporal, d.switch_up, d.predicted), (Some(2), Some(2), true, true));
+        assert!(!d.keyframe);
     }
 }

@@ -485,8 +485,8 @@ impl Leg {
                 match self.owner.kind {
                     LegKind::Publisher => drained.rtp.push(Incoming { mid, layer, packet }),
                     LegKind::Echo => {
-                        let (keyframe, news) = send_rtp(st, now, &mid, layer, &packet);
-                        self.tell_layers(&mid, news, events);
+                        let (keyframe, news, svc) = send_rtp(st, now, &mid, layer, &packet);
+                        self.tell_layers(&mid, svc, news, events);
                         if keyframe {
                             self.keyframe_locked(st, now, &mid);
                         }
@@ -573,7 +573,7 @@ impl Leg {
             return false;
         }
         let st = &mut *st;
-        let (keyframe, news) = match (st.srtp.as_mut(), st.route) {
+        let (keyframe, news, svc) = match (st.srtp.as_mut(), st.route) {
             (Some(srtp), Some(route)) => {
                 let Some(sender) = st.senders.get_mut(mid) else { return false };
                 let o = sender.outgoing(now, incoming.layer, &incoming.packet);
@@ -595,7 +595,7 @@ impl Leg {
                         out.push((route, datagram));
                     }
                 }
-                (o.keyframe, o.news)
+                (o.keyframe, o.news, o.svc)
             }
             _ => {
                 let sent = send_rtp(st, now, mid, incoming.layer, &incoming.packet);
@@ -603,17 +603,18 @@ impl Leg {
                 sent
             }
         };
-        self.tell_layers(mid, news, events);
+        self.tell_layers(mid, svc, news, events);
         keyframe
     }
 
-    /// Tells the core a stream now forwards another simulcast substream or temporal layer.
-    fn tell_layers(&self, mid: &str, (substream, temporal): (Option<u8>, Option<u8>), events: &mut Reports) {
+    /// Tells the core a stream now forwards another simulcast substream or temporal layer
+    /// (`svc`: VP9 SVC spatial or temporal layer).
+    fn tell_layers(&self, mid: &str, svc: bool, (substream, temporal): (Option<u8>, Option<u8>), events: &mut Reports) {
         if substream.is_some() || temporal.is_some() {
             let o = &self.owner;
-            tracing::debug!(session = o.session, handle = o.handle, mid, ?substream, ?temporal, "simulcast layer");
-            events
-                .push((self.serial, PeerEvent::Layer { owner: self.owner, mid: mid.to_string(), substream, temporal }));
+            tracing::debug!(session = o.session, handle = o.handle, mid, svc, ?substream, ?temporal, "simulcast layer");
+            let (owner, mid) = (self.owner, mid.to_string());
+            events.push((self.serial, PeerEvent::Layer { owner, mid, svc, substream, temporal }));
         }
     }
 
@@ -762,14 +763,14 @@ fn send_rtp(
     mid: &str,
     layer: Option<u8>,
     packet: &rtp::Packet,
-) -> (bool, (Option<u8>, Option<u8>)) {
-    let Some(sender) = st.senders.get_mut(mid) else { return (false, (None, None)) };
+) -> (bool, (Option<u8>, Option<u8>), bool) {
+    let Some(sender) = st.senders.get_mut(mid) else { return (false, (None, None), false) };
     let o = sender.outgoing(now, layer, packet);
     let id = sender.id;
     if let (Some(p), Some(mut s)) = (o.packet, st.pc.rtp_sender(id)) {
         let _ = s.write_rtp(now, p);
     }
-    (o.keyframe, o.news)
+    (o.keyframe, o.news, o.svc)
 }
 
 /// Answers a subscriber's NACKs from the packets its streams kept (the leg's own SRTP path;

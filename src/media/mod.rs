@@ -31,8 +31,10 @@ pub mod simulcast;
 mod srtp_out;
 mod stats;
 mod stun;
+mod svc;
 mod udp;
 pub mod vp8;
+pub mod vp9;
 
 pub use engine::{MediaAccounting, MediaEngine, MediaSettings};
 pub use news::{LayerNews, MediaNews, PeerEvent, PeerInbox, PeerNews};

@@ -15,8 +15,9 @@ pub enum PeerEvent {
     Up(PeerOwner),
     /// An incoming stream started (its first packet) or stopped (Janus's `media` event).
     Media { owner: PeerOwner, mid: String, kind: MediaKind, receiving: bool },
-    /// An outgoing stream now forwards another simulcast substream or temporal layer.
-    Layer { owner: PeerOwner, mid: String, substream: Option<u8>, temporal: Option<u8> },
+    /// An outgoing stream now forwards another simulcast substream or temporal layer (with
+    /// `svc`: another VP9 SVC spatial or temporal layer).
+    Layer { owner: PeerOwner, mid: String, svc: bool, substream: Option<u8>, temporal: Option<u8> },
     /// The PeerConnection failed or closed.
     Down(PeerOwner, String),
 }
@@ -36,10 +37,12 @@ pub struct MediaNews {
     pub receiving: bool,
 }
 
-/// A stream's simulcast news: the substream or temporal layer it forwards now.
+/// A stream's simulcast news: the substream or temporal layer it forwards now (with `svc`: the
+/// spatial or temporal layer of a VP9 SVC stream, as Janus names them apart).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LayerNews {
     pub mid: String,
+    pub svc: bool,
     pub substream: Option<u8>,
     pub temporal: Option<u8>,
 }
@@ -65,8 +68,8 @@ impl From<PeerEvent> for PeerNews {
             PeerEvent::Media { owner, mid, kind, receiving } => {
                 PeerNews { media: vec![MediaNews { mid, kind, receiving }], ..PeerNews::empty(owner) }
             }
-            PeerEvent::Layer { owner, mid, substream, temporal } => {
-                PeerNews { layers: vec![LayerNews { mid, substream, temporal }], ..PeerNews::empty(owner) }
+            PeerEvent::Layer { owner, mid, svc, substream, temporal } => {
+                PeerNews { layers: vec![LayerNews { mid, svc, substream, temporal }], ..PeerNews::empty(owner) }
             }
             PeerEvent::Down(owner, reason) => PeerNews { down: Some(reason), ..PeerNews::empty(owner) },
         }
@@ -85,6 +88,7 @@ impl News for PeerNews {
         for l in later.layers {
             match self.layers.iter_mut().find(|old| old.mid == l.mid) {
                 Some(old) => {
+                    old.svc = l.svc;
                     old.substream = l.substream.or(old.substream);
                     old.temporal = l.temporal.or(old.temporal);
                 }
@@ -119,7 +123,8 @@ mod tests {
         let o = owner();
         let media =
             |mid: &str, receiving| PeerEvent::Media { owner: o, mid: mid.into(), kind: MediaKind::Video, receiving };
-        let layer = |substream, temporal| PeerEvent::Layer { owner: o, mid: "1".into(), substream, temporal };
+        let layer =
+            |substream, temporal| PeerEvent::Layer { owner: o, mid: "1".into(), svc: false, substream, temporal };
         let mut n = PeerNews::from(PeerEvent::Up(o));
         for ev in [
             media("0", true),
@@ -138,7 +143,7 @@ mod tests {
             n.media.iter().map(|m| (m.mid.as_str(), m.receiving)).collect::<Vec<_>>(),
             [("0", false), ("1", true)]
         );
-        assert_eq!(n.layers, [LayerNews { mid: "1".into(), substream: Some(1), temporal: Some(2) }]);
+        assert_eq!(n.layers, [LayerNews { mid: "1".into(), svc: false, substream: Some(1), temporal: Some(2) }]);
         assert_eq!(n.down.as_deref(), Some("ICE failed"));
     }
 }

@@ -19,7 +19,8 @@ use rtc::shared::marshal::MarshalSize;
 use super::adapt::{Adaptive, Share, Step, PROBE};
 use super::rewrite::Rewriter;
 use super::simulcast::{Choice, Selector};
-use super::{h264, vp8};
+use super::svc::SvcSelector;
+use super::{h264, vp8, vp9};
 
 /// Sent packets kept per video stream for retransmission: about 2.5 s at 100 packets/s, more
 /// than a NACK's round trip (Janus keeps 200–1000 ms, `nack_queue_ms`). A power of two: the
@@ -54,6 +55,8 @@ pub(crate) struct Sender {
     /// The simulcast layers it forwards, and its VP8 picture numbering across their changes.
     selector: Selector,
     numbering: vp8::Numbering,
+    /// The spatial and temporal layers it forwards of a VP9 SVC source.
+    svc: SvcSelector,
     /// With layers chosen by bandwidth: what the subscriber's share of the downlink allows,
     /// and a running probe (until when, extra copies per packet, copies owed).
     adaptive: Option<Adaptive>,
@@ -82,6 +85,7 @@ impl Sender {
             rewrite: Rewriter::default(),
             selector: Selector::new(Choice::default()),
             numbering: vp8::Numbering::default(),
+            svc: SvcSelector::new(Choice::default()),
             adaptive: None,
             probe: None,
             answers_nacks: codec != Codec::Audio,
@@ -103,7 +107,20 @@ impl Sender {
         let mut payload = packet.payload.clone();
         let mut keyframe = false;
         let mut news = (None, None);
-        if let Some(layer) = layer {
+        let mut marker = packet.header.marker;
+        let svc = self.codec == Codec::Vp9;
+        if let Some(d) = vp9::Descriptor::parse(&payload).filter(|_| svc && layer.is_none()) {
+            let v = self.svc.admit(now, &d);
+            keyframe = v.keyframe;
+            news = self.svc.news();
+            if v.dropped {
+                self.rewrite.skip(packet.header.ssrc, packet.header.sequence_number);
+            }
+            if !v.forward {
+                return Outgoing { packet: None, keyframe, news, svc };
+            }
+            marker |= v.marker;
+        } else if let Some(layer) = layer {
             let vp8 = (self.codec == Codec::Vp8).then(|| vp8::Descriptor::parse(&payload)).flatten();
             let key = match self.codec {
                 Codec::Vp8 => vp8.is_some_and(|d| d.keyframe),
@@ -121,7 +138,7 @@ impl Sender {
                 }
             }
             if !v.forward {
-                return Outgoing { packet: None, keyframe, news };
+                return Outgoing { packet: None, keyframe, news, svc };
             }
             if v.switched {
                 self.numbering.switch();
@@ -134,14 +151,14 @@ impl Sender {
             self.rewrite.rewrite(packet.header.ssrc, packet.header.sequence_number, packet.header.timestamp);
         let header = rtp::header::Header {
             version: 2,
-            marker: packet.header.marker,
+            marker,
             payload_type: pt,
             sequence_number: seq,
             timestamp: ts,
             ssrc: self.ssrc,
             ..Default::default()
         };
-        Outgoing { packet: Some(rtp::Packet { header, payload }), keyframe, news }
+        Outgoing { packet: Some(rtp::Packet { header, payload }), keyframe, news, svc }
     }
 
     /// The subscriber's simulcast choice from now on. Returns whether the publisher should send
@@ -151,7 +168,13 @@ impl Sender {
             self.adaptive = choice.adaptive.then(Adaptive::default);
             self.selector.set_cap(None);
         }
-        self.selector.choose(choice)
+        let svc = self.svc.choose(choice);
+        let simulcast = self.selector.choose(choice);
+        if self.codec == Codec::Vp9 {
+            svc
+        } else {
+            simulcast
+        }
     }
 
     /// Whether its substream is chosen by bandwidth.
@@ -201,6 +224,7 @@ impl Sender {
     /// layers start over, at the new source's first keyframe.
     pub fn new_source(&mut self) {
         self.selector = Selector::new(self.selector.choice());
+        self.svc = SvcSelector::new(self.selector.choice());
         self.adaptive = self.adaptive.take().map(|_| Adaptive::default());
         self.numbering.switch();
     }
@@ -268,11 +292,12 @@ pub(crate) enum Adapted {
     Probe(Instant),
 }
 
-/// What a codec lets a forwarder read: VP8's payload descriptor, H.264's keyframes.
+/// What a codec lets a forwarder read: VP8's and VP9's payload descriptors, H.264's keyframes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Codec {
     Audio,
     Vp8,
+    Vp9,
     H264,
     /// Another video codec: forwarded as it comes.
     Video,
@@ -284,6 +309,7 @@ impl Codec {
         match mime.rsplit('/').next().unwrap_or_default().to_ascii_lowercase().as_str() {
             _ if !video => Codec::Audio,
             "vp8" => Codec::Vp8,
+            "vp9" => Codec::Vp9,
             "h264" => Codec::H264,
             _ => Codec::Video,
         }
@@ -298,6 +324,8 @@ pub(crate) struct Outgoing {
     pub keyframe: bool,
     /// The substream or temporal layer forwarded changed: to tell the subscriber.
     pub news: (Option<u8>, Option<u8>),
+    /// They are a VP9 SVC stream's spatial and temporal layers.
+    pub svc: bool,
 }
 
 /// The wall clock as a 64-bit NTP timestamp (seconds since 1900 in the high half).

@@ -125,8 +125,8 @@ pub async fn peer_news(app: Arc<App>, inbox: Arc<PeerInbox>) {
                 tracing::info!(session = owner.session, handle = owner.handle, mid, ?kind, receiving, "media");
                 let _ = core.peer_media(owner, mid, kind, receiving);
             }
-            for LayerNews { mid, substream, temporal } in layers {
-                let _ = core.peer_layer(owner, mid, substream, temporal);
+            for LayerNews { mid, svc, substream, temporal } in layers {
+                let _ = core.peer_layer(owner, mid, svc, substream, temporal);
             }
             if let Some(reason) = down {
                 tracing::info!(session = owner.session, handle = owner.handle, reason, "PeerConnection down");

@@ -174,7 +174,7 @@ impl<R: Runtime> Publisher<R> {
                     disabled: false,
                     simulcast: false,
                 };
-                new_stream(i, spec)
+                new_stream(i, spec, config.video_svc)
             })
             .collect();
         Publisher { id, private_id, handle: 0, queue, state: Mutex::new(state) }
@@ -400,7 +400,12 @@ impl<R: Runtime> Core<R> {
             if let (Some(publish), Some(port)) = (publish, port) {
                 st.publishing.insert(me.id);
                 let mut pg = me.state.lock(rt);
-                pg.streams = publish.streams.into_iter().enumerate().map(|(i, s)| new_stream(i, s)).collect();
+                pg.streams = publish
+                    .streams
+                    .into_iter()
+                    .enumerate()
+                    .map(|(i, s)| new_stream(i, s, st.config.video_svc))
+                    .collect();
                 pg.media = Media::Negotiated;
                 port.set_limits(st.config.bitrate, st.config.fir_freq);
                 pg.port = Some(port);
@@ -430,7 +435,8 @@ impl<R: Runtime> Core<R> {
             st.check_may_publish(me)?;
             st.publishing.insert(me.id);
             let mut pg = me.state.lock(rt);
-            pg.streams = req.streams.into_iter().enumerate().map(|(i, s)| new_stream(i, s)).collect();
+            pg.streams =
+                req.streams.into_iter().enumerate().map(|(i, s)| new_stream(i, s, st.config.video_svc)).collect();
             pg.media = Media::Negotiated;
             port.set_limits(st.config.bitrate, st.config.fir_freq);
             pg.port = Some(port);
@@ -606,7 +612,9 @@ pub(crate) fn not_videoroom() -> Error {
     Error::InvalidRequest("Not a VideoRoom handle".into())
 }
 
-fn new_stream(mindex: usize, s: StreamSpec) -> PubStream {
+/// A publisher stream as offered; in a room with `video_svc`, VP9 is listed as SVC.
+fn new_stream(mindex: usize, s: StreamSpec, video_svc: bool) -> PubStream {
+    let svc = video_svc && s.codec.as_deref() == Some("vp9");
     PubStream {
         info: StreamInfo {
             kind: s.kind,
@@ -618,6 +626,7 @@ fn new_stream(mindex: usize, s: StreamSpec) -> PubStream {
             disabled: s.disabled,
             moderated: false,
             simulcast: s.simulcast,
+            svc,
         },
         fanout: Vec::new(),
     }

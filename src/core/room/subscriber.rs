@@ -521,7 +521,9 @@ impl<R: Runtime> Core<R> {
                     let Some(port) = &sg.port else { continue };
                     // A choice already in effect is confirmed at once, as Janus does.
                     let (substream, temporal) = port.set_layers(&s.mid, s.layers);
-                    for e in RoomEvent::layers(room, &s.mid, substream, temporal) {
+                    // VP9's layers are SVC's (spatial and temporal), named apart.
+                    let svc = s.codec.as_deref() == Some("vp9");
+                    for e in RoomEvent::layers(room, &s.mid, svc, substream, temporal) {
                         out.push(&h.queue, reply(h.id, None, e));
                     }
                 }

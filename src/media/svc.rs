@@ -1,0 +1,247 @@
+//! SVC at one subscriber stream: which spatial and temporal layers of a publisher's VP9 SVC
+//! stream (one SSRC carries them all) the stream forwards. The rules are Janus's
+//! (`janus_rtp_svc_context_process_rtp`, after medooze's `VP9LayerSelector`):
+//!
+//! - a higher spatial layer is taken at a keyframe, the highest asked for that arrived within
+//!   `fallback`; a lower one at the end of a frame (flexible mode) or at a keyframe;
+//! - packets of a higher spatial layer than the current are dropped, and the current layer's
+//!   frame end carries the marker bit (the layer above, which had it, is not sent);
+//! - a higher temporal layer is taken at a switching-up point that begins a frame, a lower one
+//!   at the end of one of its frames; packets of higher temporal layers are dropped.
+//!
+//! vroom also starts every layer at a keyframe (nothing before it can be decoded) and, while a
+//! change up waits for one, asks the publisher again each second. Sans-IO, like `simulcast.rs`.
+
+use std::time::{Duration, Instant};
+
+use super::simulcast::Choice;
+use super::vp9::Descriptor;
+
+/// How often a change waiting for a keyframe asks for one again.
+const ASK_AGAIN: Duration = Duration::from_secs(1);
+
+/// What to do with one packet.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SvcVerdict {
+    /// Send it.
+    pub forward: bool,
+    /// Set its marker bit: it ends the highest spatial layer sent of its picture.
+    pub marker: bool,
+    /// It is dropped: its sequence number must be closed up.
+    pub dropped: bool,
+    /// Ask the publisher for a keyframe.
+    pub keyframe: bool,
+}
+
+/// The layers one subscriber stream forwards.
+#[derive(Clone, Debug)]
+pub struct SvcSelector {
+    choice: Choice,
+    /// The layers forwarded now (`None` before the first keyframe).
+    spatial: Option<u8>,
+    temporal: Option<u8>,
+    /// When each spatial layer last arrived.
+    seen: [Option<Instant>; 3],
+    /// While a change up waits for a keyframe: when it last asked for one.
+    asked: Option<Instant>,
+    /// What the subscriber was last told: spatial, temporal layer.
+    told: (Option<u8>, Option<u8>),
+}
+
+impl SvcSelector {
+    pub fn new(choice: Choice) -> SvcSelector {
+        SvcSelector { choice, spatial: None, temporal: None, seen: [None; 3], asked: None, told: (None, None) }
+    }
+
+    /// A new choice (`substream` is the spatial layer). Returns whether the publisher should
+    /// send a keyframe (a higher spatial layer waits for one), and what to tell the subscriber
+    /// at once: a layer asked for that is already in effect.
+    pub fn choose(&mut self, choice: Choice) -> (bool, (Option<u8>, Option<u8>)) {
+        let before = self.choice;
+        self.choice = choice;
+        let keyframe = self.spatial.is_some_and(|s| s < choice.substream);
+        let spatial = (before.substream != choice.substream && self.spatial == Some(choice.substream))
+            .then_some(choice.substream);
+        let temporal =
+            (before.temporal != choice.temporal && self.temporal == Some(choice.temporal)).then_some(choice.temporal);
+        (keyframe, (spatial, temporal))
+    }
+
+    /// Decides on a packet with VP9 descriptor `d`.
+    pub fn admit(&mut self, now: Instant, d: &Descriptor) -> SvcVerdict {
+        let (Some(sid), Some(tid)) = (d.spatial, d.temporal) else {
+            // No layer indices: not SVC, sent as it comes.
+            return SvcVerdict { forward: true, ..SvcVerdict::default() };
+        };
+        let mut v = SvcVerdict::default();
+        if let Some(seen) = self.seen.get_mut(usize::from(sid)) {
+            *seen = Some(now);
+        }
+        let target = self.choice.substream;
+        match self.spatial {
+            current if current.is_none_or(|c| c < target) && d.keyframe => {
+                // The highest layer asked for that still arrives.
+                let arrives = |l: u8| {
+                    self.seen[usize::from(l)].is_some_and(|t| now.saturating_duration_since(t) < self.choice.fallback)
+                };
+                let to = (1..=target).rev().find(|&l| arrives(l)).unwrap_or(0);
+                if current.is_none_or(|c| to > c) {
+                    self.spatial = Some(to);
+                    self.temporal = Some(self.choice.temporal);
+                }
+            }
+            Some(current) if current > target && ((!d.flexible && d.keyframe) || (d.flexible && d.end)) => {
+                self.spatial = Some(target);
+            }
+            _ => {}
+        }
+        self.ask_while_waiting(now, &mut v);
+        let Some(spatial) = self.spatial.filter(|&s| sid <= s) else {
+            v.dropped = self.spatial.is_some();
+            return v;
+        };
+        let temporal = self.temporal.unwrap_or(self.choice.temporal);
+        let target = self.choice.temporal;
+        if target > temporal && d.switch_up && d.begin && tid > temporal && tid <= target {
+            self.temporal = Some(tid);
+        } else if target < temporal && d.end && tid == target {
+            self.temporal = Some(target);
+        }
+        if tid > self.temporal.unwrap_or(target) {
+            v.dropped = true;
+            return v;
+        }
+        v.forward = true;
+        v.marker = d.end && sid == spatial;
+        v
+    }
+
+    /// While the spatial layer waits to go up to the one asked for, a keyframe request each
+    /// [`ASK_AGAIN`] (the first was sent when the change was asked for).
+    fn ask_while_waiting(&mut self, now: Instant, v: &mut SvcVerdict) {
+        if self.spatial.is_some_and(|s| s < self.choice.substream) {
+            let asked = *self.asked.get_or_insert(now);
+            if now.saturating_duration_since(asked) >= ASK_AGAIN {
+                self.asked = Some(now);
+                v.keyframe = true;
+            }
+        } else {
+            self.asked = None;
+        }
+    }
+
+    /// What changed since the subscriber was last told (spatial, temporal layer), once.
+    pub fn news(&mut self) -> (Option<u8>, Option<u8>) {
+        let now = (self.spatial, self.temporal);
+        let spatial = now.0.filter(|_| now.0 != self.told.0);
+        let temporal = now.1.filter(|_| now.1 != self.told.1);
+        self.told = now;
+        (spatial, temporal)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ms(t0: Instant, ms: u64) -> Instant {
+        t0 + Duration::from_millis(ms)
+    }
+
+    /// A packet of layer `sid`/`tid` that is a whole layer frame (begins and ends it).
+    fn packet(sid: u8, tid: u8, key: bool) -> Descriptor {
+        Descriptor {
+            spatial: Some(sid),
+            temporal: Some(tid),
+            begin: true,
+            end: true,
+            flexible: true,
+            predicted: !key,
+            switch_up: true,
+            keyframe: key && sid == 0,
+            ..Descriptor::default()
+        }
+    }
+
+    /// One picture: layer frames of spatial layers 0, 1, 2 at temporal layer `tid`; which were
+    /// forwarded, and which carry the marker bit.
+    fn picture(s: &mut SvcSelector, at: Instant, tid: u8, key: bool) -> (Vec<u8>, Vec<u8>) {
+        let (mut sent, mut marked) = (Vec::new(), Vec::new());
+        for sid in 0..3 {
+            let v = s.admit(at, &packet(sid, tid, key));
+            if v.forward {
+                sent.push(sid);
+            }
+            if v.marker {
+                marked.push(sid);
+            }
+        }
+        (sent, marked)
+    }
+
+    #[test]
+    fn nothing_before_a_keyframe_then_every_layer_asked_for() {
+        let t0 = Instant::now();
+        let mut s = SvcSelector::new(Choice::default());
+        assert_eq!(picture(&mut s, t0, 0, false).0, Vec::<u8>::new(), "nothing before a keyframe");
+        assert_eq!(picture(&mut s, ms(t0, 33), 0, true), (vec![0, 1, 2], vec![2]));
+        assert_eq!(s.news(), (Some(2), Some(2)));
+    }
+
+    #[test]
+    fn a_lower_spatial_layer_drops_the_higher_ones_and_moves_the_marker() {
+        let t0 = Instant::now();
+        let mut s = SvcSelector::new(Choice::default());
+        picture(&mut s, t0, 0, false);
+        picture(&mut s, ms(t0, 33), 0, true);
+        s.news();
+        let (keyframe, _) = s.choose(Choice { substream: 0, ..Choice::default() });
+        assert!(!keyframe, "going down needs no keyframe");
+        assert_eq!(picture(&mut s, ms(t0, 66), 1, false), (vec![0], vec![0]), "at the end of the next layer frame");
+        assert_eq!(s.news(), (Some(0), None));
+        let (keyframe, _) = s.choose(Choice { substream: 1, ..Choice::default() });
+        assert!(keyframe, "going up waits for a keyframe");
+        assert_eq!(picture(&mut s, ms(t0, 99), 2, false).0, vec![0]);
+        assert_eq!(picture(&mut s, ms(t0, 132), 0, true), (vec![0, 1], vec![1]));
+    }
+
+    #[test]
+    fn temporal_layers_above_the_choice_are_dropped_and_taken_back_at_a_switching_point() {
+        let t0 = Instant::now();
+        let base = Choice { substream: 0, temporal: 0, ..Choice::default() };
+        let mut s = SvcSelector::new(base);
+        picture(&mut s, t0, 0, true);
+        assert_eq!(s.news(), (Some(0), Some(0)));
+        assert_eq!(s.admit(ms(t0, 33), &packet(0, 1, false)), SvcVerdict { dropped: true, ..SvcVerdict::default() });
+        s.choose(Choice { temporal: 2, ..base });
+        let mut not_yet = packet(0, 2, false);
+        not_yet.switch_up = false;
+        assert!(s.admit(ms(t0, 66), &not_yet).dropped, "not a switching-up point");
+        assert!(s.admit(ms(t0, 99), &packet(0, 2, false)).forward, "a switching-up point");
+        assert_eq!(s.news(), (None, Some(2)));
+    }
+
+    #[test]
+    fn a_spatial_layer_that_stopped_arriving_is_not_taken() {
+        let t0 = Instant::now();
+        let mut s = SvcSelector::new(Choice::default());
+        // Only layers 0 and 1 arrive.
+        s.admit(t0, &packet(0, 0, true));
+        s.admit(t0, &packet(1, 0, true));
+        assert!(s.admit(ms(t0, 33), &packet(0, 0, true)).forward);
+        assert_eq!(s.news().0, Some(1), "layer 2 never arrived");
+    }
+
+    #[test]
+    fn a_change_up_asks_for_a_keyframe_again_each_second() {
+        let t0 = Instant::now();
+        let mut s = SvcSelector::new(Choice { substream: 0, ..Choice::default() });
+        picture(&mut s, t0, 0, true);
+        s.choose(Choice::default());
+        let asked: Vec<u64> = (1..=80)
+            .map(|i| i * 33)
+            .filter(|&t| (0..3).any(|sid| s.admit(ms(t0, t), &packet(sid, 0, false)).keyframe))
+            .collect();
+        assert_eq!(asked.len(), 2, "once a second after the first request: {asked:?}");
+    }
+}
