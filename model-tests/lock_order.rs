@@ -128,6 +128,15 @@ fn specs_name_only_existing_tests() {
         "fuzz_",
         "vp8_",
         "a_subscriber_moves_",
+        "nothing_before_",
+        "a_lower_spatial_",
+        "a_spatial_layer_",
+        "a_vp9_",
+        "congestion_",
+        "probes_after_",
+        "a_remb_",
+        "a_subscriber_behind_",
+        "a_packet_is_sent_",
     ];
     let named: Vec<&str> = spec
         .split('`')

@@ -109,7 +109,7 @@ impl Sender {
         let mut news = (None, None);
         let mut marker = packet.header.marker;
         let svc = self.codec == Codec::Vp9;
-        if let Some(d) = vp9::Descriptor::parse(&payload).filter(|_| svc && layer.is_none()) {
+        if let Some(d) = (svc && layer.is_none()).then(|| vp9::Descriptor::parse(&payload)).flatten() {
             let v = self.svc.admit(now, &d);
             keyframe = v.keyframe;
             news = self.svc.news();
