@@ -83,8 +83,9 @@ impl EchoEvent {
     /// The `Layer` events for a change of substream and temporal layer: one for each that
     /// changed, substream first (as Janus 1.1.2 sends them).
     pub fn layers(videocodec: &str, substream: Option<u8>, temporal: Option<u8>) -> Vec<EchoEvent> {
-        let layer = |substream, temporal| EchoEvent::Layer { videocodec: videocodec.to_string(), substream, temporal };
-        substream.map(|s| layer(Some(s), None)).into_iter().chain(temporal.map(|t| layer(None, Some(t)))).collect()
+        let layer =
+            |(substream, temporal)| EchoEvent::Layer { videocodec: videocodec.to_string(), substream, temporal };
+        one_per_change(substream, temporal).map(layer).collect()
     }
 }
 
@@ -201,9 +202,16 @@ impl RoomEvent {
     /// spatial and temporal layer): one for each that changed, substream first (as Janus sends
     /// them).
     pub fn layers(room: RoomId, mid: &str, svc: bool, substream: Option<u8>, temporal: Option<u8>) -> Vec<RoomEvent> {
-        let layer = |substream, temporal| RoomEvent::Layer { room, mid: mid.to_string(), svc, substream, temporal };
-        substream.map(|s| layer(Some(s), None)).into_iter().chain(temporal.map(|t| layer(None, Some(t)))).collect()
+        let layer = |(substream, temporal)| RoomEvent::Layer { room, mid: mid.to_string(), svc, substream, temporal };
+        one_per_change(substream, temporal).map(layer).collect()
     }
+}
+
+/// A change of substream and temporal layer as Janus tells it: one event for each that
+/// changed, the substream first.
+fn one_per_change(substream: Option<u8>, temporal: Option<u8>) -> impl Iterator<Item = (Option<u8>, Option<u8>)> {
+    let substream = substream.map(|s| (Some(s), None));
+    substream.into_iter().chain(temporal.map(|t| (None, Some(t))))
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -99,10 +99,10 @@ pub struct Selector {
     last_forwarded: Option<Instant>,
     /// When a packet of a substream up to the target last arrived.
     within_target: Option<Instant>,
-    /// While a change waits for the target's keyframe: when it last asked for one.
-    asked: Option<Instant>,
+    /// Keyframe requests while a change waits for the target's keyframe.
+    asking: AskAgain,
     /// What the subscriber was last told: substream, temporal layer.
-    told: (Option<u8>, Option<u8>),
+    told: Told,
 }
 
 impl Selector {
@@ -117,8 +117,8 @@ impl Selector {
             layered: false,
             last_forwarded: None,
             within_target: None,
-            asked: None,
-            told: (None, None),
+            asking: AskAgain::default(),
+            told: Told::default(),
         }
     }
 
@@ -200,14 +200,9 @@ impl Selector {
             v.switched = true;
         }
         if self.current.is_some_and(|c| c != target) && layer == target {
-            // The change was asked for when it was decided (`choose`, `set_cap`).
-            let asked = *self.asked.get_or_insert(now);
-            if now.saturating_duration_since(asked) >= ASK_AGAIN {
-                self.asked = Some(now);
-                v.keyframe = true;
-            }
+            v.keyframe |= self.asking.due(now);
         } else if self.current == Some(target) {
-            self.asked = None;
+            self.asking.done();
         }
         if let Some(c) = self.current {
             if c > 0 && layer != c && silent > self.choice.fallback && self.choice.substream > layer {
@@ -238,11 +233,42 @@ impl Selector {
 
     /// What changed since the subscriber was last told (substream, temporal layer), once.
     pub fn news(&mut self) -> (Option<u8>, Option<u8>) {
-        let now = (self.current, self.layered.then(|| self.temporal.current()));
-        let substream = now.0.filter(|_| now.0 != self.told.0);
-        let temporal = now.1.filter(|_| now.1 != self.told.1);
-        self.told = now;
-        (substream, temporal)
+        self.told.news((self.current, self.layered.then(|| self.temporal.current())))
+    }
+}
+
+/// Keyframe requests while a layer change waits for its keyframe: the first went out when the
+/// change was decided (`choose`, `set_cap`), then one each [`ASK_AGAIN`] (a request can be
+/// lost).
+#[derive(Clone, Debug, Default)]
+pub(super) struct AskAgain(Option<Instant>);
+
+impl AskAgain {
+    /// Whether to ask again now, the change still waiting.
+    pub fn due(&mut self, now: Instant) -> bool {
+        let asked = *self.0.get_or_insert(now);
+        let due = now.saturating_duration_since(asked) >= ASK_AGAIN;
+        if due {
+            self.0 = Some(now);
+        }
+        due
+    }
+
+    /// The change happened: the next starts over.
+    pub fn done(&mut self) {
+        self.0 = None;
+    }
+}
+
+/// What a subscriber was last told of the two layers it gets: each, once, when it changes.
+#[derive(Clone, Debug, Default)]
+pub(super) struct Told((Option<u8>, Option<u8>));
+
+impl Told {
+    /// The layers in effect now: those the subscriber has not been told yet.
+    pub fn news(&mut self, now: (Option<u8>, Option<u8>)) -> (Option<u8>, Option<u8>) {
+        let told = std::mem::replace(&mut self.0, now);
+        (now.0.filter(|_| now.0 != told.0), now.1.filter(|_| now.1 != told.1))
     }
 }
 

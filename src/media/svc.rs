@@ -10,15 +10,12 @@
 //!   at the end of one of its frames; packets of higher temporal layers are dropped.
 //!
 //! vroom also starts every layer at a keyframe (nothing before it can be decoded) and, while a
-//! change up waits for one, asks the publisher again each second. Sans-IO, like `simulcast.rs`.
+//! change up waits for one, asks the publisher again each second (`simulcast::AskAgain`). Sans-IO, like `simulcast.rs`.
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use super::simulcast::Choice;
+use super::simulcast::{AskAgain, Choice, Told};
 use super::vp9::Descriptor;
-
-/// How often a change waiting for a keyframe asks for one again.
-const ASK_AGAIN: Duration = Duration::from_secs(1);
 
 /// What to do with one packet.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -42,15 +39,16 @@ pub struct SvcSelector {
     temporal: Option<u8>,
     /// When each spatial layer last arrived.
     seen: [Option<Instant>; 3],
-    /// While a change up waits for a keyframe: when it last asked for one.
-    asked: Option<Instant>,
+    /// Keyframe requests while a change up waits for a keyframe.
+    asking: AskAgain,
     /// What the subscriber was last told: spatial, temporal layer.
-    told: (Option<u8>, Option<u8>),
+    told: Told,
 }
 
 impl SvcSelector {
     pub fn new(choice: Choice) -> SvcSelector {
-        SvcSelector { choice, spatial: None, temporal: None, seen: [None; 3], asked: None, told: (None, None) }
+        let (asking, told) = (AskAgain::default(), Told::default());
+        SvcSelector { choice, spatial: None, temporal: None, seen: [None; 3], asking, told }
     }
 
     /// A new choice (`substream` is the spatial layer). Returns whether the publisher should
@@ -95,7 +93,12 @@ impl SvcSelector {
             }
             _ => {}
         }
-        self.ask_while_waiting(now, &mut v);
+        // A change up waits for a keyframe: asked for again each second.
+        if self.spatial.is_some_and(|s| s < self.choice.substream) {
+            v.keyframe = self.asking.due(now);
+        } else {
+            self.asking.done();
+        }
         let Some(spatial) = self.spatial.filter(|&s| sid <= s) else {
             v.dropped = self.spatial.is_some();
             return v;
@@ -116,33 +119,16 @@ impl SvcSelector {
         v
     }
 
-    /// While the spatial layer waits to go up to the one asked for, a keyframe request each
-    /// [`ASK_AGAIN`] (the first was sent when the change was asked for).
-    fn ask_while_waiting(&mut self, now: Instant, v: &mut SvcVerdict) {
-        if self.spatial.is_some_and(|s| s < self.choice.substream) {
-            let asked = *self.asked.get_or_insert(now);
-            if now.saturating_duration_since(asked) >= ASK_AGAIN {
-                self.asked = Some(now);
-                v.keyframe = true;
-            }
-        } else {
-            self.asked = None;
-        }
-    }
-
     /// What changed since the subscriber was last told (spatial, temporal layer), once.
     pub fn news(&mut self) -> (Option<u8>, Option<u8>) {
-        let now = (self.spatial, self.temporal);
-        let spatial = now.0.filter(|_| now.0 != self.told.0);
-        let temporal = now.1.filter(|_| now.1 != self.told.1);
-        self.told = now;
-        (spatial, temporal)
+        self.told.news((self.spatial, self.temporal))
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
 
     fn ms(t0: Instant, ms: u64) -> Instant {
         t0 + Duration::from_millis(ms)
