@@ -79,7 +79,23 @@ pub async fn start(app: Arc<App>, listen: Listen) -> std::io::Result<Bound> {
         admin: serve(listen.admin, admin).await?,
     };
     tokio::spawn(sweep(app));
+    tokio::spawn(return_freed_memory());
     Ok(bound)
+}
+
+/// Every ten seconds, hands memory freed since back to the system. glibc keeps what a burst of
+/// load freed in its per-thread arenas: after a wave of PeerConnections left, the resident size
+/// stayed 3 to 6 % above where it started on some runs of the soak, and not on others.
+async fn return_freed_memory() {
+    let mut tick = tokio::time::interval(Duration::from_secs(10));
+    loop {
+        tick.tick().await;
+        #[cfg(all(target_os = "linux", target_env = "gnu"))]
+        // SAFETY: malloc_trim takes no pointers; it only releases free heap pages.
+        unsafe {
+            libc::malloc_trim(0);
+        }
+    }
 }
 
 async fn serve(addr: SocketAddr, router: Router) -> std::io::Result<SocketAddr> {
