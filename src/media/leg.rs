@@ -29,6 +29,7 @@ use rtc::shared::{TaggedBytesMut, TransportContext, TransportProtocol};
 use super::adapt::Share;
 use super::downlink::Downlink;
 use super::engine::Shared;
+use super::gate::Gate;
 use super::news::{LegSerial, PeerEvent, Reports};
 use super::peer;
 use super::sender::{Adapted, Sender};
@@ -75,6 +76,8 @@ pub(crate) type Datagrams = Vec<(Route, Bytes)>;
 pub(crate) struct Target {
     pub leg: Arc<Leg>,
     pub mid: String,
+    /// Which simulcast substreams the stream needs to see.
+    pub gate: Gate,
 }
 
 /// A publisher's fan-out: incoming mid to the subscriber streams it goes to. Published by the
@@ -561,6 +564,7 @@ impl Leg {
         self: &Arc<Self>,
         now: Instant,
         mid: &str,
+        gate: &Gate,
         incoming: &Incoming,
         out: &mut Datagrams,
         events: &mut Reports,
@@ -577,6 +581,7 @@ impl Leg {
             (Some(srtp), Some(route)) => {
                 let Some(sender) = st.senders.get_mut(mid) else { return false };
                 let o = sender.outgoing(now, incoming.layer, &incoming.packet);
+                gate.set(sender.settled_on());
                 if let Some(mut p) = o.packet {
                     // A probe of the downlink sends the same bytes again (the subscriber drops
                     // them as duplicates); they take the link's room as much as the first.
@@ -587,8 +592,8 @@ impl Leg {
                         let twcc = downlink.sent(now, p.header.ssrc, p.header.sequence_number, size * (1 + copies));
                         let _ = p.header.set_extension(id, Bytes::copy_from_slice(&twcc.to_be_bytes()));
                     }
-                    if let Some(datagram) = srtp.protect(&p) {
-                        sender.sent(now, p);
+                    if let Some(datagram) = srtp.protect(&p, o.renumber.as_ref()) {
+                        sender.sent(now, p, o.renumber);
                         for _ in 0..copies {
                             out.push((route, datagram.clone()));
                         }
@@ -767,7 +772,10 @@ fn send_rtp(
     let Some(sender) = st.senders.get_mut(mid) else { return (false, (None, None), false) };
     let o = sender.outgoing(now, layer, packet);
     let id = sender.id;
-    if let (Some(p), Some(mut s)) = (o.packet, st.pc.rtp_sender(id)) {
+    if let (Some(mut p), Some(mut s)) = (o.packet, st.pc.rtp_sender(id)) {
+        if let Some(r) = o.renumber {
+            p.payload = r.applied(&p.payload);
+        }
         let _ = s.write_rtp(now, p);
     }
     (o.keyframe, o.news, o.svc)
@@ -793,7 +801,7 @@ fn resend_nacked(
         let Some(sender) = st.senders.values_mut().find(|s| s.ssrc == nack.media_ssrc) else { continue };
         for seq in nack.nacks.iter().flat_map(|pair| pair.packet_list()) {
             nacked += 1;
-            if let Some(datagram) = sender.resend(now, seq).and_then(|p| srtp.protect(p)) {
+            if let Some(datagram) = sender.resend(now, seq).and_then(|(p, renumber)| srtp.protect(p, renumber.as_ref())) {
                 out.push((route, datagram));
                 resent += 1;
             }

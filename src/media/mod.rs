@@ -15,6 +15,7 @@ mod batch;
 mod demux;
 mod downlink;
 mod engine;
+mod gate;
 pub mod fuzzing;
 mod h264;
 mod introspect;

@@ -10,6 +10,7 @@ use std::time::Instant;
 
 use rtc::peer_connection::sdp::RTCSessionDescription;
 
+use super::gate::Gate;
 use super::leg::{Fanout, Leg, Target, DATA_LABEL};
 use super::peer;
 use super::simulcast::Choice;
@@ -154,7 +155,7 @@ impl MediaPort for LegPort {
                     }
                     added = true;
                 }
-                Some(Target { leg, mid: t.sub_mid.clone() })
+                Some(Target { leg, mid: t.sub_mid.clone(), gate: Gate::new(Instant::now()) })
             })
             .collect();
         let mut fanout = Fanout::clone(&before);

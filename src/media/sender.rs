@@ -20,6 +20,7 @@ use super::adapt::{Adaptive, Share, Step, PROBE};
 use super::rewrite::Rewriter;
 use super::simulcast::{Choice, Selector};
 use super::svc::SvcSelector;
+use super::vp8::Renumber;
 use super::{h264, vp8, vp9};
 
 /// Sent packets kept per video stream for retransmission: about 2.5 s at 100 packets/s, more
@@ -40,6 +41,7 @@ const RESEND_GAP: Duration = Duration::from_millis(150);
 #[derive(Clone)]
 struct Kept {
     packet: rtp::Packet,
+    renumber: Option<Renumber>,
     sent: Instant,
     resent: Option<Instant>,
 }
@@ -101,10 +103,12 @@ impl Sender {
     /// The packet to send for a publisher's `packet` (of simulcast substream `layer`, if the
     /// publisher sends several): its SSRC, payload type and numbering, VP8's picture numbering
     /// too; `None` if this stream does not send it. A new header (the publisher leg's extension
-    /// ids mean nothing here); the payload is shared, copied only if its numbering changes.
+    /// ids mean nothing here); the payload is the publisher's, shared, with the change its
+    /// VP8 numbering needs beside it (`Outgoing::renumber`).
     pub fn outgoing(&mut self, now: Instant, layer: Option<u8>, packet: &rtp::Packet) -> Outgoing {
         let Some(pt) = self.pt else { return Outgoing::default() };
-        let mut payload = packet.payload.clone();
+        let payload = packet.payload.clone();
+        let mut renumber = None;
         let mut keyframe = false;
         let mut news = (None, None);
         let mut marker = packet.header.marker;
@@ -117,7 +121,7 @@ impl Sender {
                 self.rewrite.skip(packet.header.ssrc, packet.header.sequence_number);
             }
             if !v.forward {
-                return Outgoing { packet: None, keyframe, news, svc };
+                return Outgoing { keyframe, news, svc, ..Outgoing::default() };
             }
             marker |= v.marker;
         } else if let Some(layer) = layer {
@@ -138,14 +142,12 @@ impl Sender {
                 }
             }
             if !v.forward {
-                return Outgoing { packet: None, keyframe, news, svc };
+                return Outgoing { keyframe, news, svc, ..Outgoing::default() };
             }
             if v.switched {
                 self.numbering.switch();
             }
-            if let Some(d) = vp8 {
-                payload = self.numbering.renumber(&d, payload);
-            }
+            renumber = vp8.and_then(|d| self.numbering.renumber(&d));
         }
         let (seq, ts) =
             self.rewrite.rewrite(packet.header.ssrc, packet.header.sequence_number, packet.header.timestamp);
@@ -158,7 +160,7 @@ impl Sender {
             ssrc: self.ssrc,
             ..Default::default()
         };
-        Outgoing { packet: Some(rtp::Packet { header, payload }), keyframe, news, svc }
+        Outgoing { packet: Some(rtp::Packet { header, payload }), renumber, keyframe, news, svc }
     }
 
     /// The subscriber's simulcast choice from now on. Returns whether the publisher should send
@@ -175,6 +177,12 @@ impl Sender {
         } else {
             simulcast
         }
+    }
+
+    /// The one simulcast substream this stream needs to see, if it is settled on it
+    /// (`gate.rs`); a stream whose layers are chosen by bandwidth measures them all.
+    pub fn settled_on(&self) -> Option<u8> {
+        self.selector.settled_on().filter(|_| self.adaptive.is_none())
     }
 
     /// Whether its substream is chosen by bandwidth.
@@ -229,9 +237,9 @@ impl Sender {
         self.numbering.switch();
     }
 
-    /// Notes a packet this stream sent (as it was before encryption), and keeps it if the
-    /// stream answers NACKs.
-    pub fn sent(&mut self, now: Instant, packet: rtp::Packet) {
+    /// Notes a packet this stream sent (as it was before encryption, with the change its
+    /// payload got), and keeps it if the stream answers NACKs.
+    pub fn sent(&mut self, now: Instant, packet: rtp::Packet, renumber: Option<Renumber>) {
         self.packets += 1;
         self.octets += packet.payload.len() as u64;
         self.bytes += (rtc::shared::marshal::MarshalSize::marshal_size(&packet.header) + packet.payload.len()) as u64;
@@ -241,13 +249,13 @@ impl Sender {
                 self.history = vec![None; HISTORY];
             }
             let slot = packet.header.sequence_number as usize % HISTORY;
-            self.history[slot] = Some(Kept { packet, sent: now, resent: None });
+            self.history[slot] = Some(Kept { packet, renumber, sent: now, resent: None });
         }
     }
 
     /// The packet sent as `seq`, if it is still kept, went out less than [`RESEND_WITHIN`] ago
     /// and was not sent again in the last [`RESEND_GAP`]; the request counts as a NACK.
-    pub fn resend(&mut self, now: Instant, seq: u16) -> Option<&rtp::Packet> {
+    pub fn resend(&mut self, now: Instant, seq: u16) -> Option<(&rtp::Packet, Option<Renumber>)> {
         self.nacked += 1;
         let kept = self.history.get_mut(seq as usize % HISTORY)?.as_mut()?;
         let fresh = now.saturating_duration_since(kept.sent) < RESEND_WITHIN;
@@ -256,7 +264,7 @@ impl Sender {
             return None;
         }
         kept.resent = Some(now);
-        Some(&kept.packet)
+        Some((&kept.packet, kept.renumber))
     }
 
     /// What this stream sent: (packets, bytes, packets the peer NACKed).
@@ -320,6 +328,8 @@ impl Codec {
 #[derive(Default)]
 pub(crate) struct Outgoing {
     pub packet: Option<rtp::Packet>,
+    /// The change the packet's payload needs (VP8 picture numbering), made as it is sent.
+    pub renumber: Option<Renumber>,
     /// The publisher should send a keyframe (a layer change waits for one).
     pub keyframe: bool,
     /// The substream or temporal layer forwarded changed: to tell the subscriber.
@@ -357,10 +367,10 @@ mod tests {
         let mut s = sender();
         let now = Instant::now();
         for seq in 0..300u16 {
-            s.sent(now, packet(seq, 0, vec![seq as u8]));
+            s.sent(now, packet(seq, 0, vec![seq as u8]), None);
         }
-        assert_eq!(s.resend(now, 299).map(|p| p.payload[0]), Some(299u16 as u8));
-        assert_eq!(s.resend(now, 44).map(|p| p.payload[0]), Some(44));
+        assert_eq!(s.resend(now, 299).map(|(p, _)| p.payload[0]), Some(299u16 as u8));
+        assert_eq!(s.resend(now, 44).map(|(p, _)| p.payload[0]), Some(44));
         assert!(s.resend(now, 43).is_none(), "slot 43 now holds 299");
         assert!(s.resend(now, 300).is_none(), "never sent");
     }
@@ -370,14 +380,36 @@ mod tests {
         let mut s = sender();
         let t0 = Instant::now();
         let at = |ms| t0 + Duration::from_millis(ms);
-        s.sent(t0, packet(7, 0, vec![7]));
+        s.sent(t0, packet(7, 0, vec![7]), None);
         assert!(s.resend(at(10), 7).is_some());
         assert!(s.resend(at(110), 7).is_none(), "NACKed again 100 ms later: just sent");
         assert!(s.resend(at(170), 7).is_some());
         assert!(s.resend(at(499), 7).is_some());
-        s.sent(t0, packet(8, 0, vec![8]));
+        s.sent(t0, packet(8, 0, vec![8]), None);
         assert!(s.resend(at(500), 8).is_none(), "too old to be of use");
         assert_eq!(s.counts().2, 5, "every request counts as a NACK");
+    }
+
+    /// A VP8 keyframe's first packet with a 15-bit picture ID.
+    fn vp8_keyframe(seq: u16, picture_id: u16) -> rtp::Packet {
+        packet(seq, u32::from(seq) * 3000, vec![0x90, 0x80, 0x80 | (picture_id >> 8) as u8, picture_id as u8, 0x00])
+    }
+
+    #[test]
+    fn a_packet_sent_again_carries_the_picture_id_it_was_first_sent_with() {
+        let mut s = sender();
+        let now = Instant::now();
+        let first = s.outgoing(now, Some(0), &vp8_keyframe(1, 100));
+        assert!(first.renumber.is_none(), "the first source keeps its numbers");
+        // Substream 1's keyframe moves the stream up: its picture follows the last one sent.
+        let o = s.outgoing(now, Some(1), &vp8_keyframe(2, 5000));
+        let (p, renumber) = (o.packet.unwrap(), o.renumber);
+        assert_eq!(p.payload[2..4], [0x80 | (5000u16 >> 8) as u8, 5000u16 as u8], "the payload stays shared");
+        let seq = p.header.sequence_number;
+        s.sent(now, p, renumber);
+        let (kept, renumber) = s.resend(now, seq).unwrap();
+        let resent = renumber.expect("renumbered").applied(&kept.payload);
+        assert_eq!(vp8::Descriptor::parse(&resent).unwrap().picture_id, Some(101));
     }
 
     #[test]
@@ -385,8 +417,8 @@ mod tests {
         let mut s = sender();
         let t0 = Instant::now();
         assert!(s.report(t0).is_none(), "nothing sent yet");
-        s.sent(t0, packet(1, 1000, vec![0; 100]));
-        s.sent(t0, packet(2, 4000, vec![0; 50]));
+        s.sent(t0, packet(1, 1000, vec![0; 100]), None);
+        s.sent(t0, packet(2, 4000, vec![0; 50]), None);
         let r = s.report(t0 + Duration::from_millis(100)).unwrap();
         assert_eq!((r.ssrc, r.packet_count, r.octet_count), (7, 2, 150));
         assert_eq!(r.rtp_time, 4000 + 9000, "100 ms at 90 kHz after the last packet");

@@ -197,8 +197,11 @@ impl Shard {
                 // subscriber waits for the run it is in, not for every copy to be encrypted.
                 let mut keyframe = false;
                 for t in fanout.get(&incoming.mid).iter().flat_map(|targets| targets.iter()) {
+                    if !t.gate.passes(now, incoming.layer) {
+                        continue;
+                    }
                     let start = self.out.len();
-                    keyframe |= t.leg.forward(now, &t.mid, incoming, &mut self.out, &mut self.events);
+                    keyframe |= t.leg.forward(now, &t.mid, &t.gate, incoming, &mut self.out, &mut self.events);
                     self.stamps.push((start, self.out.len(), now));
                     if self.out.len() >= FANOUT_RUN {
                         self.send();

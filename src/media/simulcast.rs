@@ -131,6 +131,12 @@ impl Selector {
         self.current
     }
 
+    /// The one substream whose packets the stream needs, if it is settled on it: forwarding
+    /// its target, not fallen back, not capped by bandwidth (`gate.rs`).
+    pub fn settled_on(&self) -> Option<u8> {
+        self.current.filter(|c| *c == self.target() && self.fallen_to.is_none() && self.cap.is_none())
+    }
+
     /// The substream the stream moves to.
     fn target(&self) -> u8 {
         self.fallen_to.unwrap_or(self.choice.substream).min(self.cap.unwrap_or(u8::MAX))

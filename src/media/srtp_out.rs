@@ -24,6 +24,8 @@ use rtc::shared::marshal::{Marshal, MarshalSize};
 use rtc::srtp::context::Context;
 use rtc::srtp::protection_profile::ProtectionProfile;
 
+use super::vp8::Renumber;
+
 /// The default crypto provider, remembering the first SRTP master key and salt derived with it.
 pub(crate) struct KeyTap {
     inner: Arc<dyn RTCCryptoProvider>,
@@ -132,10 +134,14 @@ pub(crate) struct SrtpOut {
 }
 
 impl SrtpOut {
-    /// One RTP packet, marshalled and encrypted.
-    pub fn protect(&mut self, packet: &rtp::Packet) -> Option<Bytes> {
+    /// One RTP packet, marshalled, its payload changed as `renumber` says, and encrypted.
+    pub fn protect(&mut self, packet: &rtp::Packet, renumber: Option<&Renumber>) -> Option<Bytes> {
         self.plain.resize(packet.marshal_size(), 0);
         let n = packet.marshal_to(&mut self.plain).ok()?;
+        if let Some(r) = renumber {
+            let at = packet.header.marshal_size();
+            r.apply(&mut self.plain[at..at + packet.payload.len()]);
+        }
         Some(self.context.encrypt_rtp_with_header(&self.plain[..n], &packet.header).ok()?.freeze())
     }
 }

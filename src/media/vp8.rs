@@ -145,22 +145,17 @@ impl Numbering {
 
     /// Rewrites the descriptor `d` of `payload` into this stream's numbering.
     pub fn rewrite(&mut self, d: &Descriptor, payload: &mut [u8]) {
-        if let Some((pid, tl0)) = self.numbers(d) {
-            d.write(payload, pid, tl0);
+        if let Some(r) = self.renumber(d) {
+            r.apply(payload);
         }
     }
 
-    /// `payload` (whose descriptor is `d`) in this stream's numbering: the same bytes if the
-    /// numbers stay as they are, else a copy.
-    pub fn renumber(&mut self, d: &Descriptor, payload: bytes::Bytes) -> bytes::Bytes {
-        match self.numbers(d) {
-            Some((pid, tl0)) if d.picture_id != Some(pid) || d.tl0_pic_idx.is_some_and(|t| t != tl0) => {
-                let mut copy = bytes::BytesMut::from(&payload[..]);
-                d.write(&mut copy, pid, tl0);
-                copy.freeze()
-            }
-            _ => payload,
-        }
+    /// What must change in the payload whose descriptor is `d` for it to carry this stream's
+    /// numbering; `None` if its numbers stay as they are.
+    pub fn renumber(&mut self, d: &Descriptor) -> Option<Renumber> {
+        let (picture_id, tl0_pic_idx) = self.numbers(d)?;
+        let same = d.picture_id == Some(picture_id) && d.tl0_pic_idx.is_none_or(|t| t == tl0_pic_idx);
+        (!same).then_some(Renumber { descriptor: *d, picture_id, tl0_pic_idx })
     }
 
     /// The picture ID and TL0PICIDX this stream sends for a packet whose descriptor is `d`
@@ -185,6 +180,30 @@ impl Numbering {
             self.last = Some((out_pid, out_tl0));
         }
         Some((out_pid, out_tl0))
+    }
+}
+
+/// A packet's new picture ID and TL0PICIDX. It is written where the payload is copied anyway
+/// (marshalled for encryption), so that the publisher's payload is shared by every subscriber
+/// and kept once for their NACKs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Renumber {
+    descriptor: Descriptor,
+    picture_id: u16,
+    tl0_pic_idx: u8,
+}
+
+impl Renumber {
+    /// Writes the new numbers into `payload`, the one the descriptor was read from.
+    pub fn apply(&self, payload: &mut [u8]) {
+        self.descriptor.write(payload, self.picture_id, self.tl0_pic_idx);
+    }
+
+    /// A copy of `payload` with the new numbers.
+    pub fn applied(&self, payload: &[u8]) -> bytes::Bytes {
+        let mut copy = bytes::BytesMut::from(payload);
+        self.apply(&mut copy);
+        copy.freeze()
     }
 }
 
