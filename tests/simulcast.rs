@@ -219,6 +219,15 @@ fn chromium_echotest_simulcast_substreams_and_temporal_layers() {
     chromium_layers("echosimulcast", "");
 }
 
+/// janus.js's `echotest.html?vcodec=av1&svc=L3T3` in headless Chromium: the browser encodes
+/// AV1 with three spatial and three temporal layers in one stream, described by the Dependency
+/// Descriptor extension; the page asks for spatial layers 0, 1, 2 and temporal layers 0, 1 of
+/// its own echo, and must see the same as with simulcast.
+#[test]
+fn chromium_echotest_av1_svc_spatial_and_temporal_layers() {
+    chromium_layers("echosvc", "");
+}
+
 /// Runs a demo page's layer switches (`demos_chromium.py MODE`) against vroom with `config`:
 /// three distinct decoded widths on substreams 0, 1 and 2 in that order, and fewer frames a
 /// second on temporal layer 0 than on 0 and 1.

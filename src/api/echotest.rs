@@ -4,6 +4,7 @@ use super::fields::Fields;
 use super::{Api, PluginReply};
 use crate::core::event::{EventBody, Jsep, LayerChoice, SdpKind};
 use crate::core::{Error, Handle, Plugin, Result};
+use crate::media::sdp;
 use crate::sync::Runtime;
 
 impl<R: Runtime> Api<R> {
@@ -18,21 +19,30 @@ impl<R: Runtime> Api<R> {
         for flag in ["audio", "video", "data", "record"] {
             b.bool(flag)?;
         }
-        for text in ["audiocodec", "videocodec", "videoprofile", "filename"] {
+        for text in ["audiocodec", "videoprofile", "filename"] {
             b.str(text)?;
         }
+        let videocodec = b.str("videocodec")?;
         b.u32("bitrate")?;
+        // SVC's layers (`spatial_layer`, `temporal_layer`, as Janus's later EchoTest takes
+        // them) are chosen as simulcast's are.
+        let substream = layer(&b, "substream", "substream should be 0, 1 or 2")?;
+        let temporal = layer(&b, "temporal", "temporal should be 0, 1 or 2")?;
         let layers = LayerChoice {
-            substream: layer(&b, "substream", "substream should be 0, 1 or 2")?,
-            temporal: layer(&b, "temporal", "temporal should be 0, 1 or 2")?,
+            substream: substream.or(layer(&b, "spatial_layer", "spatial_layer should be 0, 1 or 2")?),
+            temporal: temporal.or(layer(&b, "temporal_layer", "temporal_layer should be 0, 1 or 2")?),
             ..LayerChoice::default()
         };
         let offer = match &jsep {
-            Some(j) if j.kind == SdpKind::Offer => Some(j.sdp.as_str()),
+            // The codec asked for comes first, so the answer takes it where it is offered.
+            Some(j) if j.kind == SdpKind::Offer => Some(match videocodec {
+                Some(codec) => sdp::prefer_codec(&j.sdp, codec),
+                None => j.sdp.clone(),
+            }),
             Some(_) => return Err(Error::InvalidSdp("an answer where an offer was expected".into())),
             None => None,
         };
-        self.core.echo(h, offer, layers, Some(txn.to_string()))
+        self.core.echo(h, offer.as_deref(), layers, Some(txn.to_string()))
     }
 }
 

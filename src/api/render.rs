@@ -202,13 +202,22 @@ pub fn room_event(e: &RoomEvent) -> Value {
         }),
         Layer { room, mid, svc, substream, temporal } => {
             let mut e = json!({ "videoroom": "event", "room": room, "mid": mid });
-            let (spatial_name, temporal_name) =
-                if *svc { ("spatial_layer", "temporal_layer") } else { ("substream", "temporal") };
+            let (spatial_name, temporal_name) = layer_names(*svc);
             put(e.as_object_mut().expect("an object"), spatial_name, substream.map(Value::from));
             put(e.as_object_mut().expect("an object"), temporal_name, temporal.map(Value::from));
             e
         }
         Destroyed { room } => json!({ "videoroom": "destroyed", "room": room }),
+    }
+}
+
+/// What a layer event calls the layers: an SVC stream's spatial and temporal layers, or a
+/// simulcast stream's substream and temporal layer.
+fn layer_names(svc: bool) -> (&'static str, &'static str) {
+    if svc {
+        ("spatial_layer", "temporal_layer")
+    } else {
+        ("substream", "temporal")
     }
 }
 
@@ -286,10 +295,11 @@ pub fn event(session: SessionId, e: &Event) -> Value {
             let data = json!({ "echotest": "event", "result": result });
             plugin_message("event", session, txn, sender, Plugin::EchoTest, data, e.jsep.as_ref())
         }
-        EventBody::EchoTest(EchoEvent::Layer { videocodec, substream, temporal }) => {
+        EventBody::EchoTest(EchoEvent::Layer { videocodec, svc, substream, temporal }) => {
             let mut data = json!({ "echotest": "event", "videocodec": videocodec });
-            put(data.as_object_mut().expect("an object"), "substream", substream.map(Value::from));
-            put(data.as_object_mut().expect("an object"), "temporal", temporal.map(Value::from));
+            let (spatial_name, temporal_name) = layer_names(*svc);
+            put(data.as_object_mut().expect("an object"), spatial_name, substream.map(Value::from));
+            put(data.as_object_mut().expect("an object"), temporal_name, temporal.map(Value::from));
             plugin_message("event", session, txn, sender, Plugin::EchoTest, data, None)
         }
     }

@@ -53,7 +53,9 @@ impl<R: Runtime> Core<R> {
                 for s in port.info().streams.iter().filter(|s| s.kind == "video") {
                     let (substream, temporal) = port.set_layers(&s.mid, layers);
                     let videocodec = s.codec.as_ref().map_or("", |(name, _)| name.as_str());
-                    for e in EchoEvent::layers(videocodec, substream, temporal) {
+                    // What the leg reports later knows; a confirmation now goes by the codec.
+                    let svc = matches!(videocodec, "vp9" | "av1");
+                    for e in EchoEvent::layers(videocodec, svc, substream, temporal) {
                         out.push(&h.queue, Event::new(Some(h.id), None, EventBody::EchoTest(e)));
                     }
                 }

@@ -71,20 +71,21 @@ pub enum EventBody {
 }
 
 /// The EchoTest plugin's events: `result` is "ok" after a request, "done" once its
-/// PeerConnection is gone; with simulcast, the substream or temporal layer the echo now carries
-/// (one of the two per event, with the video codec's name).
+/// PeerConnection is gone; with simulcast or SVC (`svc`), the substream or spatial layer, or
+/// the temporal layer, the echo now carries (one of the two per event, with the video codec's
+/// name).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum EchoEvent {
     Result(String),
-    Layer { videocodec: String, substream: Option<u8>, temporal: Option<u8> },
+    Layer { videocodec: String, svc: bool, substream: Option<u8>, temporal: Option<u8> },
 }
 
 impl EchoEvent {
     /// The `Layer` events for a change of substream and temporal layer: one for each that
     /// changed, substream first (as Janus 1.1.2 sends them).
-    pub fn layers(videocodec: &str, substream: Option<u8>, temporal: Option<u8>) -> Vec<EchoEvent> {
+    pub fn layers(videocodec: &str, svc: bool, substream: Option<u8>, temporal: Option<u8>) -> Vec<EchoEvent> {
         let layer =
-            |(substream, temporal)| EchoEvent::Layer { videocodec: videocodec.to_string(), substream, temporal };
+            |(substream, temporal)| EchoEvent::Layer { videocodec: videocodec.to_string(), svc, substream, temporal };
         one_per_change(substream, temporal).map(layer).collect()
     }
 }

@@ -47,7 +47,7 @@ impl<R: Runtime> Core<R> {
         let h = self.handle(owner.session, owner.handle)?;
         if owner.kind == LegKind::Echo {
             let videocodec = self.echo_codec(&h, &mid).unwrap_or_default();
-            for e in EchoEvent::layers(&videocodec, substream, temporal) {
+            for e in EchoEvent::layers(&videocodec, svc, substream, temporal) {
                 h.send(None, EventBody::EchoTest(e));
             }
             return Ok(());

@@ -20,19 +20,19 @@ use rtc::peer_connection::RTCPeerConnection;
 use rtc::rtcp;
 use rtc::rtcp::payload_feedbacks::receiver_estimated_maximum_bitrate::ReceiverEstimatedMaximumBitrate;
 use rtc::rtcp::transport_feedbacks::transport_layer_cc::TransportLayerCc;
-use rtc::rtp;
 use rtc::sansio::Protocol;
 use rtc::shared::marshal::MarshalSize;
 use rtc::shared::util::match_dtls;
 use rtc::shared::{TaggedBytesMut, TransportContext, TransportProtocol};
 
 use super::adapt::Share;
+use super::av1;
 use super::downlink::Downlink;
 use super::engine::Shared;
 use super::gate::Gate;
 use super::news::{LegSerial, PeerEvent, Reports};
 use super::peer;
-use super::sender::{Adapted, Sender};
+use super::sender::{Adapted, Incoming, Sender};
 use super::simulcast::Choice;
 use super::srtp_out::{KeyTap, SrtpOut};
 use super::stats::MediaStats;
@@ -119,6 +119,10 @@ pub(crate) struct LegState {
     /// A subscriber's transport-wide sequence number extension, once negotiated, and what its
     /// feedback says of the downlink (kept while a stream's layers follow bandwidth).
     pub(super) twcc_ext: Option<u8>,
+    /// The AV1 Dependency Descriptor extension's id, once negotiated, and each incoming mid's
+    /// frame templates (publishers and echo).
+    pub(super) dd_ext: Option<u8>,
+    templates: HashMap<String, av1::Templates>,
     downlink: Option<Downlink>,
     /// Incoming mids already reported as receiving (the `media` event).
     receiving: HashSet<String>,
@@ -202,14 +206,6 @@ impl LegState {
     }
 }
 
-/// A publisher's packet on its way to the fan-out: its mid, and its simulcast substream if the
-/// stream has several.
-pub(crate) struct Incoming {
-    pub mid: String,
-    pub layer: Option<u8>,
-    pub packet: rtp::Packet,
-}
-
 /// What draining a leg produced besides datagrams.
 #[derive(Default)]
 pub(crate) struct Drained {
@@ -253,6 +249,8 @@ impl Leg {
                 layers: HashMap::new(),
                 choices: HashMap::new(),
                 twcc_ext: None,
+                dd_ext: None,
+                templates: HashMap::new(),
                 downlink: None,
                 receiving: HashSet::new(),
                 senders: HashMap::new(),
@@ -485,13 +483,21 @@ impl Leg {
                 if layer.is_none() && st.rids.contains_key(&mid) {
                     return; // an encoding whose rid the offer did not name
                 }
+                // AV1 SVC's layers, read once here for every subscriber (not for simulcast:
+                // each encoding has templates of its own).
+                let dependency = st.dd_ext.filter(|_| layer.is_none()).and_then(|id| {
+                    let raw = packet.header.get_extension(id)?;
+                    let frame = st.templates.entry(mid.clone()).or_default().read(&raw);
+                    Some(av1::Dependency { raw, frame })
+                });
+                let incoming = Incoming { mid, layer, packet, dependency };
                 match self.owner.kind {
-                    LegKind::Publisher => drained.rtp.push(Incoming { mid, layer, packet }),
+                    LegKind::Publisher => drained.rtp.push(incoming),
                     LegKind::Echo => {
-                        let (keyframe, news, svc) = send_rtp(st, now, &mid, layer, &packet);
-                        self.tell_layers(&mid, svc, news, events);
+                        let (keyframe, news, svc) = send_rtp(st, now, &incoming.mid, &incoming);
+                        self.tell_layers(&incoming.mid, svc, news, events);
                         if keyframe {
-                            self.keyframe_locked(st, now, &mid);
+                            self.keyframe_locked(st, now, &incoming.mid);
                         }
                     }
                     LegKind::Subscriber => {}
@@ -580,9 +586,12 @@ impl Leg {
         let (keyframe, news, svc) = match (st.srtp.as_mut(), st.route) {
             (Some(srtp), Some(route)) => {
                 let Some(sender) = st.senders.get_mut(mid) else { return false };
-                let o = sender.outgoing(now, incoming.layer, &incoming.packet);
+                let o = sender.outgoing(now, incoming);
                 gate.set(sender.settled_on());
                 if let Some(mut p) = o.packet {
+                    if let (Some(id), Some(dependency)) = (st.dd_ext, o.dependency.clone()) {
+                        let _ = p.header.set_extension(id, dependency);
+                    }
                     // A probe of the downlink sends the same bytes again (the subscriber drops
                     // them as duplicates); they take the link's room as much as the first.
                     let copies = sender.probe_copies(now);
@@ -603,7 +612,7 @@ impl Leg {
                 (o.keyframe, o.news, o.svc)
             }
             _ => {
-                let sent = send_rtp(st, now, mid, incoming.layer, &incoming.packet);
+                let sent = send_rtp(st, now, mid, incoming);
                 st.flush(out);
                 sent
             }
@@ -762,19 +771,22 @@ fn adapt_layers(st: &mut LegState, now: Instant) -> Vec<(Arc<Leg>, String)> {
 
 /// Hands `packet` (of simulcast substream `layer`, if any) to the stack as our outgoing stream
 /// `mid` sends it. Returns whether a keyframe is wanted, and the layer news (`Outgoing`).
+/// Sends `incoming` on the leg's stream `mid` through the stack.
 fn send_rtp(
     st: &mut LegState,
     now: Instant,
     mid: &str,
-    layer: Option<u8>,
-    packet: &rtp::Packet,
+    incoming: &Incoming,
 ) -> (bool, (Option<u8>, Option<u8>), bool) {
     let Some(sender) = st.senders.get_mut(mid) else { return (false, (None, None), false) };
-    let o = sender.outgoing(now, layer, packet);
+    let o = sender.outgoing(now, incoming);
     let id = sender.id;
     if let (Some(mut p), Some(mut s)) = (o.packet, st.pc.rtp_sender(id)) {
         if let Some(r) = o.renumber {
             p.payload = r.applied(&p.payload);
+        }
+        if let (Some(id), Some(dependency)) = (st.dd_ext, o.dependency) {
+            let _ = p.header.set_extension(id, dependency);
         }
         let _ = s.write_rtp(now, p);
     }

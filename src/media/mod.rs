@@ -10,6 +10,7 @@
 //! tests use, and the system clock.
 
 mod adapt;
+pub mod av1;
 pub mod addresses;
 mod batch;
 mod demux;

@@ -28,6 +28,7 @@ use rtc::sansio::Protocol;
 use rtc::sdp::extmap::TRANSPORT_CC_URI;
 use rtc::statistics::StatsSelector;
 
+use super::av1;
 use super::engine::Shared;
 use super::sender::{Codec, Sender};
 use super::srtp_out::KeyTap;
@@ -71,6 +72,10 @@ pub(crate) fn build(
         let codec = RTCRtpCodecParameters { rtp_codec, payload_type: pt, ..Default::default() };
         media.register_codec(codec, RtpCodecKind::Video).map_err(|e| e.to_string())?;
     }
+    // AV1 SVC's layers are read from the Dependency Descriptor, and subscribers' decoders
+    // need it too.
+    let dd = RTCRtpHeaderExtensionCapability { uri: av1::DEPENDENCY_DESCRIPTOR_URI.to_owned() };
+    media.register_header_extension(dd, RtpCodecKind::Video, None).map_err(|e| e.to_string())?;
     let registry = match kind {
         // A subscriber leg only sends, and sends its media past the stack: it answers NACKs
         // from its own history and writes its own sender reports (`sender.rs`). It offers

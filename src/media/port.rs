@@ -10,6 +10,7 @@ use std::time::Instant;
 
 use rtc::peer_connection::sdp::RTCSessionDescription;
 
+use super::av1;
 use super::gate::Gate;
 use super::leg::{Fanout, Leg, Target, DATA_LABEL};
 use super::peer;
@@ -59,6 +60,7 @@ impl MediaPort for LegPort {
             let answer = st.pc.create_answer(None).map_err(|e| e.to_string())?;
             let sdp = answer.sdp.clone();
             st.pc.set_local_description(Instant::now(), answer).map_err(|e| e.to_string())?;
+            st.dd_ext = super::sdp::extmap_id(&sdp, av1::DEPENDENCY_DESCRIPTOR_URI);
             let senders = peer::senders(&mut st.pc);
             st.senders.extend(senders);
             sdp
@@ -91,6 +93,7 @@ impl MediaPort for LegPort {
     fn accept_answer(&self, answer: &str) -> Result<(), String> {
         {
             let mut st = self.leg.lock();
+            st.dd_ext = super::sdp::extmap_id(answer, av1::DEPENDENCY_DESCRIPTOR_URI);
             let answer = RTCSessionDescription::answer(answer.to_string()).map_err(|e| e.to_string())?;
             st.pc.set_remote_description(Instant::now(), answer).map_err(|e| e.to_string())?;
             st.apply_early_candidates();

@@ -41,6 +41,15 @@ pub struct Offered {
 pub const MAX_ENCODINGS: usize = 3;
 
 /// Checks a JSEP's SDP as Janus does (465 texts) and reads its m-lines.
+/// The id `sdp`'s `a=extmap` lines give the header extension `uri`, if any.
+pub fn extmap_id(sdp: &str, uri: &str) -> Option<u8> {
+    sdp.lines().find_map(|line| {
+        let (id, rest) = line.trim_end().strip_prefix("a=extmap:")?.split_once(' ')?;
+        let id = id.split('/').next()?.parse().ok()?;
+        (rest.split_whitespace().next() == Some(uri)).then_some(id)
+    })
+}
+
 pub fn parse_offer(sdp: &str) -> Result<Vec<Offered>, String> {
     if !sdp.starts_with("v=") {
         return Err("Invalid SDP (doesn't start with v=)".into());
@@ -112,13 +121,40 @@ pub fn prefer_profiles(offer: &str, vp9: Option<&str>, h264: Option<&str>) -> St
     if vp9.is_none() && h264.is_none() {
         return offer.to_string();
     }
-    let eol = if offer.contains("\r\n") { "\r\n" } else { "\n" };
-    let lines: Vec<&str> = offer.lines().collect();
+    each_section(offer, |section| prefer_in_section(section, vp9, h264))
+}
+
+/// An offer whose video m-lines list `codec`'s payload types first, where they offer it: the
+/// answer then takes it, as Janus's EchoTest does with `videocodec`.
+pub fn prefer_codec(offer: &str, codec: &str) -> String {
+    let codec = codec.to_lowercase();
+    each_section(offer, |section| {
+        let mut out: Vec<String> = section.iter().map(|l| l.to_string()).collect();
+        if !section.first().is_some_and(|m| m.starts_with("m=video")) {
+            return out;
+        }
+        let codec_of = |pt: &str| {
+            let rtpmap = section.iter().find_map(|l| l.strip_prefix("a=rtpmap:")?.strip_prefix(pt)?.strip_prefix(' '));
+            rtpmap.unwrap_or_default().split('/').next().unwrap_or_default().to_lowercase()
+        };
+        let words: Vec<&str> = section[0].split_whitespace().collect();
+        let (head, formats) = words.split_at(3.min(words.len()));
+        let (mut first, rest): (Vec<&str>, Vec<&str>) = formats.iter().partition(|pt| codec_of(pt) == codec);
+        first.extend(rest);
+        out[0] = head.iter().chain(first.iter()).copied().collect::<Vec<_>>().join(" ");
+        out
+    })
+}
+
+/// `sdp` with each section (the session part, then each m-line's) replaced by `f`'s lines.
+fn each_section(sdp: &str, mut f: impl FnMut(&[&str]) -> Vec<String>) -> String {
+    let eol = if sdp.contains("\r\n") { "\r\n" } else { "\n" };
+    let lines: Vec<&str> = sdp.lines().collect();
     let mut out: Vec<String> = Vec::new();
     let mut start = 0;
     while start < lines.len() {
         let end = (start + 1..lines.len()).find(|&i| lines[i].starts_with("m=")).unwrap_or(lines.len());
-        out.extend(prefer_in_section(&lines[start..end], vp9, h264));
+        out.extend(f(&lines[start..end]));
         start = end;
     }
     let mut text = out.join(eol);
@@ -413,6 +449,26 @@ mod tests {
         // A profile nobody offers changes nothing; no profile changes nothing.
         assert_eq!(prefer_profiles(PROFILES, Some("3"), None), PROFILES);
         assert_eq!(prefer_profiles(PROFILES, None, None), PROFILES);
+    }
+
+    #[test]
+    fn a_preferred_codec_moves_to_the_front_of_video_m_lines() {
+        let offer = "v=0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=rtpmap:111 opus/48000/2\r\n\
+                     m=video 9 UDP/TLS/RTP/SAVPF 96 97 45 46\r\na=rtpmap:96 VP8/90000\r\na=rtpmap:97 rtx/90000\r\n\
+                     a=rtpmap:45 AV1/90000\r\na=rtpmap:46 rtx/90000\r\n";
+        let preferred = prefer_codec(offer, "av1");
+        assert!(preferred.contains("m=video 9 UDP/TLS/RTP/SAVPF 45 96 97 46\r\n"), "{preferred}");
+        assert!(preferred.contains("m=audio 9 UDP/TLS/RTP/SAVPF 111\r\n"));
+        assert_eq!(prefer_codec(offer, "h264"), offer, "not offered: unchanged");
+    }
+
+    #[test]
+    fn extmap_ids_are_found_by_uri() {
+        let sdp = "m=video 9 UDP/TLS/RTP/SAVPF 96\r\na=extmap:3 urn:ietf:params:rtp-hdrext:sdes:mid\r\n\
+                   a=extmap:11/sendonly https://aomediacodec.github.io/av1-rtp-spec/#dependency-descriptor-rtp-header-extension\r\n";
+        assert_eq!(extmap_id(sdp, crate::media::av1::DEPENDENCY_DESCRIPTOR_URI), Some(11));
+        assert_eq!(extmap_id(sdp, "urn:ietf:params:rtp-hdrext:sdes:mid"), Some(3));
+        assert_eq!(extmap_id(sdp, "urn:nothing"), None);
         assert_eq!(parse_offer(PROFILES).unwrap()[0].profile.as_deref(), Some("0"));
     }
 }

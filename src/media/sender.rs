@@ -11,6 +11,7 @@
 
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use bytes::Bytes;
 use rtc::rtcp::sender_report::SenderReport;
 use rtc::rtp;
 use rtc::rtp_transceiver::RTCRtpSenderId;
@@ -19,9 +20,9 @@ use rtc::shared::marshal::MarshalSize;
 use super::adapt::{Adaptive, Share, Step, PROBE};
 use super::rewrite::Rewriter;
 use super::simulcast::{Choice, Selector};
-use super::svc::SvcSelector;
+use super::svc::{LayerPacket, SvcSelector};
 use super::vp8::Renumber;
-use super::{h264, vp8, vp9};
+use super::{av1, h264, vp8, vp9};
 
 /// Sent packets kept per video stream for retransmission: about 2.5 s at 100 packets/s, more
 /// than a NACK's round trip (Janus keeps 200–1000 ms, `nack_queue_ms`). A power of two: the
@@ -59,6 +60,8 @@ pub(crate) struct Sender {
     numbering: vp8::Numbering,
     /// The spatial and temporal layers it forwards of a VP9 SVC source.
     svc: SvcSelector,
+    /// Packets with SVC layers came (VP9's descriptor, AV1's Dependency Descriptor).
+    svc_seen: bool,
     /// With layers chosen by bandwidth: what the subscriber's share of the downlink allows,
     /// and a running probe (until when, extra copies per packet, copies owed).
     adaptive: Option<Adaptive>,
@@ -88,6 +91,7 @@ impl Sender {
             selector: Selector::new(Choice::default()),
             numbering: vp8::Numbering::default(),
             svc: SvcSelector::new(Choice::default()),
+            svc_seen: false,
             adaptive: None,
             probe: None,
             answers_nacks: codec != Codec::Audio,
@@ -100,20 +104,35 @@ impl Sender {
         }
     }
 
-    /// The packet to send for a publisher's `packet` (of simulcast substream `layer`, if the
-    /// publisher sends several): its SSRC, payload type and numbering, VP8's picture numbering
-    /// too; `None` if this stream does not send it. A new header (the publisher leg's extension
-    /// ids mean nothing here); the payload is the publisher's, shared, with the change its
-    /// VP8 numbering needs beside it (`Outgoing::renumber`).
-    pub fn outgoing(&mut self, now: Instant, layer: Option<u8>, packet: &rtp::Packet) -> Outgoing {
+    /// The packet to send for a publisher's packet: its SSRC, payload type and numbering,
+    /// VP8's picture numbering too; `None` if this stream does not send it. A new header (the
+    /// publisher leg's extension ids mean nothing here); the payload is the publisher's,
+    /// shared, with the change its VP8 numbering needs beside it (`Outgoing::renumber`).
+    pub fn outgoing(&mut self, now: Instant, incoming: &Incoming) -> Outgoing {
         let Some(pt) = self.pt else { return Outgoing::default() };
+        let (layer, packet) = (incoming.layer, &incoming.packet);
         let payload = packet.payload.clone();
         let mut renumber = None;
         let mut keyframe = false;
         let mut news = (None, None);
         let mut marker = packet.header.marker;
-        let svc = self.codec == Codec::Vp9;
-        if let Some(d) = (svc && layer.is_none()).then(|| vp9::Descriptor::parse(&payload)).flatten() {
+        // An AV1 stream's descriptor goes on to the subscriber (its decoder reads the frame
+        // dependencies there); a simulcast encoding's would not follow on from the last one.
+        let dependency =
+            incoming.dependency.as_ref().filter(|_| self.codec == Codec::Av1 && layer.is_none()).map(|d| &d.raw);
+        let layers = match self.codec {
+            _ if layer.is_some() => None,
+            Codec::Vp9 => vp9::Descriptor::parse(&payload).as_ref().and_then(LayerPacket::vp9),
+            Codec::Av1 => incoming
+                .dependency
+                .as_ref()
+                .and_then(|d| d.frame)
+                .map(|f| LayerPacket::av1(&f, av1::starts_keyframe(&payload))),
+            _ => None,
+        };
+        self.svc_seen |= layers.is_some();
+        let svc = self.codec == Codec::Vp9 || layers.is_some();
+        if let Some(d) = layers {
             let v = self.svc.admit(now, &d);
             keyframe = v.keyframe;
             news = self.svc.news();
@@ -128,7 +147,9 @@ impl Sender {
             let vp8 = (self.codec == Codec::Vp8).then(|| vp8::Descriptor::parse(&payload)).flatten();
             let key = match self.codec {
                 Codec::Vp8 => vp8.is_some_and(|d| d.keyframe),
+                Codec::Vp9 => vp9::Descriptor::parse(&payload).is_some_and(|d| d.keyframe),
                 Codec::H264 => h264::is_keyframe(&payload),
+                Codec::Av1 => av1::starts_keyframe(&payload),
                 _ => false,
             };
             let v =
@@ -160,7 +181,8 @@ impl Sender {
             ssrc: self.ssrc,
             ..Default::default()
         };
-        Outgoing { packet: Some(rtp::Packet { header, payload }), renumber, keyframe, news, svc }
+        let dependency = dependency.cloned();
+        Outgoing { packet: Some(rtp::Packet { header, payload }), renumber, dependency, keyframe, news, svc }
     }
 
     /// The subscriber's simulcast choice from now on. Returns whether the publisher should send
@@ -172,7 +194,7 @@ impl Sender {
         }
         let svc = self.svc.choose(choice);
         let simulcast = self.selector.choose(choice);
-        if self.codec == Codec::Vp9 {
+        if self.codec == Codec::Vp9 || self.svc_seen {
             svc
         } else {
             simulcast
@@ -307,6 +329,7 @@ pub(crate) enum Codec {
     Vp8,
     Vp9,
     H264,
+    Av1,
     /// Another video codec: forwarded as it comes.
     Video,
 }
@@ -319,6 +342,7 @@ impl Codec {
             "vp8" => Codec::Vp8,
             "vp9" => Codec::Vp9,
             "h264" => Codec::H264,
+            "av1" => Codec::Av1,
             _ => Codec::Video,
         }
     }
@@ -330,6 +354,8 @@ pub(crate) struct Outgoing {
     pub packet: Option<rtp::Packet>,
     /// The change the packet's payload needs (VP8 picture numbering), made as it is sent.
     pub renumber: Option<Renumber>,
+    /// The AV1 Dependency Descriptor to send with it.
+    pub dependency: Option<Bytes>,
     /// The publisher should send a keyframe (a layer change waits for one).
     pub keyframe: bool,
     /// The substream or temporal layer forwarded changed: to tell the subscriber.
@@ -345,6 +371,15 @@ fn ntp_now() -> u64 {
     let secs = since_unix.as_secs() + NTP_UNIX_OFFSET;
     let frac = ((since_unix.subsec_nanos() as u64) << 32) / 1_000_000_000;
     (secs << 32) | frac
+}
+
+/// A publisher's packet on its way to the fan-out: its mid, its simulcast substream if the
+/// stream has several, and its AV1 Dependency Descriptor if it carries one.
+pub(crate) struct Incoming {
+    pub mid: String,
+    pub layer: Option<u8>,
+    pub packet: rtp::Packet,
+    pub dependency: Option<av1::Dependency>,
 }
 
 #[cfg(test)]
@@ -390,6 +425,10 @@ mod tests {
         assert_eq!(s.counts().2, 5, "every request counts as a NACK");
     }
 
+    fn simulcast(layer: u8, packet: rtp::Packet) -> Incoming {
+        Incoming { mid: "0".into(), layer: Some(layer), packet, dependency: None }
+    }
+
     /// A VP8 keyframe's first packet with a 15-bit picture ID.
     fn vp8_keyframe(seq: u16, picture_id: u16) -> rtp::Packet {
         packet(seq, u32::from(seq) * 3000, vec![0x90, 0x80, 0x80 | (picture_id >> 8) as u8, picture_id as u8, 0x00])
@@ -399,10 +438,10 @@ mod tests {
     fn a_packet_sent_again_carries_the_picture_id_it_was_first_sent_with() {
         let mut s = sender();
         let now = Instant::now();
-        let first = s.outgoing(now, Some(0), &vp8_keyframe(1, 100));
+        let first = s.outgoing(now, &simulcast(0, vp8_keyframe(1, 100)));
         assert!(first.renumber.is_none(), "the first source keeps its numbers");
         // Substream 1's keyframe moves the stream up: its picture follows the last one sent.
-        let o = s.outgoing(now, Some(1), &vp8_keyframe(2, 5000));
+        let o = s.outgoing(now, &simulcast(1, vp8_keyframe(2, 5000)));
         let (p, renumber) = (o.packet.unwrap(), o.renumber);
         assert_eq!(p.payload[2..4], [0x80 | (5000u16 >> 8) as u8, 5000u16 as u8], "the payload stays shared");
         let seq = p.header.sequence_number;

@@ -1,13 +1,14 @@
-//! SVC at one subscriber stream: which spatial and temporal layers of a publisher's VP9 SVC
-//! stream (one SSRC carries them all) the stream forwards. The rules are Janus's
+//! SVC at one subscriber stream: which spatial and temporal layers of a publisher's VP9 or AV1
+//! SVC stream (one SSRC carries them all) the stream forwards. The rules are Janus's
 //! (`janus_rtp_svc_context_process_rtp`, after medooze's `VP9LayerSelector`):
 //!
 //! - a higher spatial layer is taken at a keyframe, the highest asked for that arrived within
-//!   `fallback`; a lower one at the end of a frame (flexible mode) or at a keyframe;
+//!   `fallback`; a lower one at the end of a frame (VP9 flexible mode, AV1) or at a keyframe;
 //! - packets of a higher spatial layer than the current are dropped, and the current layer's
 //!   frame end carries the marker bit (the layer above, which had it, is not sent);
-//! - a higher temporal layer is taken at a switching-up point that begins a frame, a lower one
-//!   at the end of one of its frames; packets of higher temporal layers are dropped.
+//! - a higher temporal layer is taken at a switching-up point that begins a frame (any AV1
+//!   frame start: its descriptor names no switching points), a lower one at the end of one of
+//!   its frames; packets of higher temporal layers are dropped.
 //!
 //! vroom also starts every layer at a keyframe (nothing before it can be decoded) and, while a
 //! change up waits for one, asks the publisher again each second (`simulcast::AskAgain`). Sans-IO, like `simulcast.rs`.
@@ -15,7 +16,53 @@
 use std::time::Instant;
 
 use super::simulcast::{AskAgain, Choice, Told};
-use super::vp9::Descriptor;
+use super::{av1, vp9};
+
+/// What the selector reads of one packet: from its VP9 payload descriptor, or its AV1
+/// Dependency Descriptor.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LayerPacket {
+    pub spatial: u8,
+    pub temporal: u8,
+    /// It begins or ends its layer's frame.
+    pub begin: bool,
+    pub end: bool,
+    /// A higher temporal layer may start here.
+    pub switch_up: bool,
+    /// It begins a keyframe.
+    pub keyframe: bool,
+    /// A lower spatial layer may be taken at the end of any frame (VP9's flexible mode, AV1),
+    /// else only at a keyframe.
+    pub down_at_frame_end: bool,
+}
+
+impl LayerPacket {
+    /// A VP9 packet's layers; `None` if its descriptor names none (not SVC).
+    pub fn vp9(d: &vp9::Descriptor) -> Option<LayerPacket> {
+        Some(LayerPacket {
+            spatial: d.spatial?,
+            temporal: d.temporal?,
+            begin: d.begin,
+            end: d.end,
+            switch_up: d.switch_up,
+            keyframe: d.keyframe,
+            down_at_frame_end: d.flexible,
+        })
+    }
+
+    /// An AV1 packet's layers, from its Dependency Descriptor; `keyframe` from its payload.
+    pub fn av1(f: &av1::Frame, keyframe: bool) -> LayerPacket {
+        LayerPacket {
+            spatial: f.spatial,
+            temporal: f.temporal,
+            begin: f.start,
+            end: f.end,
+            switch_up: true,
+            keyframe,
+            down_at_frame_end: true,
+        }
+    }
+}
 
 /// What to do with one packet.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -65,12 +112,9 @@ impl SvcSelector {
         (keyframe, (spatial, temporal))
     }
 
-    /// Decides on a packet with VP9 descriptor `d`.
-    pub fn admit(&mut self, now: Instant, d: &Descriptor) -> SvcVerdict {
-        let (Some(sid), Some(tid)) = (d.spatial, d.temporal) else {
-            // No layer indices: not SVC, sent as it comes.
-            return SvcVerdict { forward: true, ..SvcVerdict::default() };
-        };
+    /// Decides on a packet of layers `d`.
+    pub fn admit(&mut self, now: Instant, d: &LayerPacket) -> SvcVerdict {
+        let (sid, tid) = (d.spatial, d.temporal);
         let mut v = SvcVerdict::default();
         if let Some(seen) = self.seen.get_mut(usize::from(sid)) {
             *seen = Some(now);
@@ -88,7 +132,7 @@ impl SvcSelector {
                     self.temporal = Some(self.choice.temporal);
                 }
             }
-            Some(current) if current > target && ((!d.flexible && d.keyframe) || (d.flexible && d.end)) => {
+            Some(current) if current > target && ((!d.down_at_frame_end && d.keyframe) || (d.down_at_frame_end && d.end)) => {
                 self.spatial = Some(target);
             }
             _ => {}
@@ -135,17 +179,15 @@ mod tests {
     }
 
     /// A packet of layer `sid`/`tid` that is a whole layer frame (begins and ends it).
-    fn packet(sid: u8, tid: u8, key: bool) -> Descriptor {
-        Descriptor {
-            spatial: Some(sid),
-            temporal: Some(tid),
+    fn packet(sid: u8, tid: u8, key: bool) -> LayerPacket {
+        LayerPacket {
+            spatial: sid,
+            temporal: tid,
             begin: true,
             end: true,
-            flexible: true,
-            predicted: !key,
+            down_at_frame_end: true,
             switch_up: true,
             keyframe: key && sid == 0,
-            ..Descriptor::default()
         }
     }
 

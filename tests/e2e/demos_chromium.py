@@ -2,7 +2,7 @@
 driven by playwright, with fake camera and microphone. Run it inside a loopback-only network
 namespace: Chromium offers every address it has as a candidate.
 
-usage: demos_chromium.py videoroom|mvideoroom|echo|echosimulcast|own|simulcast SERVER_URL
+usage: demos_chromium.py videoroom|mvideoroom|echo|echosimulcast|echosvc|own|simulcast SERVER_URL
 
   videoroom   videoroomtest.html in two tabs (one subscriber PeerConnection per feed)
   simulcast   videoroomtest.html?simulcast=yes in room 4321 (one with no bitrate cap: the demo
@@ -10,6 +10,8 @@ usage: demos_chromium.py videoroom|mvideoroom|echo|echosimulcast|own|simulcast S
               first then asks for substreams 0, 1 and 2 of the other's video and for temporal
               layers 0 and 1 (the page's buttons), and reports the decoded frame width and rate
               after each
+  echosvc        echotest.html?vcodec=av1&svc=L3T3 in one tab, which then asks for spatial layers
+                 0, 1, 2 and temporal layers 0, 1 of its own echo
   echosimulcast  echotest.html?simulcast=yes in one tab, which then asks for the same layers
               of its echo
   mvideoroom  mvideoroomtest.html in two tabs (one multistream subscriber PeerConnection)
@@ -123,7 +125,7 @@ OUTBOUND_VIDEO = """async () => {
             if (s.type === 'outbound-rtp' && s.kind === 'video')
                 out.push({rid: s.rid, width: s.frameWidth, fps: s.framesPerSecond, bytes: s.bytesSent,
                           keyframes: s.keyFramesEncoded, plis: s.pliCount, limit: s.qualityLimitationReason,
-                          active: s.active});
+                          active: s.active, mode: s.scalabilityMode, encoder: s.encoderImplementation});
             if (s.type === 'candidate-pair' && s.nominated && s.availableOutgoingBitrate)
                 out.push({availableOutgoingBitrate: s.availableOutgoingBitrate});
         });
@@ -174,6 +176,32 @@ def layers(page, deadline):
     return seen
 
 
+def svc_layers(page, deadline):
+    """Asks the EchoTest for spatial layers 0, 1, 2 of its own AV1 SVC echo, then temporal
+    layers 0 and 1 (`spatial_layer` / `temporal_layer` requests: the page has no buttons for
+    them), and reads what is decoded after each, as `layers` does."""
+    seen = []
+    for name, value in [("spatial_layer", 0), ("spatial_layer", 1), ("spatial_layer", 2),
+                        ("temporal_layer", 0), ("temporal_layer", 1)]:
+        before = page.evaluate(INBOUND_VIDEO) or {}
+        start = time.time()
+        page.evaluate(f"echotest.send({{message: {{{name}: {value}}}}})")
+        switched, now, samples = None, before, []
+        while time.time() < deadline:
+            time.sleep(0.1)
+            now = page.evaluate(INBOUND_VIDEO) or {}
+            samples.append((time.time(), now.get("decoded", 0)))
+            if name == "spatial_layer" and switched is None and now.get("width") != before.get("width"):
+                switched = time.time() - start
+            if time.time() - start > (3.0 if name == "spatial_layer" else 4.0):
+                break
+        recent = [s for s in samples if s[0] >= samples[-1][0] - 2.0]
+        fps = (recent[-1][1] - recent[0][1]) / max(0.001, recent[-1][0] - recent[0][0])
+        seen.append({"request": f"{name} {value}", "width": now.get("width"), "height": now.get("height"),
+                     "fps": round(fps, 1), "decoded_new_width_s": switched and round(switched, 3)})
+    return seen
+
+
 def join_room(page, base, demo, name):
     page.goto(f"{base}/{demo}" + ("" if "?" in demo else ".html"))
     page.click("#start")
@@ -199,15 +227,19 @@ def main(mode, server_url):
                 page.goto(f"{root}/")
             counts = wait_decoded(pages, "#remote video", deadline)
             status = [page.inner_text("#status") for page in pages]
-        elif mode in ("echo", "echosimulcast"):
+        elif mode in ("echo", "echosimulcast", "echosvc"):
             page = context.new_page()
             page.on("console", lambda m: logs.append(m.text))
-            page.goto(f"{base}/echotest.html" + ("?simulcast=yes" if mode == "echosimulcast" else ""))
+            query = {"echo": "", "echosimulcast": "?simulcast=yes", "echosvc": "?vcodec=av1&svc=L3T3"}[mode]
+            page.goto(f"{base}/echotest.html{query}")
             page.click("#start")
             counts = wait_decoded([page], "#videoright video", deadline)
             pages = [page]
             if mode == "echosimulcast":
                 status = layers(page, time.time() + 60)
+                status.append({"publisher": page.evaluate(OUTBOUND_VIDEO)})
+            if mode == "echosvc":
+                status = svc_layers(page, time.time() + 60)
                 status.append({"publisher": page.evaluate(OUTBOUND_VIDEO)})
         else:
             demo = {"videoroom": "videoroomtest", "mvideoroom": "mvideoroomtest",
