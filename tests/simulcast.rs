@@ -209,14 +209,23 @@ fn chromium_videoroomtest_simulcast_substreams_and_temporal_layers() {
     // A room with no bitrate cap: under the demo room's 128 kbit/s (sent as REMB, as Janus
     // does) a browser sends only its lowest encoding.
     let room = "[[videoroom.rooms]]\nid = 4321\ndescription = \"Simulcast\"\npublishers = 6\nbitrate = 0\n";
-    chromium_layers("simulcast", room);
+    chromium_layers("simulcast", room, "libvpx", true);
+}
+
+/// The same with H.264 (`vcodec=h264`, the publishers' `videocodec`): Chromium's three H.264
+/// encodings, switched at their IDR frames (substreams only: OpenH264 sends no temporal layers).
+#[test]
+fn chromium_videoroomtest_h264_simulcast_substreams() {
+    let room = "[[videoroom.rooms]]\nid = 4321\ndescription = \"Simulcast\"\npublishers = 6\nbitrate = 0\n\
+                videocodec = \"vp8,h264\"\n";
+    chromium_layers("simulcast264", room, "OpenH264", false);
 }
 
 /// janus.js's `echotest.html?simulcast=yes` in headless Chromium: the page asks for the same
 /// layers of its own echo, and must see the same.
 #[test]
 fn chromium_echotest_simulcast_substreams_and_temporal_layers() {
-    chromium_layers("echosimulcast", "");
+    chromium_layers("echosimulcast", "", "libvpx", true);
 }
 
 /// janus.js's `echotest.html?vcodec=av1&svc=L3T3` in headless Chromium: the browser encodes
@@ -225,13 +234,14 @@ fn chromium_echotest_simulcast_substreams_and_temporal_layers() {
 /// its own echo, and must see the same as with simulcast.
 #[test]
 fn chromium_echotest_av1_svc_spatial_and_temporal_layers() {
-    chromium_layers("echosvc", "");
+    chromium_layers("echosvc", "", "libaom", true);
 }
 
 /// Runs a demo page's layer switches (`demos_chromium.py MODE`) against vroom with `config`:
-/// three distinct decoded widths on substreams 0, 1 and 2 in that order, and fewer frames a
-/// second on temporal layer 0 than on 0 and 1.
-fn chromium_layers(mode: &str, config: &str) {
+/// the publisher's video encoded by `encoder` (Chromium's name for it), three distinct decoded
+/// widths on substreams 0, 1 and 2 in that order, and fewer frames a second on temporal layer
+/// 0 than on 0 and 1 (if `temporal`).
+fn chromium_layers(mode: &str, config: &str, encoder: &str, temporal: bool) {
     // One browser at a time: two on these two cores blur the frame rates measured.
     static ONE_BROWSER: std::sync::Mutex<()> = std::sync::Mutex::new(());
     let _alone = ONE_BROWSER.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
@@ -242,10 +252,14 @@ fn chromium_layers(mode: &str, config: &str) {
     println!("{summary}");
     assert_eq!(summary["ok"], true, "{summary}");
     let seen = summary["status"].as_array().unwrap();
+    let publisher = seen.last().map(|p| p["publisher"].to_string()).unwrap_or_default();
+    assert!(publisher.contains(encoder), "the video is encoded by {encoder}: {summary}");
     let width = |i: usize| seen[i]["width"].as_u64().unwrap_or_else(|| panic!("{summary}"));
     assert!(width(0) < width(1) && width(1) < width(2), "substreams 0, 1, 2 decode growing widths: {summary}");
     let fps = |i: usize| seen[i]["fps"].as_f64().unwrap_or_else(|| panic!("{summary}"));
-    assert!(fps(3) < 0.75 * fps(4), "temporal layer 0 has fewer frames a second than 0 and 1: {summary}");
+    if temporal {
+        assert!(fps(3) < 0.75 * fps(4), "temporal layer 0 has fewer frames a second than 0 and 1: {summary}");
+    }
 }
 
 /// `rtp_forward` of a simulcast stream as Janus does it: `port`, `port_2` and `port_3` get
@@ -427,6 +441,8 @@ async fn echotest_layer_requests_out_of_range_get_janus_errors() {
         (json!({ "substream": 3 }), "Invalid value (substream should be 0, 1 or 2)"),
         (json!({ "temporal": -1 }), "Invalid value (temporal should be 0, 1 or 2)"),
         (json!({ "substream": "1" }), "Invalid value (substream should be 0, 1 or 2)"),
+        (json!({ "spatial_layer": 3 }), "Invalid value (spatial_layer should be 0, 1 or 2)"),
+        (json!({ "temporal_layer": 5 }), "Invalid value (temporal_layer should be 0, 1 or 2)"),
     ] {
         let ev = ws.message_async(s, h, bad.clone(), None).await;
         assert_eq!(data(&ev)["error_code"], 413, "{bad}: {ev}");

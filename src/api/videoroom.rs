@@ -218,7 +218,16 @@ impl<R: Runtime> Api<R> {
             match jsep {
                 Some(j) if j.kind == SdpKind::Offer => {
                     let (vp9, h264) = room.map(|r| core.video_profiles(r)).unwrap_or_default();
-                    let sdp = sdp::prefer_profiles(&j.sdp, vp9.as_deref(), h264.as_deref());
+                    let mut sdp = sdp::prefer_profiles(&j.sdp, vp9.as_deref(), h264.as_deref());
+                    // The publisher's `videocodec`, else the room's first that is offered, is
+                    // the one answered (as Janus chooses).
+                    let codecs = match b.str("videocodec")? {
+                        Some(codec) => vec![codec.to_string()],
+                        None => room.map(|r| core.video_codecs(r)).unwrap_or_default(),
+                    };
+                    for codec in codecs.iter().rev() {
+                        sdp = sdp::prefer_codec(&sdp, codec);
+                    }
                     let offered = sdp::parse_offer(&sdp).map_err(Error::InvalidSdp)?;
                     Ok(Some(Publish {
                         streams: sdp::publisher_streams(&offered),

@@ -50,8 +50,8 @@ impl MediaPort for LegPort {
                 .filter(|s| !s.rids.is_empty())
                 .map(|s| (s.mid, s.rids.into_iter().rev().collect()))
                 .collect();
-            let offer = RTCSessionDescription::offer(super::sdp::normalize_offer(offer).into_owned())
-                .map_err(|e| e.to_string())?;
+            let offer = super::sdp::dependency_descriptor_for_av1_only(&super::sdp::normalize_offer(offer));
+            let offer = RTCSessionDescription::offer(offer).map_err(|e| e.to_string())?;
             st.pc.set_remote_description(Instant::now(), offer).map_err(|e| e.to_string())?;
             st.apply_early_candidates();
             if self.leg.owner.kind == LegKind::Echo {
@@ -84,7 +84,8 @@ impl MediaPort for LegPort {
             let offer = st.pc.create_offer(None).map_err(|e| e.to_string())?;
             let sdp = offer.sdp.clone();
             st.pc.set_local_description(Instant::now(), offer).map_err(|e| e.to_string())?;
-            sdp
+            // The subscriber's answer then leaves it out where it is not AV1.
+            super::sdp::dependency_descriptor_for_av1_only(&sdp)
         };
         self.leg.poke();
         Ok(sdp)

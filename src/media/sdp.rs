@@ -146,6 +146,23 @@ pub fn prefer_codec(offer: &str, codec: &str) -> String {
     })
 }
 
+/// `sdp` without the AV1 Dependency Descriptor extension on video m-lines whose first codec is
+/// not AV1. Where it is negotiated Chromium's VP8 loses its temporal layers to vroom (the
+/// simulcast tests stop seeing them), so it is offered and answered only for AV1.
+pub fn dependency_descriptor_for_av1_only(sdp: &str) -> String {
+    each_section(sdp, |section| {
+        let first_pt = section.first().and_then(|m| m.split_whitespace().nth(3)).unwrap_or_default();
+        let av1 = section.first().is_some_and(|m| m.starts_with("m=video"))
+            && section.iter().any(|l| {
+                l.strip_prefix("a=rtpmap:")
+                    .and_then(|rest| rest.strip_prefix(first_pt)?.strip_prefix(' '))
+                    .is_some_and(|codec| codec.to_lowercase().starts_with("av1/"))
+            });
+        let dd = |l: &&&str| l.starts_with("a=extmap:") && l.contains(super::av1::DEPENDENCY_DESCRIPTOR_URI);
+        section.iter().filter(|l| av1 || !dd(l)).map(|l| l.to_string()).collect()
+    })
+}
+
 /// `sdp` with each section (the session part, then each m-line's) replaced by `f`'s lines.
 fn each_section(sdp: &str, mut f: impl FnMut(&[&str]) -> Vec<String>) -> String {
     let eol = if sdp.contains("\r\n") { "\r\n" } else { "\n" };
@@ -460,6 +477,19 @@ mod tests {
         assert!(preferred.contains("m=video 9 UDP/TLS/RTP/SAVPF 45 96 97 46\r\n"), "{preferred}");
         assert!(preferred.contains("m=audio 9 UDP/TLS/RTP/SAVPF 111\r\n"));
         assert_eq!(prefer_codec(offer, "h264"), offer, "not offered: unchanged");
+    }
+
+    #[test]
+    fn the_dependency_descriptor_stays_only_where_av1_comes_first() {
+        let dd = crate::media::av1::DEPENDENCY_DESCRIPTOR_URI;
+        let offer = format!(
+            "v=0\r\nm=video 9 UDP/TLS/RTP/SAVPF 45 96\r\na=rtpmap:45 AV1/90000\r\na=rtpmap:96 VP8/90000\r\n\
+             a=extmap:11 {dd}\r\nm=video 9 UDP/TLS/RTP/SAVPF 96 45\r\na=rtpmap:96 VP8/90000\r\n\
+             a=rtpmap:45 AV1/90000\r\na=extmap:11 {dd}\r\n"
+        );
+        let kept = dependency_descriptor_for_av1_only(&offer);
+        assert_eq!(kept.matches(dd).count(), 1, "{kept}");
+        assert!(kept.split("m=video").nth(1).unwrap().contains(dd), "the AV1 m-line keeps it");
     }
 
     #[test]

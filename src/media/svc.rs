@@ -132,10 +132,17 @@ impl SvcSelector {
                     self.temporal = Some(self.choice.temporal);
                 }
             }
-            Some(current) if current > target && ((!d.down_at_frame_end && d.keyframe) || (d.down_at_frame_end && d.end)) => {
+            Some(current) if current > target && !d.down_at_frame_end && d.keyframe => {
                 self.spatial = Some(target);
             }
             _ => {}
+        }
+        // A change down at a frame's end takes effect after this packet, which ends the frame:
+        // dropping it would leave the frame cut short, and the decoder waiting for a keyframe.
+        let sending = self.spatial;
+        let ends_here = d.down_at_frame_end && d.end && self.spatial.is_some_and(|c| c > target);
+        if ends_here {
+            self.spatial = Some(target);
         }
         // A change up waits for a keyframe: asked for again each second.
         if self.spatial.is_some_and(|s| s < self.choice.substream) {
@@ -143,8 +150,8 @@ impl SvcSelector {
         } else {
             self.asking.done();
         }
-        let Some(spatial) = self.spatial.filter(|&s| sid <= s) else {
-            v.dropped = self.spatial.is_some();
+        let Some(spatial) = sending.filter(|&s| sid <= s) else {
+            v.dropped = sending.is_some();
             return v;
         };
         let temporal = self.temporal.unwrap_or(self.choice.temporal);
@@ -159,7 +166,7 @@ impl SvcSelector {
             return v;
         }
         v.forward = true;
-        v.marker = d.end && sid == spatial;
+        v.marker = d.end && (sid == spatial || ends_here);
         v
     }
 
@@ -231,6 +238,24 @@ mod tests {
         assert!(keyframe, "going up waits for a keyframe");
         assert_eq!(picture(&mut s, ms(t0, 99), 2, false).0, vec![0]);
         assert_eq!(picture(&mut s, ms(t0, 132), 0, true), (vec![0, 1], vec![1]));
+    }
+
+    #[test]
+    fn a_change_down_asked_for_mid_frame_lets_that_frame_end_with_the_marker() {
+        let t0 = Instant::now();
+        let mut s = SvcSelector::new(Choice::default());
+        picture(&mut s, t0, 0, false);
+        assert_eq!(picture(&mut s, ms(t0, 10), 0, true).0, vec![0, 1, 2]);
+        assert!(s.admit(ms(t0, 33), &packet(0, 0, false)).forward);
+        s.choose(Choice { substream: 0, ..Choice::default() });
+        // Layer 1's frame in two packets: it began before the change, so it ends whole.
+        let begins = LayerPacket { end: false, ..packet(1, 0, false) };
+        let ends = LayerPacket { begin: false, ..packet(1, 0, false) };
+        assert!(s.admit(ms(t0, 34), &begins).forward);
+        let end = s.admit(ms(t0, 35), &ends);
+        assert!(end.forward && end.marker, "the frame's last packet goes, and ends the picture: {end:?}");
+        assert!(s.admit(ms(t0, 36), &packet(2, 0, false)).dropped);
+        assert_eq!(picture(&mut s, ms(t0, 66), 0, false), (vec![0], vec![0]));
     }
 
     #[test]

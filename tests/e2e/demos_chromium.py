@@ -2,7 +2,7 @@
 driven by playwright, with fake camera and microphone. Run it inside a loopback-only network
 namespace: Chromium offers every address it has as a candidate.
 
-usage: demos_chromium.py videoroom|mvideoroom|echo|echosimulcast|echosvc|own|simulcast SERVER_URL
+usage: demos_chromium.py videoroom|mvideoroom|echo|echosimulcast|echosvc|own|simulcast|simulcast264 SERVER_URL
 
   videoroom   videoroomtest.html in two tabs (one subscriber PeerConnection per feed)
   simulcast   videoroomtest.html?simulcast=yes in room 4321 (one with no bitrate cap: the demo
@@ -10,10 +10,12 @@ usage: demos_chromium.py videoroom|mvideoroom|echo|echosimulcast|echosvc|own|sim
               first then asks for substreams 0, 1 and 2 of the other's video and for temporal
               layers 0 and 1 (the page's buttons), and reports the decoded frame width and rate
               after each
-  echosvc        echotest.html?vcodec=av1&svc=L3T3 in one tab, which then asks for spatial layers
-                 0, 1, 2 and temporal layers 0, 1 of its own echo
+  simulcast264  the same with vcodec=h264: the publishers send H.264 simulcast (substreams
+              only: Chromium's OpenH264 encodings have no temporal layers)
   echosimulcast  echotest.html?simulcast=yes in one tab, which then asks for the same layers
               of its echo
+  echosvc     echotest.html?vcodec=av1&svc=L3T3 in one tab, which then asks for spatial layers
+              0, 1, 2 and temporal layers 0, 1 of its own echo
   mvideoroom  mvideoroomtest.html in two tabs (one multistream subscriber PeerConnection)
   echo        echotest.html in one tab
   own         vroom's own page (served by vroom at the root of its HTTP listener; SERVER_URL is
@@ -134,7 +136,7 @@ OUTBOUND_VIDEO = """async () => {
 }"""
 
 
-def layers(page, deadline):
+def layers(page, deadline, temporal=True):
     """Clicks the page's simulcast buttons for the first remote feed (the echo, in the
     EchoTest, whose buttons name no feed): substreams 0, 1, 2, then
     temporal layers 0 and 1. After each it waits for the page to mark the button as in effect
@@ -144,7 +146,7 @@ def layers(page, deadline):
     feed = page.get_attribute("[id^=sl][id$='-0']", "id")[2:-2]
     seen = []
     # The page offers temporal layers 0 and 1 on Chromium (whose VP8 has two, it says).
-    for kind, value in [("sl", 0), ("sl", 1), ("sl", 2), ("tl", 0), ("tl", 1)]:
+    for kind, value in [("sl", 0), ("sl", 1), ("sl", 2)] + ([("tl", 0), ("tl", 1)] if temporal else []):
         before = page.evaluate(INBOUND_VIDEO) or {}
         start = time.time()
         # A click in the page (the demo's toasts may cover the button).
@@ -243,14 +245,16 @@ def main(mode, server_url):
                 status.append({"publisher": page.evaluate(OUTBOUND_VIDEO)})
         else:
             demo = {"videoroom": "videoroomtest", "mvideoroom": "mvideoroomtest",
-                    "simulcast": "videoroomtest.html?simulcast=yes&room=4321"}[mode]
+                    "simulcast": "videoroomtest.html?simulcast=yes&room=4321",
+                    "simulcast264": "videoroomtest.html?simulcast=yes&room=4321&vcodec=h264"}[mode]
             pages = [context.new_page(), context.new_page()]
             for i, page in enumerate(pages):
                 page.on("console", lambda m: logs.append(m.text))
                 join_room(page, base, demo, f"tab{i}")
             counts = wait_decoded(pages, "[id^=videoremote] video", deadline)
-            if mode == "simulcast":
-                status = layers(pages[0], time.time() + 60)
+            if mode in ("simulcast", "simulcast264"):
+                # Chromium's H.264 (OpenH264) has no temporal layers.
+                status = layers(pages[0], time.time() + 60, temporal=mode == "simulcast")
                 status.append({"publisher": pages[1].evaluate(OUTBOUND_VIDEO)})
         transports = [t for page in pages for t in page.evaluate(TRANSPORTS)]
         print(json.dumps({"ok": True, "mode": mode, "frames_decoded": counts, "transports": transports,

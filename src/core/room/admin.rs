@@ -112,6 +112,15 @@ impl<R: Runtime> Core<R> {
         }
     }
 
+    /// The video codecs a room allows, in its order of preference (`videocodec`).
+    pub fn video_codecs(&self, id: RoomId) -> Vec<String> {
+        let mut t = Self::enter();
+        match self.find_room(&mut t, id) {
+            Ok(room) => room.state.read(&mut t).config.videocodec.split(',').map(|c| c.trim().to_string()).collect(),
+            Err(_) => Vec::new(),
+        }
+    }
+
     /// `list`: private rooms only with the right `admin_key`.
     pub fn list_rooms(&self, admin_key: Option<&str>) -> Vec<RoomInfo> {
         let show_private = self.config.admin_key.is_some() && self.check_admin_key(admin_key).is_ok();
