@@ -144,8 +144,9 @@ impl SvcSelector {
         if ends_here {
             self.spatial = Some(target);
         }
-        // A change up waits for a keyframe: asked for again each second.
-        if self.spatial.is_some_and(|s| s < self.choice.substream) {
+        // A change up waits for a keyframe, and so does a stream that has none yet (the one its
+        // start asked for may have come before it was wired): asked for again each second.
+        if self.spatial.is_none_or(|s| s < self.choice.substream) {
             v.keyframe = self.asking.due(now);
         } else {
             self.asking.done();
@@ -283,6 +284,17 @@ mod tests {
         s.admit(t0, &packet(1, 0, true));
         assert!(s.admit(ms(t0, 33), &packet(0, 0, true)).forward);
         assert_eq!(s.news().0, Some(1), "layer 2 never arrived");
+    }
+
+    #[test]
+    fn a_stream_without_a_keyframe_asks_for_one_each_second() {
+        let t0 = Instant::now();
+        let mut s = SvcSelector::new(Choice::default());
+        let asked: Vec<u64> = (0..=70)
+            .map(|i| i * 33)
+            .filter(|&t| (0..3).any(|sid| s.admit(ms(t0, t), &packet(sid, 0, false)).keyframe))
+            .collect();
+        assert_eq!(asked, vec![1023, 2046], "once a second while none came");
     }
 
     #[test]

@@ -159,48 +159,42 @@ def layers(page, deadline, temporal=True):
             seen.append({"unconfirmed": f"{kind} {value}", "inbound": page.evaluate(INBOUND_VIDEO)})
             return seen
         confirmed = time.time() - start
-        # The new layer shows in what is decoded: another width, and the frame rate, counted
-        # over the last two seconds of the wait.
-        switched, now, samples = None, before, []
-        while time.time() < deadline:
-            time.sleep(0.1)
-            now = page.evaluate(INBOUND_VIDEO) or {}
-            samples.append((time.time(), now.get("decoded", 0)))
-            if kind == "sl" and switched is None and now.get("width") != before.get("width"):
-                switched = time.time() - start
-            if time.time() - start > (3.0 if kind == "sl" else 4.0):
-                break
-        recent = [s for s in samples if s[0] >= samples[-1][0] - 2.0]
-        fps = (recent[-1][1] - recent[0][1]) / max(0.001, recent[-1][0] - recent[0][0])
-        seen.append({"request": f"{'substream' if kind == 'sl' else 'temporal'} {value}", "width": now.get("width"),
-                     "height": now.get("height"), "fps": round(fps, 1), "confirmed_s": round(confirmed, 3),
-                     "decoded_new_width_s": switched and round(switched, 3)})
+        seen.append({"request": f"{'substream' if kind == 'sl' else 'temporal'} {value}",
+                     "confirmed_s": round(confirmed, 3), **decoded_after(page, before, start, deadline, kind == "sl")})
     return seen
+
+
+def decoded_after(page, before, start, deadline, spatial):
+    """What a page decodes after a layer request made at `start`: the new layer shows as
+    another width (`spatial`: how long that took) and as the frame rate, counted over the last
+    two seconds of the wait."""
+    switched, now, samples = None, before, []
+    while time.time() < deadline:
+        time.sleep(0.1)
+        now = page.evaluate(INBOUND_VIDEO) or {}
+        samples.append((time.time(), now.get("decoded", 0)))
+        if spatial and switched is None and now.get("width") != before.get("width"):
+            switched = time.time() - start
+        if time.time() - start > (3.0 if spatial else 4.0):
+            break
+    recent = [s for s in samples if s[0] >= samples[-1][0] - 2.0]
+    fps = (recent[-1][1] - recent[0][1]) / max(0.001, recent[-1][0] - recent[0][0])
+    return {"width": now.get("width"), "height": now.get("height"), "fps": round(fps, 1),
+            "decoded_new_width_s": switched and round(switched, 3)}
 
 
 def svc_layers(page, deadline):
     """Asks the EchoTest for spatial layers 0, 1, 2 of its own AV1 SVC echo, then temporal
     layers 0 and 1 (`spatial_layer` / `temporal_layer` requests: the page has no buttons for
-    them), and reads what is decoded after each, as `layers` does."""
+    them), and reads what is decoded after each."""
     seen = []
     for name, value in [("spatial_layer", 0), ("spatial_layer", 1), ("spatial_layer", 2),
                         ("temporal_layer", 0), ("temporal_layer", 1)]:
         before = page.evaluate(INBOUND_VIDEO) or {}
         start = time.time()
         page.evaluate(f"echotest.send({{message: {{{name}: {value}}}}})")
-        switched, now, samples = None, before, []
-        while time.time() < deadline:
-            time.sleep(0.1)
-            now = page.evaluate(INBOUND_VIDEO) or {}
-            samples.append((time.time(), now.get("decoded", 0)))
-            if name == "spatial_layer" and switched is None and now.get("width") != before.get("width"):
-                switched = time.time() - start
-            if time.time() - start > (3.0 if name == "spatial_layer" else 4.0):
-                break
-        recent = [s for s in samples if s[0] >= samples[-1][0] - 2.0]
-        fps = (recent[-1][1] - recent[0][1]) / max(0.001, recent[-1][0] - recent[0][0])
-        seen.append({"request": f"{name} {value}", "width": now.get("width"), "height": now.get("height"),
-                     "fps": round(fps, 1), "decoded_new_width_s": switched and round(switched, 3)})
+        seen.append({"request": f"{name} {value}",
+                     **decoded_after(page, before, start, deadline, name == "spatial_layer")})
     return seen
 
 
