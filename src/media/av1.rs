@@ -165,7 +165,10 @@ pub(crate) mod tests {
         assert_eq!(first, Frame { start: true, end: false, spatial: 0, temporal: 0 });
         // Template ids count from the offset, modulo 64: id 5 + 4 is (1, 1), id 5 + 8 is (2, 2).
         assert_eq!(t.read(&descriptor(false, true, 9, 2, None)).map(|f| (f.spatial, f.temporal)), Some((1, 1)));
-        assert_eq!(t.read(&descriptor(true, true, 13, 3, None)).map(|f| (f.spatial, f.temporal, f.end)), Some((2, 2, true)));
+        assert_eq!(
+            t.read(&descriptor(true, true, 13, 3, None)).map(|f| (f.spatial, f.temporal, f.end)),
+            Some((2, 2, true))
+        );
         assert_eq!(t.read(&descriptor(true, true, 14, 3, None)), None, "past the last template");
         let mut wrapped = Templates::default();
         wrapped.read(&descriptor(true, true, 62, 1, Some(62))).unwrap();

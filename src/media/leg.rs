@@ -769,15 +769,9 @@ fn adapt_layers(st: &mut LegState, now: Instant) -> Vec<(Arc<Leg>, String)> {
     keyframes
 }
 
-/// Hands `packet` (of simulcast substream `layer`, if any) to the stack as our outgoing stream
-/// `mid` sends it. Returns whether a keyframe is wanted, and the layer news (`Outgoing`).
-/// Sends `incoming` on the leg's stream `mid` through the stack.
-fn send_rtp(
-    st: &mut LegState,
-    now: Instant,
-    mid: &str,
-    incoming: &Incoming,
-) -> (bool, (Option<u8>, Option<u8>), bool) {
+/// Hands `incoming` to the stack as our outgoing stream `mid` sends it. Returns whether a
+/// keyframe is wanted, and the layer news (`Outgoing`).
+fn send_rtp(st: &mut LegState, now: Instant, mid: &str, incoming: &Incoming) -> (bool, (Option<u8>, Option<u8>), bool) {
     let Some(sender) = st.senders.get_mut(mid) else { return (false, (None, None), false) };
     let o = sender.outgoing(now, incoming);
     let id = sender.id;
@@ -813,7 +807,8 @@ fn resend_nacked(
         let Some(sender) = st.senders.values_mut().find(|s| s.ssrc == nack.media_ssrc) else { continue };
         for seq in nack.nacks.iter().flat_map(|pair| pair.packet_list()) {
             nacked += 1;
-            if let Some(datagram) = sender.resend(now, seq).and_then(|(p, renumber)| srtp.protect(p, renumber.as_ref())) {
+            if let Some(datagram) = sender.resend(now, seq).and_then(|(p, renumber)| srtp.protect(p, renumber.as_ref()))
+            {
                 out.push((route, datagram));
                 resent += 1;
             }

@@ -10,14 +10,14 @@
 //! tests use, and the system clock.
 
 mod adapt;
-pub mod av1;
 pub mod addresses;
+pub mod av1;
 mod batch;
 mod demux;
 mod downlink;
 mod engine;
-mod gate;
 pub mod fuzzing;
+mod gate;
 mod h264;
 mod introspect;
 mod leg;

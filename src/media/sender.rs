@@ -58,7 +58,7 @@ pub(crate) struct Sender {
     /// The simulcast layers it forwards, and its VP8 picture numbering across their changes.
     selector: Selector,
     numbering: vp8::Numbering,
-    /// The spatial and temporal layers it forwards of a VP9 SVC source.
+    /// The spatial and temporal layers it forwards of a VP9 or AV1 SVC source.
     svc: SvcSelector,
     /// Packets with SVC layers came (VP9's descriptor, AV1's Dependency Descriptor).
     svc_seen: bool,
