@@ -75,13 +75,15 @@ impl Bystanders {
     }
 
     /// Media kept flowing since [`Bystanders::mark`]: nothing lost, and most of what was sent
-    /// (50 packets/s) arrived.
+    /// (50 packets/s) arrived. One packet of slack: over a fault that lasts a few tens of
+    /// milliseconds, where a packet falls against the window's edges decides the count (a
+    /// 60 ms fault counted 2 of "about 3" in CI).
     fn assert_media_kept(&self) {
         let now = self.subscriber.totals();
         let (got, lost) = (now.received - self.at_fault.received, now.lost - self.at_fault.lost);
         let sent = self.since.elapsed().as_secs_f64() * 50.0;
         assert_eq!(lost, 0, "the bystander subscriber lost packets during the fault");
-        assert!(got as f64 >= sent * 0.8, "the bystander got {got} packets of about {sent:.0}");
+        assert!(got as f64 + 1.0 >= sent * 0.8, "the bystander got {got} packets of about {sent:.0}");
     }
 
     /// The server still answers the bystanders' requests.
