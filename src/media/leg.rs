@@ -487,7 +487,16 @@ impl Leg {
                 // each encoding has templates of its own).
                 let dependency = st.dd_ext.filter(|_| layer.is_none()).and_then(|id| {
                     let raw = packet.header.get_extension(id)?;
-                    let frame = st.templates.entry(mid.clone()).or_default().read(&raw);
+                    // Looked up before inserting: a mid is copied once per stream, not per packet.
+                    let frame = match st.templates.get_mut(&mid) {
+                        Some(templates) => templates.read(&raw),
+                        None => {
+                            let mut templates = av1::Templates::default();
+                            let frame = templates.read(&raw);
+                            st.templates.insert(mid.clone(), templates);
+                            frame
+                        }
+                    };
                     Some(av1::Dependency { raw, frame })
                 });
                 let incoming = Incoming { mid, layer, packet, dependency };
@@ -586,10 +595,10 @@ impl Leg {
         let (keyframe, news, svc) = match (st.srtp.as_mut(), st.route) {
             (Some(srtp), Some(route)) => {
                 let Some(sender) = st.senders.get_mut(mid) else { return false };
-                let o = sender.outgoing(now, incoming);
+                let mut o = sender.outgoing(now, incoming);
                 gate.set(sender.settled_on());
-                if let Some(mut p) = o.packet {
-                    if let (Some(id), Some(dependency)) = (st.dd_ext, o.dependency.clone()) {
+                if let Some(mut p) = o.packet.take() {
+                    if let (Some(id), Some(dependency)) = (st.dd_ext, o.dependency.take()) {
                         let _ = p.header.set_extension(id, dependency);
                     }
                     // A probe of the downlink sends the same bytes again (the subscriber drops

@@ -11,7 +11,8 @@
 //!   its frames; packets of higher temporal layers are dropped.
 //!
 //! vroom also starts every layer at a keyframe (nothing before it can be decoded) and, while a
-//! change up waits for one, asks the publisher again each second (`simulcast::AskAgain`). Sans-IO, like `simulcast.rs`.
+//! change up waits for one, asks the publisher again each second (`simulcast::AskAgain`).
+//! Sans-IO, like `simulcast.rs`.
 
 use std::time::Instant;
 
