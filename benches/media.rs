@@ -42,7 +42,7 @@ use std::time::{Duration, Instant};
 use common::rtc_peer::{RtcPeer, Waits};
 use common::{data, Server, Ws};
 use serde_json::json;
-use vroom::load::peer::{Publish, Track};
+use vroom::load::peer::{Layers, Publish, Track};
 use vroom::load::stamp::Kind;
 use vroom::media::StatsSnapshot;
 
@@ -140,7 +140,12 @@ async fn run(n: usize, pps: u64, simulcast: bool) -> Row {
     let offer = publisher
         .offer(&Publish {
             tag: 1,
-            tracks: vec![Track { kind: Kind::Video, payload_len: 1188, interval, simulcast, svc: false }],
+            tracks: vec![Track {
+                kind: Kind::Video,
+                payload_len: 1188,
+                interval,
+                layers: if simulcast { Layers::SimulcastByRid } else { Layers::Single },
+            }],
         })
         .unwrap();
     let body = json!({ "request": "joinandconfigure", "ptype": "publisher", "room": ROOM, "display": "load" });

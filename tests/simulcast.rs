@@ -14,7 +14,7 @@ use common::netns::Netns;
 use common::rtc_peer::{missing, Received, RtcPeer, Waits};
 use common::{data, Server, Ws};
 use serde_json::{json, Value};
-use vroom::load::peer::{Publish, Track};
+use vroom::load::peer::{Layers, Publish, Track};
 use vroom::load::stamp::Kind;
 
 const ROOM: u64 = 1234;
@@ -22,11 +22,15 @@ const WAIT: Duration = Duration::from_secs(10);
 /// The publisher's tag, stamped into its payloads.
 const TAG: u32 = 7;
 
-/// A simulcast publisher, joined and up: the peer, its feed id, and its `joined` event.
+/// A simulcast publisher (by rid), joined and up: the peer, its feed id, and its `joined` event.
 async fn publish(ws: &mut Ws, s: u64) -> (RtcPeer, u64, Value) {
+    publish_layers(ws, s, Layers::SimulcastByRid).await
+}
+
+/// As [`publish`], its encodings named as `layers` says.
+async fn publish_layers(ws: &mut Ws, s: u64, layers: Layers) -> (RtcPeer, u64, Value) {
     // 30 frames a second on each encoding, 800-byte packets on the top one.
-    let video =
-        Track { kind: Kind::Video, payload_len: 800, interval: Duration::from_millis(33), simulcast: true, svc: false };
+    let video = Track { kind: Kind::Video, payload_len: 800, interval: Duration::from_millis(33), layers };
     publish_from(ws, s, ROOM, RtcPeer::new().await, video).await
 }
 
@@ -118,10 +122,21 @@ fn count(got: &[Received], from: usize, layer: u8) -> usize {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_subscriber_moves_between_substreams_and_temporal_layers_in_one_stream() {
+    moves_between_layers(Layers::SimulcastByRid).await
+}
+
+/// The same with a publisher that names its encodings by SSRC only (`a=ssrc-group:SIM`, no
+/// rids, no rid header extension), as libwebrtc clients that munge their SDP do.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_subscriber_moves_between_the_substreams_of_an_ssrc_group_simulcast_publisher() {
+    moves_between_layers(Layers::SimulcastBySsrc).await
+}
+
+async fn moves_between_layers(layers: Layers) {
     let server = Server::start("");
     let mut ws = Ws::connect(&server.ws).await;
     let s = ws.create().await;
-    let (publisher, feed, joined) = publish(&mut ws, s).await;
+    let (publisher, feed, joined) = publish_layers(&mut ws, s, layers).await;
     let video = &data(&joined)["streams"][0];
     assert_eq!(video["simulcast"], true, "the publisher's stream is listed as simulcast: {joined}");
 
@@ -146,7 +161,8 @@ async fn a_subscriber_moves_between_substreams_and_temporal_layers_in_one_stream
     assert!(got[first_top].vp8.unwrap().keyframe, "the switch happens at a keyframe");
     assert!(got[first_top..].iter().all(|r| r.layer == 2), "nothing of substream 0 after the switch");
     let plis: Vec<u32> = publisher.plis_by_ssrc()[plis_before..].to_vec();
-    assert!(!plis.is_empty(), "the switch asked the publisher for a keyframe");
+    let top = publisher.layer_ssrc(2).unwrap();
+    assert!(plis.contains(&top), "the switch asked substream 2 ({top}) for a keyframe: {plis:?}");
 
     // Temporal layer 0 only: frames of layers 1 and 2 are dropped without a gap.
     let mark = sub.received_count();
@@ -294,8 +310,9 @@ async fn rtp_forwarders_carry_one_substream_each() {
     assert_eq!(substreams, [Value::Null, json!(1), json!(2)], "{list}");
 }
 
-/// A simulcast offer with a rid given twice, or with four encodings, is refused as Janus's core
-/// refuses an SDP it cannot take (465); the handle can publish a good offer afterwards.
+/// A simulcast offer with a rid or a SIM SSRC given twice, with four encodings, or with two SIM
+/// groups in an m-line is refused as Janus's core refuses an SDP it cannot take (465); the
+/// handle can publish a good offer afterwards.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn simulcast_offers_with_repeated_rids_or_too_many_encodings_are_refused() {
     let server = Server::start("");
@@ -303,8 +320,12 @@ async fn simulcast_offers_with_repeated_rids_or_too_many_encodings_are_refused()
     let s = ws.create().await;
     let h = ws.attach(s, "janus.plugin.videoroom").await;
     let peer = RtcPeer::new().await;
-    let video =
-        Track { kind: Kind::Video, payload_len: 800, interval: Duration::from_millis(33), simulcast: true, svc: false };
+    let video = Track {
+        kind: Kind::Video,
+        payload_len: 800,
+        interval: Duration::from_millis(33),
+        layers: Layers::SimulcastByRid,
+    };
     let offer = peer.offer(&Publish { tag: TAG, tracks: vec![video] }).unwrap();
     let sdp = offer["sdp"].as_str().unwrap();
     assert!(sdp.contains("a=rid:l send\r\n"), "{sdp}");
@@ -312,7 +333,23 @@ async fn simulcast_offers_with_repeated_rids_or_too_many_encodings_are_refused()
     assert_eq!(data(&ws.message_async(s, h, join, None).await)["videoroom"], "joined");
     let twice = sdp.replace("a=rid:l send\r\n", "a=rid:l send\r\na=rid:l send\r\n");
     let four = sdp.replace("a=rid:l send\r\n", "a=rid:l send\r\na=rid:x send\r\n");
-    for (bad, reason) in [(twice, "rid l given twice"), (four, "Too many simulcast encodings (4, at most 3)")] {
+    // The same by SSRC: the SIM group of another peer's offer, with an SSRC repeated or added.
+    let by_ssrc = RtcPeer::new().await;
+    let video = Track { layers: Layers::SimulcastBySsrc, ..video };
+    let sim_offer = by_ssrc.offer(&Publish { tag: TAG, tracks: vec![video] }).unwrap();
+    let sim_sdp = sim_offer["sdp"].as_str().unwrap();
+    let group = sim_sdp.lines().find(|l| l.starts_with("a=ssrc-group:SIM ")).unwrap_or_else(|| panic!("{sim_sdp}"));
+    let first = group.split(' ').nth(1).unwrap();
+    let sim_twice = sim_sdp.replace(group, &format!("{group} {first}"));
+    let sim_four = sim_sdp.replace(group, &format!("{group} 99"));
+    let two_groups = sim_sdp.replace(group, &format!("{group}\r\n{group}"));
+    for (bad, reason) in [
+        (twice, "rid l given twice"),
+        (four, "Too many simulcast encodings (4, at most 3)"),
+        (sim_twice, &format!("SSRC {first} given twice in ssrc-group:SIM")),
+        (sim_four, "Too many simulcast encodings (4, at most 3)"),
+        (two_groups, "more than one ssrc-group:SIM"),
+    ] {
         let publish = json!({ "janus": "message", "session_id": s, "handle_id": h, "body": { "request": "publish" },
             "jsep": { "type": "offer", "sdp": bad } });
         let reply = ws.request(publish).await;
@@ -371,8 +408,7 @@ fn a_subscriber_behind_a_slow_link_moves_down_by_itself_and_back_up() {
                 kind: Kind::Video,
                 payload_len: 1000,
                 interval: Duration::from_millis(20),
-                simulcast: true,
-                svc: false,
+                layers: Layers::SimulcastByRid,
             };
             let publisher = RtcPeer::on(tokio::net::UdpSocket::from_std(publisher_socket).unwrap(), false).unwrap();
             let (_publisher, feed, _) = publish_from(&mut ws, s, ROOM, publisher, video).await;
@@ -464,7 +500,7 @@ async fn a_vp9_svc_subscriber_moves_between_spatial_and_temporal_layers() {
     let mut ws = Ws::connect(&server.ws).await;
     let s = ws.create().await;
     let video =
-        Track { kind: Kind::Video, payload_len: 900, interval: Duration::from_millis(33), simulcast: false, svc: true };
+        Track { kind: Kind::Video, payload_len: 900, interval: Duration::from_millis(33), layers: Layers::Vp9Svc };
     let (publisher, feed, joined) = publish_from(&mut ws, s, SVC_ROOM, RtcPeer::new().await, video).await;
     assert_eq!(data(&joined)["streams"][0]["svc"], true, "listed as SVC: {joined}");
     let (sub, h) = subscribe_from(&mut ws, s, SVC_ROOM, RtcPeer::new().await, feed, json!({})).await;

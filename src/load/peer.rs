@@ -60,25 +60,49 @@ pub struct Track {
     pub kind: Kind,
     pub payload_len: usize,
     pub interval: Duration,
-    /// Video in three simulcast encodings (rids `h`, `m`, `l`, as janus.js sends them): each
-    /// packet's frame goes out on each, in a half and a quarter of `payload_len` below the top.
-    pub simulcast: bool,
-    /// Video as VP9 SVC: each frame in three spatial layers (a quarter, a half and all of
+    /// One encoding, or video in layers.
+    pub layers: Layers,
+}
+
+/// How a video track sends its layers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Layers {
+    /// One encoding, no layers.
+    Single,
+    /// Three simulcast encodings, each packet's frame on each, in a half and a quarter of
+    /// `payload_len` below the top. Named by rid (`h`, `m`, `l`, as janus.js sends them) in
+    /// the mid and rid header extensions.
+    SimulcastByRid,
+    /// The same three encodings named by SSRC only: the offer lists them lowest first in
+    /// `a=ssrc-group:SIM`, as libwebrtc clients that munge their SDP do.
+    SimulcastBySsrc,
+    /// VP9 SVC: each frame in three spatial layers (a quarter, a half and all of
     /// `payload_len`, one packet each, the marker bit on the top one) on one SSRC.
-    pub svc: bool,
+    Vp9Svc,
+}
+
+impl Layers {
+    fn simulcast(self) -> bool {
+        matches!(self, Layers::SimulcastByRid | Layers::SimulcastBySsrc)
+    }
 }
 
 impl Track {
     /// Opus at 50 packets/s.
     pub fn audio(payload_len: usize) -> Track {
-        Track { kind: Kind::Audio, payload_len, interval: Duration::from_millis(20), simulcast: false, svc: false }
+        Track { kind: Kind::Audio, payload_len, interval: Duration::from_millis(20), layers: Layers::Single }
     }
 
     /// VP8 at `bitrate` bits/s in packets of `payload_len` bytes.
     pub fn video(bitrate: u64, payload_len: usize) -> Track {
         let pps = (bitrate as f64 / (payload_len as f64 * 8.0)).max(1.0);
         let interval = Duration::from_secs_f64(1.0 / pps);
-        Track { kind: Kind::Video, payload_len, interval, simulcast: false, svc: false }
+        Track { kind: Kind::Video, payload_len, interval, layers: Layers::Single }
+    }
+
+    /// The same track sending `layers` (video only).
+    pub fn with(self, layers: Layers) -> Track {
+        Track { layers, ..self }
     }
 }
 
@@ -264,10 +288,12 @@ impl Peer {
     }
 
     fn add_tracks(g: &mut Inner, p: &Publish) -> Result<Value, String> {
+        // The SSRCs of each track simulcast by SSRC, lowest substream first.
+        let mut sim_groups: Vec<Vec<u32>> = Vec::new();
         for (i, t) in p.tracks.iter().enumerate() {
             let ssrc = 0x1000_0000u32.wrapping_add(p.tag.wrapping_mul(16)).wrapping_add(i as u32 * 4);
             let (mime, clock, kind, channels) = match t.kind {
-                Kind::Video if t.svc => (VP9, 90_000, RtpCodecKind::Video, 0),
+                Kind::Video if t.layers == Layers::Vp9Svc => (VP9, 90_000, RtpCodecKind::Video, 0),
                 Kind::Video => (VP8, 90_000, RtpCodecKind::Video, 0),
                 Kind::Audio => (OPUS, 48_000, RtpCodecKind::Audio, 2),
             };
@@ -282,10 +308,14 @@ impl Peer {
                 keyframe_due: true,
                 paused: false,
             };
-            let encodings: Vec<Encoding> = if t.simulcast && t.kind == Kind::Video {
+            let encodings: Vec<Encoding> = if t.layers.simulcast() && t.kind == Kind::Video {
+                // By SSRC, an encoding has no rid: its place in the SIM group says its substream.
+                let by_rid = t.layers == Layers::SimulcastByRid;
                 RIDS.iter()
                     .enumerate()
-                    .map(|(n, (rid, layer))| encoding(n as u32, *rid, *layer, t.payload_len >> (2 - layer)))
+                    .map(|(n, (rid, layer))| {
+                        encoding(n as u32, if by_rid { rid } else { "" }, *layer, t.payload_len >> (2 - layer))
+                    })
                     .collect()
             } else {
                 vec![encoding(0, "", 0, t.payload_len)]
@@ -299,6 +329,11 @@ impl Peer {
                 ..Default::default()
             };
             let ids = [format!("s{}", p.tag), format!("t{}-{i}", p.tag), format!("t{}-{i}", p.tag)];
+            if t.layers == Layers::SimulcastBySsrc && t.kind == Kind::Video {
+                let mut by_layer: Vec<&Encoding> = encodings.iter().collect();
+                by_layer.sort_by_key(|e| e.layer);
+                sim_groups.push(by_layer.iter().map(|e| e.ssrc).collect());
+            }
             let ssrcs: Vec<(u32, &str)> = encodings.iter().map(|e| (e.ssrc, e.rid)).collect();
             let track = crate::media::sending_track(ids, kind, codec, &ssrcs);
             let sender = g.pc.add_track(track).map_err(|e| e.to_string())?;
@@ -312,18 +347,21 @@ impl Peer {
                 next: Instant::now(),
                 interval: t.interval,
                 encodings,
-                svc: t.svc && t.kind == Kind::Video,
+                svc: t.layers == Layers::Vp9Svc && t.kind == Kind::Video,
                 extensions: None,
             });
         }
         let offer = g.pc.create_offer(None).map_err(|e| e.to_string())?;
         g.pc.set_local_description(Instant::now(), offer.clone()).map_err(|e| e.to_string())?;
-        Ok(json!({ "type": "offer", "sdp": offer.sdp }))
+        // The SIM groups go into the copy sent: `rtc` takes back only the offer it wrote, and
+        // has no use for them itself (a browser's munging goes into its local description).
+        let sdp = sim_groups.iter().fold(offer.sdp, |sdp, ssrcs| with_sim_group(&sdp, ssrcs));
+        Ok(json!({ "type": "offer", "sdp": sdp }))
     }
 
     /// A video-only publisher tagged `tag`: `payload_len`-byte packets every `interval`.
     pub fn publish_offer_sized(&self, tag: u32, payload_len: usize, interval: Duration) -> Result<Value, String> {
-        let video = Track { kind: Kind::Video, payload_len, interval, simulcast: false, svc: false };
+        let video = Track { kind: Kind::Video, payload_len, interval, layers: Layers::Single };
         self.offer(&Publish { tag, tracks: vec![video] })
     }
 
@@ -410,6 +448,13 @@ impl Peer {
     pub fn plis(&self) -> (u64, u64) {
         let g = self.lock();
         (g.plis_sent, g.plis_received)
+    }
+
+    /// The SSRC of the published video encoding that is simulcast substream `layer`.
+    pub fn layer_ssrc(&self, layer: u8) -> Option<u32> {
+        let g = self.lock();
+        let video = g.sending.iter().filter(|s| s.kind == Kind::Video);
+        video.flat_map(|s| &s.encodings).find(|e| e.layer == layer).map(|e| e.ssrc)
     }
 
     /// The SSRC of every PLI this peer received, in order.
@@ -674,7 +719,9 @@ fn send_due(g: &mut Inner, now: Instant) {
                         // Simulcast encodings say which m-line and rid they are (RFC 8852).
                         if let Some((mid_id, rid_id, mid)) = &s.extensions {
                             let _ = header.set_extension(*mid_id, mid.clone());
-                            let _ = header.set_extension(*rid_id, Bytes::from_static(e.rid.as_bytes()));
+                            if !e.rid.is_empty() {
+                                let _ = header.set_extension(*rid_id, Bytes::from_static(e.rid.as_bytes()));
+                            }
                         }
                         e.seq = e.seq.wrapping_add(1);
                         let len = if s.svc { e.payload_len >> (2 - sid) } else { e.payload_len };
@@ -696,6 +743,34 @@ fn send_due(g: &mut Inner, now: Instant) {
             }
         }
     }
+}
+
+/// `sdp` with `a=ssrc-group:SIM <ssrcs>` before the first `a=ssrc:` line of the m-line that
+/// declares `ssrcs[0]`: the munging that turns on SSRC-based simulcast in libwebrtc.
+fn with_sim_group(sdp: &str, ssrcs: &[u32]) -> String {
+    let group = format!("a=ssrc-group:SIM {}", ssrcs.iter().map(u32::to_string).collect::<Vec<_>>().join(" "));
+    let mut out = String::with_capacity(sdp.len() + group.len() + 2);
+    let (mut section, mut done) = (Vec::new(), false);
+    let mut flush = |section: &mut Vec<&str>, out: &mut String| {
+        let declares = section.iter().any(|l| l.starts_with(&format!("a=ssrc:{} ", ssrcs[0])));
+        for l in section.drain(..) {
+            if declares && !done && l.starts_with("a=ssrc") {
+                out.push_str(&group);
+                out.push_str("\r\n");
+                done = true;
+            }
+            out.push_str(l);
+            out.push_str("\r\n");
+        }
+    };
+    for line in sdp.lines() {
+        if line.starts_with("m=") {
+            flush(&mut section, &mut out);
+        }
+        section.push(line);
+    }
+    flush(&mut section, &mut out);
+    out
 }
 
 /// The negotiated ids of the mid and rid header extensions on a sender, and its mid.

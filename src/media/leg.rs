@@ -112,8 +112,9 @@ pub(crate) struct LegState {
     track_mids: HashMap<String, String>,
     /// A publisher's simulcast encodings by mid, lowest first (from its offer's `a=rid`s).
     pub(super) rids: HashMap<String, Vec<String>>,
-    /// Each simulcast encoding's SSRC: its mid and substream (as its first packet named it).
-    layers: HashMap<u32, (String, u8)>,
+    /// Each simulcast encoding's SSRC: its mid and substream (from the offer's
+    /// `a=ssrc-group:SIM`, or as its first packet named its rid).
+    pub(super) layers: HashMap<u32, (String, u8)>,
     /// A subscriber's simulcast choices by mid (its streams' senders follow them).
     pub(super) choices: HashMap<String, Choice>,
     /// A subscriber's transport-wide sequence number extension, once negotiated, and what its

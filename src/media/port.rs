@@ -46,10 +46,17 @@ impl MediaPort for LegPort {
             // Simulcast encodings, lowest first: janus.js lists them highest first (`h`, `m`,
             // `l`), as Janus assumes unless told `rid_order: "lmh"`.
             st.rids = offered
-                .into_iter()
+                .iter()
                 .filter(|s| !s.rids.is_empty())
-                .map(|s| (s.mid, s.rids.into_iter().rev().collect()))
+                .map(|s| (s.mid.clone(), s.rids.iter().rev().cloned().collect()))
                 .collect();
+            // SSRC-based simulcast: each SSRC's substream is known now (rids' wait for the
+            // first packet that names one).
+            for s in &offered {
+                for (layer, ssrc) in s.sim_ssrcs.iter().enumerate() {
+                    st.layers.insert(*ssrc, (s.mid.clone(), layer as u8));
+                }
+            }
             let offer = super::sdp::dependency_descriptor_for_av1_only(&super::sdp::normalize_offer(offer));
             let offer = RTCSessionDescription::offer(offer).map_err(|e| e.to_string())?;
             st.pc.set_remote_description(Instant::now(), offer).map_err(|e| e.to_string())?;

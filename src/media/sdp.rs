@@ -35,6 +35,15 @@ pub struct Offered {
     pub disabled: bool,
     /// The simulcast encodings it sends (`a=rid:<id> send`), in the offer's order.
     pub rids: Vec<String>,
+    /// Without rids, the SSRCs of SSRC-based simulcast (`a=ssrc-group:SIM`), lowest first.
+    pub sim_ssrcs: Vec<u32>,
+}
+
+impl Offered {
+    /// Whether it sends several encodings, by rid or by SSRC.
+    pub fn simulcast(&self) -> bool {
+        !self.rids.is_empty() || !self.sim_ssrcs.is_empty()
+    }
 }
 
 /// The most simulcast encodings a stream may have (Janus's substreams 0-2).
@@ -91,12 +100,35 @@ pub fn parse_offer(sdp: &str) -> Result<Vec<Offered>, String> {
             }
             rids.push(rid.to_string());
         }
-        if rids.len() > MAX_ENCODINGS {
-            return Err(format!("Too many simulcast encodings ({}, at most {MAX_ENCODINGS})", rids.len()));
+        // rids win where an offer has both (Firefox lists its encodings' SSRCs as well).
+        let sim_ssrcs = if rids.is_empty() { sim_group(m)? } else { Vec::new() };
+        let encodings = rids.len().max(sim_ssrcs.len());
+        if encodings > MAX_ENCODINGS {
+            return Err(format!("Too many simulcast encodings ({encodings}, at most {MAX_ENCODINGS})"));
         }
-        out.push(Offered { kind, mid, codec, profile, disabled, rids });
+        out.push(Offered { kind, mid, codec, profile, disabled, rids, sim_ssrcs });
     }
     Ok(out)
+}
+
+/// An m-line's `a=ssrc-group:SIM` SSRCs, in its order (lowest encoding first, as Janus takes
+/// them); empty without one, or with a group of one SSRC (that is no simulcast).
+fn sim_group(m: &rtc_sdp::MediaDescription) -> Result<Vec<u32>, String> {
+    let mut groups =
+        m.attributes.iter().filter(|a| a.key == "ssrc-group").filter_map(|a| a.value.as_deref()?.strip_prefix("SIM "));
+    let Some(group) = groups.next() else { return Ok(Vec::new()) };
+    if groups.next().is_some() {
+        return Err("Invalid SDP (more than one ssrc-group:SIM in an m-line)".into());
+    }
+    let mut ssrcs: Vec<u32> = Vec::new();
+    for word in group.split_whitespace() {
+        let ssrc = word.parse().map_err(|_| format!("Invalid SDP (ssrc-group:SIM SSRC {word})"))?;
+        if ssrcs.contains(&ssrc) {
+            return Err(format!("Invalid SDP (SSRC {ssrc} given twice in ssrc-group:SIM)"));
+        }
+        ssrcs.push(ssrc);
+    }
+    Ok(if ssrcs.len() > 1 { ssrcs } else { Vec::new() })
 }
 
 /// The profile a codec's `a=fmtp` names: VP9's `profile-id` (0 when absent, RFC 9628) or
@@ -233,7 +265,7 @@ pub fn publisher_streams(offered: &[Offered]) -> Vec<StreamSpec> {
             profile: o.profile.clone(),
             description: None,
             disabled: o.disabled,
-            simulcast: !o.rids.is_empty(),
+            simulcast: o.simulcast(),
         })
         .collect()
 }
@@ -387,6 +419,20 @@ mod tests {
         let streams = parse_offer(OFFER).unwrap();
         assert_eq!(streams[0].codec, Some(("opus".into(), 111)));
         assert_eq!(streams[1].codec, Some(("vp8".into(), 96)), "the unknown codec is skipped");
+    }
+
+    #[test]
+    fn ssrc_group_simulcast_is_read_in_its_order_and_rids_win() {
+        let with = |extra: &str| parse_offer(&format!("{OFFER}{extra}")).unwrap().remove(1);
+        let sim = with("a=ssrc-group:FID 30 31\r\na=ssrc-group:SIM 30 20 10\r\na=ssrc:30 cname:x\r\n");
+        assert_eq!(sim.sim_ssrcs, [30, 20, 10], "lowest first, as the group lists them");
+        assert!(sim.simulcast());
+        let one = with("a=ssrc-group:SIM 30\r\n");
+        assert!(one.sim_ssrcs.is_empty() && !one.simulcast(), "a group of one is no simulcast");
+        let both = with("a=rid:h send\r\na=rid:l send\r\na=ssrc-group:SIM 30 20\r\n");
+        assert_eq!((both.rids.len(), both.sim_ssrcs.len()), (2, 0), "rids win");
+        let bad = parse_offer(&format!("{OFFER}a=ssrc-group:SIM 30 x\r\n")).unwrap_err();
+        assert_eq!(bad, "Invalid SDP (ssrc-group:SIM SSRC x)");
     }
 
     proptest::proptest! {
