@@ -237,6 +237,20 @@ fn chromium_videoroomtest_h264_simulcast_substreams() {
     chromium_layers("simulcast264", room, "OpenH264", false);
 }
 
+/// The same with SSRC-group simulcast: janus.js publishes one encoding, its offer munged as
+/// libwebrtc clients that simulcast by SSRC munge theirs (`a=ssrc-group:SIM`, no rids), so
+/// Chromium sends three VP8 encodings named by SSRC only.
+#[test]
+fn chromium_videoroomtest_ssrc_group_simulcast_substreams_and_temporal_layers() {
+    let room = "[[videoroom.rooms]]\nid = 4321\ndescription = \"Simulcast\"\npublishers = 6\nbitrate = 0\n";
+    let summary = chromium_layers("simulcastssrc", room, "libvpx", true);
+    let seen = summary["status"].as_array().unwrap();
+    let publisher = seen.last().unwrap()["publisher"].as_array().unwrap();
+    let encodings: Vec<&Value> = publisher.iter().filter(|e| !e["encoder"].is_null()).collect();
+    assert_eq!(encodings.len(), 3, "three encodings: {summary}");
+    assert!(encodings.iter().all(|e| e["rid"].is_null()), "named by SSRC, not rid: {summary}");
+}
+
 /// janus.js's `echotest.html?simulcast=yes` in headless Chromium: the page asks for the same
 /// layers of its own echo, and must see the same.
 #[test]
@@ -256,8 +270,8 @@ fn chromium_echotest_av1_svc_spatial_and_temporal_layers() {
 /// Runs a demo page's layer switches (`demos_chromium.py MODE`) against vroom with `config`:
 /// the publisher's video encoded by `encoder` (Chromium's name for it), three distinct decoded
 /// widths on substreams 0, 1 and 2 in that order, and fewer frames a second on temporal layer
-/// 0 than on 0 and 1 (if `temporal`).
-fn chromium_layers(mode: &str, config: &str, encoder: &str, temporal: bool) {
+/// 0 than on 0 and 1 (if `temporal`). Returns the page's summary.
+fn chromium_layers(mode: &str, config: &str, encoder: &str, temporal: bool) -> Value {
     // One browser at a time: two on these two cores blur the frame rates measured.
     static ONE_BROWSER: std::sync::Mutex<()> = std::sync::Mutex::new(());
     let _alone = ONE_BROWSER.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
@@ -276,6 +290,7 @@ fn chromium_layers(mode: &str, config: &str, encoder: &str, temporal: bool) {
     if temporal {
         assert!(fps(3) < 0.75 * fps(4), "temporal layer 0 has fewer frames a second than 0 and 1: {summary}");
     }
+    summary
 }
 
 /// `rtp_forward` of a simulcast stream as Janus does it: `port`, `port_2` and `port_3` get

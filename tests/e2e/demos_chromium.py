@@ -2,7 +2,7 @@
 driven by playwright, with fake camera and microphone. Run it inside a loopback-only network
 namespace: Chromium offers every address it has as a candidate.
 
-usage: demos_chromium.py videoroom|mvideoroom|echo|echosimulcast|echosvc|own|simulcast|simulcast264 SERVER_URL
+usage: demos_chromium.py videoroom|mvideoroom|echo|echosimulcast|echosvc|own|simulcast|simulcast264|simulcastssrc SERVER_URL
 
   videoroom   videoroomtest.html in two tabs (one subscriber PeerConnection per feed)
   simulcast   videoroomtest.html?simulcast=yes in room 4321 (one with no bitrate cap: the demo
@@ -12,6 +12,10 @@ usage: demos_chromium.py videoroom|mvideoroom|echo|echosimulcast|echosvc|own|sim
               after each
   simulcast264  the same with vcodec=h264: the publishers send H.264 simulcast (substreams
               only: Chromium's OpenH264 encodings have no temporal layers)
+  simulcastssrc  the same with SSRC-group simulcast: janus.js publishes one encoding, and its
+              offer is munged as libwebrtc clients that simulcast by SSRC munge theirs (two more
+              SSRCs, with their RTX, in an a=ssrc-group:SIM), so Chromium sends three encodings
+              named by SSRC only
   echosimulcast  echotest.html?simulcast=yes in one tab, which then asks for the same layers
               of its echo
   echosvc     echotest.html?vcodec=av1&svc=L3T3 in one tab, which then asks for spatial layers
@@ -81,6 +85,54 @@ TRACK_PCS = """(() => {
     Object.setPrototypeOf(window.RTCPeerConnection, Native);
 })()"""
 
+# SSRC-group simulcast, as libwebrtc clients (Jitsi's, for years) turned it on: every offer's
+# video m-line gets two more SSRCs, each with an RTX SSRC and the first's attributes, and
+# `a=ssrc-group:SIM <first> <second> <third>` (lowest encoding first). Chromium then encodes
+# three simulcast encodings on those SSRCs, with no rid.
+SIM_MUNGE = """(() => {
+    const proto = RTCPeerConnection.prototype;
+    const createOffer = proto.createOffer;
+    const ssrc = () => String(1 + Math.floor(Math.random() * 0xfffffff0));
+    const munge = section => {
+        if (!section.startsWith('\\r\\nm=video') || section.includes('a=ssrc-group:SIM')) return section;
+        const fid = section.match(/a=ssrc-group:FID (\\d+) (\\d+)/);
+        if (!fid) return section;
+        const [first, firstRtx] = [fid[1], fid[2]];
+        const like = (of, as) => section.split('\\r\\n').filter(l => l.startsWith(`a=ssrc:${of} `))
+            .map(l => `a=ssrc:${as} ` + l.slice(`a=ssrc:${of} `.length));
+        const more = [[ssrc(), ssrc()], [ssrc(), ssrc()]];
+        const lines = [`a=ssrc-group:SIM ${first} ${more[0][0]} ${more[1][0]}`];
+        for (const [media, rtx] of more) lines.push(`a=ssrc-group:FID ${media} ${rtx}`);
+        for (const [media, rtx] of more) lines.push(...like(first, media), ...like(firstRtx, rtx));
+        // A section ends where the next one's \\r\\nm= begins, the last one with \\r\\n.
+        const end = section.endsWith('\\r\\n') ? '\\r\\n' : '';
+        return section.slice(0, section.length - end.length) + '\\r\\n' + lines.join('\\r\\n') + end;
+    };
+    proto.createOffer = async function(...args) {
+        const offer = await createOffer.apply(this, args);
+        return {type: offer.type, sdp: offer.sdp.split(/(?=\\r\\nm=)/).map(munge).join('')};
+    };
+    // The camera at 1280x720, as janus.js asks for it with `simulcast: true` (at its default
+    // 640x480 Chromium makes two encodings, not three), and the encodings with the bitrates
+    // janus.js gives its rid encodings (lowest first here).
+    const getUserMedia = navigator.mediaDevices.getUserMedia.bind(navigator.mediaDevices);
+    navigator.mediaDevices.getUserMedia = constraints => {
+        if (constraints && constraints.video)
+            constraints = {...constraints, video: {width: {ideal: 1280}, height: {ideal: 720}}};
+        return getUserMedia(constraints);
+    };
+    const setLocalDescription = proto.setLocalDescription;
+    proto.setLocalDescription = async function(...args) {
+        await setLocalDescription.apply(this, args);
+        for (const sender of this.getSenders()) {
+            const params = sender.getParameters();
+            if (!sender.track || sender.track.kind !== 'video' || params.encodings.length !== 3) continue;
+            [100000, 300000, 900000].forEach((b, i) => { params.encodings[i].maxBitrate = b; });
+            await sender.setParameters(params);
+        }
+    };
+})()"""
+
 # The SRTP cipher and Chromium's DTLS role on each connected PeerConnection of the page.
 TRANSPORTS = """async () => {
     const out = [];
@@ -128,6 +180,8 @@ OUTBOUND_VIDEO = """async () => {
                 out.push({rid: s.rid, width: s.frameWidth, fps: s.framesPerSecond, bytes: s.bytesSent,
                           keyframes: s.keyFramesEncoded, plis: s.pliCount, limit: s.qualityLimitationReason,
                           active: s.active, mode: s.scalabilityMode, encoder: s.encoderImplementation});
+            if (s.type === 'remote-inbound-rtp' && s.kind === 'video')
+                out.push({ssrc: s.ssrc, fractionLost: s.fractionLost, packetsLost: s.packetsLost});
             if (s.type === 'candidate-pair' && s.nominated && s.availableOutgoingBitrate)
                 out.push({availableOutgoingBitrate: s.availableOutgoingBitrate});
         });
@@ -212,6 +266,8 @@ def main(mode, server_url):
         browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=FLAGS)
         context = browser.new_context()
         context.add_init_script(TRACK_PCS)
+        if mode == "simulcastssrc":
+            context.add_init_script(SIM_MUNGE)
         logs = []
         deadline = time.time() + 45
         status = []
@@ -240,15 +296,16 @@ def main(mode, server_url):
         else:
             demo = {"videoroom": "videoroomtest", "mvideoroom": "mvideoroomtest",
                     "simulcast": "videoroomtest.html?simulcast=yes&room=4321",
-                    "simulcast264": "videoroomtest.html?simulcast=yes&room=4321&vcodec=h264"}[mode]
+                    "simulcast264": "videoroomtest.html?simulcast=yes&room=4321&vcodec=h264",
+                    "simulcastssrc": "videoroomtest.html?room=4321"}[mode]
             pages = [context.new_page(), context.new_page()]
             for i, page in enumerate(pages):
                 page.on("console", lambda m: logs.append(m.text))
                 join_room(page, base, demo, f"tab{i}")
             counts = wait_decoded(pages, "[id^=videoremote] video", deadline)
-            if mode in ("simulcast", "simulcast264"):
+            if mode in ("simulcast", "simulcast264", "simulcastssrc"):
                 # Chromium's H.264 (OpenH264) has no temporal layers.
-                status = layers(pages[0], time.time() + 60, temporal=mode == "simulcast")
+                status = layers(pages[0], time.time() + 60, temporal=mode != "simulcast264")
                 status.append({"publisher": pages[1].evaluate(OUTBOUND_VIDEO)})
         transports = [t for page in pages for t in page.evaluate(TRANSPORTS)]
         print(json.dumps({"ok": True, "mode": mode, "frames_decoded": counts, "transports": transports,
