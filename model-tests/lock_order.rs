@@ -1,5 +1,6 @@
 //! The lock order is checked by the compiler (trybuild: the inverted #3463 order and two locks
-//! of one level do not compile, nor does delivering events under a lock) and, for what types
+//! of one level do not compile, nor does delivering events under a lock, a lock taken under a
+//! PeerConnection's, or a core lock taken from a call into the media) and, for what types
 //! cannot see, at run time in debug builds (re-entering the core under a lock).
 
 use std::sync::Arc;
@@ -17,6 +18,8 @@ fn compile_fail_lock_order() {
     t.compile_fail("model-tests/ui/publisher_then_room.rs");
     t.compile_fail("model-tests/ui/two_rooms.rs");
     t.compile_fail("model-tests/ui/deliver_under_lock.rs");
+    t.compile_fail("model-tests/ui/lock_under_leg.rs");
+    t.compile_fail("model-tests/ui/core_lock_from_media_call.rs");
 }
 
 fn core() -> Core<ParkingLot> {

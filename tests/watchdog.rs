@@ -41,41 +41,75 @@ impl MediaPort for StallingPort {
     fn local_addr(&self) -> SocketAddr {
         self.0.local_addr()
     }
-    fn answer(&self, offer: &str) -> Result<String, String> {
-        self.0.answer(offer)
+    fn answer(
+        &self,
+        held: &mut vroom::sync::order::Token<vroom::sync::order::MediaCall>,
+        offer: &str,
+    ) -> Result<String, String> {
+        self.0.answer(held, offer)
     }
-    fn offer(&self, streams: &[SubStreamInfo]) -> Result<String, String> {
-        self.0.offer(streams)
+    fn offer(
+        &self,
+        held: &mut vroom::sync::order::Token<vroom::sync::order::MediaCall>,
+        streams: &[SubStreamInfo],
+    ) -> Result<String, String> {
+        self.0.offer(held, streams)
     }
-    fn accept_answer(&self, answer: &str) -> Result<(), String> {
-        self.0.accept_answer(answer)
+    fn accept_answer(
+        &self,
+        held: &mut vroom::sync::order::Token<vroom::sync::order::MediaCall>,
+        answer: &str,
+    ) -> Result<(), String> {
+        self.0.accept_answer(held, answer)
     }
-    fn add_candidate(&self, candidate: Option<&TrickleCandidate>) -> Result<(), String> {
+    fn add_candidate(
+        &self,
+        held: &mut vroom::sync::order::Token<vroom::sync::order::MediaCall>,
+        candidate: Option<&TrickleCandidate>,
+    ) -> Result<(), String> {
         if !STALLED.swap(true, std::sync::atomic::Ordering::Relaxed) {
             std::thread::sleep(STALL);
         }
-        self.0.add_candidate(candidate)
+        self.0.add_candidate(held, candidate)
     }
-    fn set_fanout(&self, mid: &str, targets: &[FanoutTarget]) {
-        self.0.set_fanout(mid, targets)
+    fn set_fanout(
+        &self,
+        held: &mut vroom::sync::order::Token<vroom::sync::order::MediaCall>,
+        mid: &str,
+        targets: &[FanoutTarget],
+    ) {
+        self.0.set_fanout(held, mid, targets)
     }
     fn set_paused(&self, paused: bool) {
         self.0.set_paused(paused)
     }
-    fn set_send(&self, mid: &str, send: bool) {
-        self.0.set_send(mid, send)
+    fn set_send(&self, held: &mut vroom::sync::order::Token<vroom::sync::order::MediaCall>, mid: &str, send: bool) {
+        self.0.set_send(held, mid, send)
     }
-    fn set_layers(&self, mid: &str, layers: vroom::core::event::LayerChoice) -> (Option<u8>, Option<u8>) {
-        self.0.set_layers(mid, layers)
+    fn set_layers(
+        &self,
+        held: &mut vroom::sync::order::Token<vroom::sync::order::MediaCall>,
+        mid: &str,
+        layers: vroom::core::event::LayerChoice,
+    ) -> (Option<u8>, Option<u8>) {
+        self.0.set_layers(held, mid, layers)
     }
-    fn set_limits(&self, bitrate: u32, fir_freq: u32) {
-        self.0.set_limits(bitrate, fir_freq)
+    fn set_limits(
+        &self,
+        held: &mut vroom::sync::order::Token<vroom::sync::order::MediaCall>,
+        bitrate: u32,
+        fir_freq: u32,
+    ) {
+        self.0.set_limits(held, bitrate, fir_freq)
     }
     fn set_forwarders(&self, forwarders: &[vroom::core::seams::ForwardTo]) {
         self.0.set_forwarders(forwarders)
     }
-    fn info(&self) -> vroom::core::seams::PeerInfo {
-        self.0.info()
+    fn info(
+        &self,
+        held: &mut vroom::sync::order::Token<vroom::sync::order::MediaCall>,
+    ) -> vroom::core::seams::PeerInfo {
+        self.0.info(held)
     }
 }
 

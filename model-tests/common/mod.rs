@@ -178,28 +178,64 @@ impl MediaPort for FakeSocket {
     fn local_addr(&self) -> SocketAddr {
         ([127, 0, 0, 1], 40000).into()
     }
-    fn answer(&self, _offer: &str) -> Result<String, String> {
+    fn answer(
+        &self,
+        _held: &mut vroom::sync::order::Token<vroom::sync::order::MediaCall>,
+        _offer: &str,
+    ) -> Result<String, String> {
         Ok("v=0 answer".into())
     }
-    fn offer(&self, streams: &[SubStreamInfo]) -> Result<String, String> {
+    fn offer(
+        &self,
+        _held: &mut vroom::sync::order::Token<vroom::sync::order::MediaCall>,
+        streams: &[SubStreamInfo],
+    ) -> Result<String, String> {
         Ok(format!("v=0 offer of {} streams", streams.len()))
     }
-    fn accept_answer(&self, _answer: &str) -> Result<(), String> {
+    fn accept_answer(
+        &self,
+        _held: &mut vroom::sync::order::Token<vroom::sync::order::MediaCall>,
+        _answer: &str,
+    ) -> Result<(), String> {
         Ok(())
     }
-    fn add_candidate(&self, _candidate: Option<&TrickleCandidate>) -> Result<(), String> {
+    fn add_candidate(
+        &self,
+        _held: &mut vroom::sync::order::Token<vroom::sync::order::MediaCall>,
+        _candidate: Option<&TrickleCandidate>,
+    ) -> Result<(), String> {
         Ok(())
     }
     // The model tests read fan-outs from the core itself (`Core::fanout`), not from the ports.
-    fn set_fanout(&self, _mid: &str, _targets: &[FanoutTarget]) {}
+    fn set_fanout(
+        &self,
+        _held: &mut vroom::sync::order::Token<vroom::sync::order::MediaCall>,
+        _mid: &str,
+        _targets: &[FanoutTarget],
+    ) {
+    }
     fn set_paused(&self, _paused: bool) {}
-    fn set_send(&self, _mid: &str, _send: bool) {}
-    fn set_layers(&self, _mid: &str, _layers: vroom::core::event::LayerChoice) -> (Option<u8>, Option<u8>) {
+    fn set_send(&self, _held: &mut vroom::sync::order::Token<vroom::sync::order::MediaCall>, _mid: &str, _send: bool) {}
+    fn set_layers(
+        &self,
+        _held: &mut vroom::sync::order::Token<vroom::sync::order::MediaCall>,
+        _mid: &str,
+        _layers: vroom::core::event::LayerChoice,
+    ) -> (Option<u8>, Option<u8>) {
         (None, None)
     }
-    fn set_limits(&self, _bitrate: u32, _fir_freq: u32) {}
+    fn set_limits(
+        &self,
+        _held: &mut vroom::sync::order::Token<vroom::sync::order::MediaCall>,
+        _bitrate: u32,
+        _fir_freq: u32,
+    ) {
+    }
     fn set_forwarders(&self, _forwarders: &[vroom::core::seams::ForwardTo]) {}
-    fn info(&self) -> vroom::core::seams::PeerInfo {
+    fn info(
+        &self,
+        _held: &mut vroom::sync::order::Token<vroom::sync::order::MediaCall>,
+    ) -> vroom::core::seams::PeerInfo {
         vroom::core::seams::PeerInfo::default()
     }
 }

@@ -32,7 +32,7 @@ impl<R: Runtime> Core<R> {
         let endpoint = match offer {
             Some(sdp) => {
                 let port = self.open_media(&mut t, h.peer(LegKind::Echo))?;
-                let answer = port.answer(sdp).map_err(Error::InvalidSdp)?;
+                let answer = port.answer(&mut t.media(), sdp).map_err(Error::InvalidSdp)?;
                 Some((port, answer))
             }
             None => None,
@@ -49,9 +49,10 @@ impl<R: Runtime> Core<R> {
                 }
                 Jsep { kind: SdpKind::Answer, sdp }
             });
-            if let (false, Role::Echo { port: Some(port) }) = (layers.is_empty(), &hg.role) {
-                for s in port.info().streams.iter().filter(|s| s.kind == "video") {
-                    let (substream, temporal) = port.set_layers(&s.mid, layers);
+            let (hs, ht) = hg.split();
+            if let (false, Role::Echo { port: Some(port) }) = (layers.is_empty(), &hs.role) {
+                for s in port.info(&mut ht.media()).streams.iter().filter(|s| s.kind == "video") {
+                    let (substream, temporal) = port.set_layers(&mut ht.media(), &s.mid, layers);
                     let videocodec = s.codec.as_ref().map_or("", |(name, _)| name.as_str());
                     // What the leg reports later knows; a confirmation now goes by the codec.
                     let svc = matches!(videocodec, "vp9" | "av1");

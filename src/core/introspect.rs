@@ -85,13 +85,14 @@ impl<R: Runtime> Core<R> {
             // An EchoTest handle is the plugin's session from its attach on, as in Janus.
             Role::Idle if h.plugin == Plugin::EchoTest => (PluginView::Echo, None),
             Role::Idle => (PluginView::Idle, None),
-            Role::Echo { port } => (PluginView::Echo, port.as_ref().map(|p| p.info())),
+            Role::Echo { port } => (PluginView::Echo, port.as_ref().map(|p| p.info(&mut ht.media()))),
             Role::Spent { room } => (PluginView::Left { room: *room }, None),
             Role::Publisher { room, me } => {
                 let mut rg = room.state.read(ht);
                 let (st, rt) = rg.split_ref();
                 let bitrate = st.config.bitrate;
-                let pg = me.state.lock(rt);
+                let mut pg = me.state.lock(rt);
+                let (pg, pt) = pg.split();
                 let streams = pg.streams.iter().map(|s| (s.info.clone(), s.fanout.len())).collect();
                 let view = PluginView::Publisher {
                     room: room.id,
@@ -101,12 +102,13 @@ impl<R: Runtime> Core<R> {
                     bitrate,
                     streams,
                 };
-                (view, pg.port.as_ref().map(|p| p.info()))
+                (view, pg.port.as_ref().map(|p| p.info(&mut pt.media())))
             }
             Role::Subscriber { room, me } => {
-                let sg = me.state.lock(ht);
+                let mut sg = me.state.lock(ht);
+                let (sg, st) = sg.split();
                 let view = PluginView::Subscriber { room: room.id, streams: sg.streams.clone(), paused: sg.paused };
-                (view, sg.port.as_ref().map(|p| p.info()))
+                (view, sg.port.as_ref().map(|p| p.info(&mut st.media())))
             }
         })
     }

@@ -2,7 +2,7 @@
 //! an entry point like a client request (root token), delivered from the engine's channel, so
 //! the packet path never waits for a core lock.
 
-use crate::sync::order::Token;
+use crate::sync::order::{MediaCall, Token};
 use crate::sync::{levels, Runtime};
 
 use super::event::{EchoEvent, EventBody, MediaKind, RoomEvent};
@@ -62,9 +62,10 @@ impl<R: Runtime> Core<R> {
     /// The codec (Janus's name) of an EchoTest handle's stream `mid`.
     fn echo_codec(&self, h: &Handle<R>, mid: &str) -> Option<String> {
         let mut t = Self::enter();
-        let hg = h.state.lock(&mut t);
-        let Role::Echo { port: Some(port) } = &hg.role else { return None };
-        port.info().streams.into_iter().find(|s| s.mid == mid)?.codec.map(|(name, _)| name)
+        let mut hg = h.state.lock(&mut t);
+        let (hs, ht) = hg.split();
+        let Role::Echo { port: Some(port) } = &hs.role else { return None };
+        port.info(&mut ht.media()).streams.into_iter().find(|s| s.mid == mid)?.codec.map(|(name, _)| name)
     }
 
     /// The PeerConnection failed: as a `hangup` request.
@@ -88,9 +89,9 @@ impl<R: Runtime> Core<R> {
             return Err(h.gone());
         }
         let (st, ht) = hg.split();
-        let applied = with_port(st, ht, |port| {
+        let applied = with_port(st, ht, |port, held| {
             for c in candidates {
-                if let Err(e) = port.add_candidate(c.as_ref()) {
+                if let Err(e) = port.add_candidate(held, c.as_ref()) {
                     tracing::warn!(session, handle, "candidate refused: {e}");
                 }
             }
@@ -111,9 +112,9 @@ impl<R: Runtime> Core<R> {
             return;
         }
         let early = std::mem::take(&mut st.early_candidates);
-        let applied = with_port(st, ht, |port| {
+        let applied = with_port(st, ht, |port, held| {
             for c in &early {
-                let _ = port.add_candidate(Some(c));
+                let _ = port.add_candidate(held, Some(c));
             }
         });
         if applied.is_none() {
@@ -122,16 +123,24 @@ impl<R: Runtime> Core<R> {
     }
 }
 
-/// Runs `f` on the handle's PeerConnection endpoint, if it has one.
+/// Runs `f` on the handle's PeerConnection endpoint, if it has one, with the token to call it.
 fn with_port<R: Runtime, T>(
     st: &HandleState<R>,
     t: &mut Token<levels::Handle>,
-    f: impl FnOnce(&dyn MediaPort) -> T,
+    f: impl FnOnce(&dyn MediaPort, &mut Token<MediaCall>) -> T,
 ) -> Option<T> {
     match &st.role {
-        Role::Echo { port: Some(port) } => Some(f(&**port)),
-        Role::Publisher { me, .. } => me.state.lock(t).port.as_deref().map(f),
-        Role::Subscriber { me, .. } => me.state.lock(t).port.as_deref().map(f),
+        Role::Echo { port: Some(port) } => Some(f(&**port, &mut t.media())),
+        Role::Publisher { me, .. } => {
+            let mut pg = me.state.lock(t);
+            let (state, token) = pg.split();
+            state.port.as_deref().map(|port| f(port, &mut token.media()))
+        }
+        Role::Subscriber { me, .. } => {
+            let mut sg = me.state.lock(t);
+            let (state, token) = sg.split();
+            state.port.as_deref().map(|port| f(port, &mut token.media()))
+        }
         _ => None,
     }
 }

@@ -10,6 +10,7 @@ use std::sync::Arc;
 use super::event::{LayerChoice, SubStreamInfo};
 use super::ids::{HandleId, SessionId};
 use super::room::FanoutTarget;
+use crate::sync::order::{MediaCall, Token};
 
 /// Milliseconds on a monotonic clock.
 pub trait Clock: Send + Sync {
@@ -35,35 +36,37 @@ pub enum LegKind {
 }
 
 /// The media endpoint of one PeerConnection. Every method is a computation on the endpoint's
-/// own state behind a leaf lock (no socket I/O, no other lock), so the core may call them while
-/// it holds its own locks: the media engine does the sending on its own threads.
+/// own state (no socket I/O), so the core may call them while it holds its own locks: the
+/// media engine does the sending on its own threads. Those that take the media's locks
+/// (`sync::levels::Legs`, `Leg`, after every core lock) take the caller's token as `held`
+/// (`Token::media`).
 pub trait MediaPort: Send + Sync {
     fn local_addr(&self) -> SocketAddr;
     /// The SDP answer to a client's offer, or why the offer cannot be answered.
-    fn answer(&self, offer: &str) -> Result<String, String>;
+    fn answer(&self, held: &mut Token<MediaCall>, offer: &str) -> Result<String, String>;
     /// The SDP offer for a subscription's streams (all of them, in m-line order).
-    fn offer(&self, streams: &[SubStreamInfo]) -> Result<String, String>;
+    fn offer(&self, held: &mut Token<MediaCall>, streams: &[SubStreamInfo]) -> Result<String, String>;
     /// The client's answer to our last offer.
-    fn accept_answer(&self, answer: &str) -> Result<(), String>;
+    fn accept_answer(&self, held: &mut Token<MediaCall>, answer: &str) -> Result<(), String>;
     /// A trickled ICE candidate (`None`: the client's gathering is complete).
-    fn add_candidate(&self, candidate: Option<&TrickleCandidate>) -> Result<(), String>;
+    fn add_candidate(&self, held: &mut Token<MediaCall>, candidate: Option<&TrickleCandidate>) -> Result<(), String>;
     /// The subscriber streams the publisher stream `mid` is forwarded to from now on.
-    fn set_fanout(&self, mid: &str, targets: &[FanoutTarget]);
+    fn set_fanout(&self, held: &mut Token<MediaCall>, mid: &str, targets: &[FanoutTarget]);
     /// A subscriber's `pause` / `start`: nothing is sent while paused.
     fn set_paused(&self, paused: bool);
     /// A subscriber's `configure` of one stream (`send`): its packets are dropped while false.
-    fn set_send(&self, mid: &str, send: bool);
+    fn set_send(&self, held: &mut Token<MediaCall>, mid: &str, send: bool);
     /// The simulcast layers a subscriber stream forwards from now on (the whole choice, not a
     /// change). Returns the substream and temporal layer that are already in effect, if the
     /// choice asks for them: Janus confirms those at once.
-    fn set_layers(&self, mid: &str, layers: LayerChoice) -> (Option<u8>, Option<u8>);
+    fn set_layers(&self, held: &mut Token<MediaCall>, mid: &str, layers: LayerChoice) -> (Option<u8>, Option<u8>);
     /// A publisher's room limits: the bitrate cap sent as REMB (0: none) and the interval of
     /// keyframe requests in seconds (`fir_freq`, 0: none).
-    fn set_limits(&self, bitrate: u32, fir_freq: u32);
+    fn set_limits(&self, held: &mut Token<MediaCall>, bitrate: u32, fir_freq: u32);
     /// The RTP forwarders of this publisher from now on.
     fn set_forwarders(&self, forwarders: &[ForwardTo]);
     /// What the PeerConnection is doing, for the admin API's `handle_info`.
-    fn info(&self) -> PeerInfo;
+    fn info(&self, held: &mut Token<MediaCall>) -> PeerInfo;
 }
 
 /// A PeerConnection as `handle_info` shows it: ICE, DTLS, the SDPs and each stream's counters.

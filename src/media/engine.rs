@@ -23,6 +23,8 @@ use super::stun;
 use super::udp::open_forwarder;
 use crate::core::ids::{HandleId, IdGen};
 use crate::core::seams::{ForwarderSocket, MediaPort, PeerOwner, SocketFactory};
+use crate::sync::order::{self, Before, Token};
+use crate::sync::{levels, ParkingLot};
 
 /// How long the start waits for the STUN server (retrying every 250 ms).
 const STUN_WAIT: std::time::Duration = std::time::Duration::from_secs(3);
@@ -52,9 +54,9 @@ pub(crate) struct Shared {
     /// The host candidates every leg offers, and the addresses they stand for.
     pub addresses: Arc<Addresses>,
     pub settings: MediaSettings,
-    /// Open legs by handle, to resolve the fan-out targets the core names by handle. A leaf
-    /// lock, held only to read or change the map.
-    legs: parking_lot::Mutex<HashMap<HandleId, Weak<Leg>>>,
+    /// Open legs by handle, to resolve the fan-out targets the core names by handle. Held only
+    /// to read or change the map.
+    legs: order::Mutex<levels::Legs, HashMap<HandleId, Weak<Leg>>, ParkingLot>,
     cmds: mpsc::UnboundedSender<Cmd>,
     seed: AtomicU64,
     serials: AtomicU64,
@@ -74,7 +76,7 @@ impl Shared {
             local,
             addresses,
             settings,
-            legs: parking_lot::Mutex::new(HashMap::new()),
+            legs: order::Mutex::new(HashMap::new()),
             cmds,
             seed: AtomicU64::new(seed),
             serials: AtomicU64::new(1),
@@ -91,8 +93,8 @@ impl Shared {
         self.serials.fetch_add(1, Ordering::Relaxed)
     }
 
-    pub fn leg(&self, handle: HandleId) -> Option<Arc<Leg>> {
-        self.legs.lock().get(&handle)?.upgrade()
+    pub fn leg(&self, held: &mut Token<impl Before<levels::Legs>>, handle: HandleId) -> Option<Arc<Leg>> {
+        self.legs.lock(held).get(&handle)?.upgrade()
     }
 
     pub fn poke(&self, leg: Arc<Leg>) {
@@ -103,9 +105,9 @@ impl Shared {
         let _ = self.cmds.send(Cmd::Keyframe(leg, mid));
     }
 
-    pub fn close(&self, leg: Arc<Leg>) {
+    pub fn close(&self, held: &mut Token<impl Before<levels::Legs>>, leg: Arc<Leg>) {
         {
-            let mut legs = self.legs.lock();
+            let mut legs = self.legs.lock(held);
             if legs.get(&leg.owner.handle).is_some_and(|w| std::ptr::eq(w.as_ptr(), Arc::as_ptr(&leg))) {
                 legs.remove(&leg.owner.handle);
             }
@@ -222,7 +224,9 @@ impl MediaEngine {
     /// A new leg for `owner`, and the core's port on it.
     pub(crate) fn open_leg(&self, owner: PeerOwner) -> io::Result<LegPort> {
         let leg = Leg::new(owner, &self.shared).map_err(io::Error::other)?;
-        self.shared.legs.lock().insert(owner.handle, Arc::downgrade(&leg));
+        // The core opens media holding no lock (`SocketFactory`).
+        let mut held = Token::root::<ParkingLot>();
+        self.shared.legs.lock(&mut held).insert(owner.handle, Arc::downgrade(&leg));
         Ok(LegPort { leg })
     }
 
@@ -251,10 +255,11 @@ impl MediaEngine {
         all.iter().find(|a| !a.is_loopback()).or(all.first()).copied().unwrap_or(self.shared.local.ip())
     }
 
-    /// Open PeerConnections: (connecting, connected). Takes each leg's leaf lock in turn.
+    /// Open PeerConnections: (connecting, connected). Takes each leg's lock in turn.
     pub fn peer_connections(&self) -> (u64, u64) {
-        let legs: Vec<Arc<Leg>> = self.shared.legs.lock().values().filter_map(Weak::upgrade).collect();
-        let connected = legs.iter().filter(|l| l.is_connected()).count() as u64;
+        let mut held = Token::root::<ParkingLot>();
+        let legs: Vec<Arc<Leg>> = self.shared.legs.lock(&mut held).values().filter_map(Weak::upgrade).collect();
+        let connected = legs.iter().filter(|l| l.is_connected(&mut held)).count() as u64;
         (legs.len() as u64 - connected, connected)
     }
 

@@ -17,6 +17,8 @@ use super::port::LegPort;
 use super::sdp;
 use crate::core::event::{MediaKind, SubStreamInfo};
 use crate::core::seams::{LegKind, MediaPort, PeerOwner};
+use crate::sync::order::{Token, Unlocked};
+use crate::sync::ParkingLot;
 
 /// The detached engine's seed: its first leg's credentials are `credentials_of(SEED)`.
 const SEED: u64 = 0xF022;
@@ -61,10 +63,12 @@ pub fn datagrams(data: &[u8]) {
 /// As [`datagrams`]; returns what the legs sent, but for the answered checks.
 fn datagrams_sent(data: &[u8]) -> Vec<Vec<u8>> {
     let engine = MediaEngine::detached(SEED);
+    // The harness is the shard's thread: it holds no lock between steps.
+    let mut held = Token::root::<ParkingLot>();
     let owner = |handle, kind| PeerOwner { session: 1, handle, kind };
     let legs = [owner(1, LegKind::Publisher), owner(2, LegKind::Echo)].map(|o| {
         let port = engine.open_leg(o).expect("a leg");
-        port.answer(OFFER).expect("the fuzz offer is answered");
+        port.answer(&mut held.media(), OFFER).expect("the fuzz offer is answered");
         port
     });
     let passwords = [credentials_of(SEED).1, credentials_of(SEED.wrapping_add(SEED_STEP)).1];
@@ -84,13 +88,13 @@ fn datagrams_sent(data: &[u8]) -> Vec<Vec<u8>> {
         };
         let datagram = signed.as_deref().unwrap_or(datagram);
         let Ok((leg, local)) = demux.route(datagram, peer, Some(to)) else { continue };
-        let _ = leg.receive(now, local, peer, datagram, &mut out, &mut events);
-        answer_checks(&leg, now, local, &mut out, &mut events, &mut sent);
+        let _ = leg.receive(&mut held, now, local, peer, datagram, &mut out, &mut events);
+        answer_checks(&leg, &mut held, now, local, &mut out, &mut events, &mut sent);
         for _ in 0..if selector & 32 != 0 { 3 } else { 0 } {
-            let Some(at) = leg.lock().next_timeout() else { break };
+            let Some(at) = leg.lock(&mut held).next_timeout() else { break };
             now = now.max(at);
-            let _ = leg.tick(now, &mut out, &mut events);
-            answer_checks(&leg, now, local, &mut out, &mut events, &mut sent);
+            let _ = leg.tick(&mut held, now, &mut out, &mut events);
+            answer_checks(&leg, &mut held, now, local, &mut out, &mut events, &mut sent);
         }
     }
     sent
@@ -99,6 +103,7 @@ fn datagrams_sent(data: &[u8]) -> Vec<Vec<u8>> {
 /// Answers the checks among what `leg` sent, as the remote agent; moves the rest to `sent`.
 fn answer_checks(
     leg: &std::sync::Arc<super::leg::Leg>,
+    held: &mut Token<Unlocked>,
     now: Instant,
     local: SocketAddr,
     out: &mut super::leg::Datagrams,
@@ -111,7 +116,7 @@ fn answer_checks(
         i += 1;
         match check_answered(&bytes, SocketAddr::new(route.from, local.port())) {
             Some(success) => {
-                let _ = leg.receive(now, local, route.to, &success, out, events);
+                let _ = leg.receive(held, now, local, route.to, &success, out, events);
             }
             None => sent.push(bytes.to_vec()),
         }
@@ -186,6 +191,7 @@ pub fn descriptions(data: &[u8]) {
     let Some((&which, text)) = data.split_first() else { return };
     let text = String::from_utf8_lossy(text);
     let engine = MediaEngine::detached(SEED);
+    let mut held = Token::root::<ParkingLot>();
     let owner = |kind| PeerOwner { session: 1, handle: 1, kind };
     match which {
         0 | 1 => {
@@ -196,12 +202,12 @@ pub fn descriptions(data: &[u8]) {
             let _ = sdp::prefer_profiles(&offer, Some("2"), Some("42e01f"));
             let kind = if which == 0 { LegKind::Publisher } else { LegKind::Echo };
             let port: LegPort = engine.open_leg(owner(kind)).expect("a leg");
-            let _ = port.answer(&offer);
+            let _ = port.answer(&mut held.media(), &offer);
         }
         _ => {
             let port = engine.open_leg(owner(LegKind::Subscriber)).expect("a leg");
-            if port.offer(&subscription()).is_ok() {
-                let _ = port.accept_answer(&text);
+            if port.offer(&mut held.media(), &subscription()).is_ok() {
+                let _ = port.accept_answer(&mut held.media(), &text);
             }
         }
     }

@@ -1,8 +1,9 @@
 //! One PeerConnection ("leg"): the `rtc` peer connection and what vroom keeps beside it. A leg
 //! is shared by the core (through its port, `port.rs`: SDP, candidates, fan-outs) and by the
-//! shard that moves its packets. Its state sits behind one leaf lock: nothing else is ever taken
-//! while it is held, no socket is touched under it (datagrams are collected and sent after
-//! release), and each hold is one bounded computation of the sans-IO stack.
+//! shard that moves its packets. Its state sits behind one lock, of the last level of the
+//! declared order (`sync::levels::Leg`): nothing else can be taken while it is held, no socket
+//! is touched under it (datagrams are collected and sent after release), and each hold is one
+//! bounded computation of the sans-IO stack.
 
 use std::collections::{HashMap, HashSet};
 use std::net::{IpAddr, SocketAddr};
@@ -38,6 +39,11 @@ use super::srtp_out::{KeyTap, SrtpOut};
 use super::stats::MediaStats;
 use crate::core::event::MediaKind;
 use crate::core::seams::{ForwardTo, LegKind, PeerOwner, TrickleCandidate};
+use crate::sync::order::{self, Before, Token};
+use crate::sync::{levels, ParkingLot};
+
+/// A leg's state, locked (`sync::levels::Leg`).
+pub(crate) type LegGuard<'a> = order::MutexGuard<'a, levels::Leg, LegState, ParkingLot>;
 
 /// How often a connected leg does its housekeeping (`Leg::housekeeping`). Each leg keeps its own
 /// phase, on its own timer: all legs at once, once a second, held up every packet behind them.
@@ -98,7 +104,7 @@ pub(crate) struct Leg {
     stats: Arc<MediaStats>,
     /// How a subscriber leg learns its SRTP keys (`srtp_out.rs`).
     tap: Option<Arc<KeyTap>>,
-    state: parking_lot::Mutex<LegState>,
+    state: order::Mutex<levels::Leg, LegState, ParkingLot>,
     pub fanout: ArcSwap<Fanout>,
     /// A publisher's RTP forwarders, published by the core like the fan-out.
     pub forwarders: ArcSwap<Vec<ForwardTo>>,
@@ -241,7 +247,7 @@ impl Leg {
             engine: Arc::downgrade(engine),
             stats: engine.stats.clone(),
             tap,
-            state: parking_lot::Mutex::new(LegState {
+            state: order::Mutex::new(LegState {
                 pc,
                 srtp: None,
                 route: None,
@@ -280,8 +286,10 @@ impl Leg {
         }))
     }
 
-    pub fn lock(&self) -> parking_lot::MutexGuard<'_, LegState> {
-        self.state.lock()
+    /// Its state, with `held` a token of a level before [`levels::Leg`] (the shard's root one,
+    /// or a core caller's `MediaCall`).
+    pub fn lock<'a>(&'a self, held: &'a mut Token<impl Before<levels::Leg>>) -> LegGuard<'a> {
+        self.state.lock(held)
     }
 
     /// Tells the shard the leg changed outside the packet path (new description, candidate).
@@ -294,6 +302,7 @@ impl Leg {
     /// Feeds one datagram and drains the leg.
     pub fn receive(
         self: &Arc<Self>,
+        held: &mut Token<impl Before<levels::Leg>>,
         now: Instant,
         local: SocketAddr,
         peer: SocketAddr,
@@ -301,7 +310,7 @@ impl Leg {
         out: &mut Datagrams,
         events: &mut Reports,
     ) -> Drained {
-        let mut st = self.lock();
+        let mut st = self.lock(held);
         let msg = TaggedBytesMut {
             now,
             transport: TransportContext {
@@ -325,8 +334,14 @@ impl Leg {
     }
 
     /// Runs the leg's timers if due (the stack's, its housekeeping), and drains it.
-    pub fn tick(self: &Arc<Self>, now: Instant, out: &mut Datagrams, events: &mut Reports) -> Drained {
-        let mut st = self.lock();
+    pub fn tick(
+        self: &Arc<Self>,
+        held: &mut Token<impl Before<levels::Leg>>,
+        now: Instant,
+        out: &mut Datagrams,
+        events: &mut Reports,
+    ) -> Drained {
+        let mut st = self.lock(held);
         // The deadline the shard scheduled this tick by; one asked for too early only costs a
         // handler pass, one that moved earlier since is found when the leg is rescheduled.
         if st.stack_deadline.is_some_and(|t| t <= now) {
@@ -578,6 +593,7 @@ impl Leg {
     /// change).
     pub fn forward(
         self: &Arc<Self>,
+        held: &mut Token<impl Before<levels::Leg>>,
         now: Instant,
         mid: &str,
         gate: &Gate,
@@ -588,7 +604,7 @@ impl Leg {
         if self.paused.load(Ordering::Relaxed) || self.closed.load(Ordering::Relaxed) {
             return false;
         }
-        let mut st = self.lock();
+        let mut st = self.lock(held);
         if !st.connected || st.muted.contains(mid) {
             return false;
         }
@@ -644,11 +660,17 @@ impl Leg {
 
     /// Relays a publisher's data-channel message to this subscriber, on a channel with the same
     /// label (opened on first use; messages wait, a bounded few, until it is open).
-    pub fn forward_data(self: &Arc<Self>, label: &str, msg: &RTCDataChannelMessage, out: &mut Datagrams) {
+    pub fn forward_data(
+        self: &Arc<Self>,
+        held: &mut Token<impl Before<levels::Leg>>,
+        label: &str,
+        msg: &RTCDataChannelMessage,
+        out: &mut Datagrams,
+    ) {
         if self.closed.load(Ordering::Relaxed) {
             return;
         }
-        let mut st = self.lock();
+        let mut st = self.lock(held);
         if !st.connected {
             return;
         }
@@ -676,8 +698,14 @@ impl Leg {
 
     /// Asks the publisher for a keyframe on `mid` (PLI), at most once per [`KEYFRAME_GAP`]:
     /// many subscribers asking at once make one request.
-    pub fn keyframe(self: &Arc<Self>, now: Instant, mid: &str, out: &mut Datagrams) {
-        let mut st = self.lock();
+    pub fn keyframe(
+        self: &Arc<Self>,
+        held: &mut Token<impl Before<levels::Leg>>,
+        now: Instant,
+        mid: &str,
+        out: &mut Datagrams,
+    ) {
+        let mut st = self.lock(held);
         self.keyframe_locked(&mut st, now, mid);
         st.flush(out);
     }
@@ -733,19 +761,19 @@ impl Leg {
     }
 
     /// The publishers behind this subscriber's streams (for keyframe requests when it connects).
-    pub fn sources(&self) -> Vec<(Arc<Leg>, String)> {
-        self.lock().sources.values().filter_map(|(l, m)| Some((l.upgrade()?, m.clone()))).collect()
+    pub fn sources(&self, held: &mut Token<impl Before<levels::Leg>>) -> Vec<(Arc<Leg>, String)> {
+        self.lock(held).sources.values().filter_map(|(l, m)| Some((l.upgrade()?, m.clone()))).collect()
     }
 
     /// ICE and DTLS are up (since `webrtcup`, until it fails or closes).
-    pub fn is_connected(&self) -> bool {
-        self.lock().connected
+    pub fn is_connected(&self, held: &mut Token<impl Before<levels::Leg>>) -> bool {
+        self.lock(held).connected
     }
 
-    pub fn close(&self) {
+    pub fn close(&self, held: &mut Token<impl Before<levels::Leg>>) {
         tracing::info!(session = self.owner.session, handle = self.owner.handle, kind = ?self.owner.kind, "PeerConnection closed");
         self.closed.store(true, Ordering::Relaxed);
-        let _ = self.lock().pc.close();
+        let _ = self.lock(held).pc.close();
     }
 }
 

@@ -1,7 +1,7 @@
 //! The core's side of a leg: the [`MediaPort`] through which the core gets SDP from a
 //! PeerConnection, hands it the client's candidates, and publishes fan-outs, forwarders and
-//! limits to the packet path. Each call is one hold of the leg's leaf lock, then a poke to the
-//! shard, which sends whatever the call made the stack want to send.
+//! limits to the packet path. Each call is one hold of the leg's lock (`sync::levels::Leg`),
+//! then a poke to the shard, which sends whatever the call made the stack want to send.
 
 use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
@@ -18,6 +18,8 @@ use super::simulcast::Choice;
 use crate::core::event::{LayerChoice, MediaKind, SubStreamInfo};
 use crate::core::room::FanoutTarget;
 use crate::core::seams::{ForwardTo, LegKind, MediaPort, PeerInfo, TrickleCandidate};
+use crate::sync::order::{MediaCall, Token};
+use crate::sync::ParkingLot;
 
 /// The core's handle on a leg. Dropping it (the core discards an endpoint after releasing its
 /// locks) closes the PeerConnection.
@@ -28,7 +30,8 @@ pub(crate) struct LegPort {
 impl Drop for LegPort {
     fn drop(&mut self) {
         if let Some(engine) = self.leg.engine.upgrade() {
-            engine.close(self.leg.clone());
+            // The core drops a port only once it has released its locks.
+            engine.close(&mut Token::root::<ParkingLot>(), self.leg.clone());
         }
     }
 }
@@ -38,9 +41,9 @@ impl MediaPort for LegPort {
         self.leg.engine.upgrade().map(|e| e.local).unwrap_or_else(|| ([0, 0, 0, 0], 0).into())
     }
 
-    fn answer(&self, offer: &str) -> Result<String, String> {
+    fn answer(&self, held: &mut Token<MediaCall>, offer: &str) -> Result<String, String> {
         let sdp = {
-            let mut st = self.leg.lock();
+            let mut st = self.leg.lock(held);
             let offered = super::sdp::parse_offer(offer)?;
             st.data_mid = offered.iter().find(|s| s.kind == MediaKind::Data).map(|s| s.mid.clone());
             // Simulcast encodings, lowest first: janus.js lists them highest first (`h`, `m`,
@@ -76,9 +79,9 @@ impl MediaPort for LegPort {
         Ok(sdp)
     }
 
-    fn offer(&self, streams: &[SubStreamInfo]) -> Result<String, String> {
+    fn offer(&self, held: &mut Token<MediaCall>, streams: &[SubStreamInfo]) -> Result<String, String> {
         let sdp = {
-            let mut st = self.leg.lock();
+            let mut st = self.leg.lock(held);
             peer::sync_subscriber_tracks(&mut st.pc, streams)?;
             for s in streams.iter().filter(|s| s.kind == MediaKind::Video) {
                 st.choices.insert(s.mid.clone(), Choice::from(s.layers));
@@ -98,9 +101,9 @@ impl MediaPort for LegPort {
         Ok(sdp)
     }
 
-    fn accept_answer(&self, answer: &str) -> Result<(), String> {
+    fn accept_answer(&self, held: &mut Token<MediaCall>, answer: &str) -> Result<(), String> {
         {
-            let mut st = self.leg.lock();
+            let mut st = self.leg.lock(held);
             st.dd_ext = super::sdp::extmap_id(answer, av1::DEPENDENCY_DESCRIPTOR_URI);
             let answer = RTCSessionDescription::answer(answer.to_string()).map_err(|e| e.to_string())?;
             st.pc.set_remote_description(Instant::now(), answer).map_err(|e| e.to_string())?;
@@ -123,10 +126,10 @@ impl MediaPort for LegPort {
         Ok(())
     }
 
-    fn add_candidate(&self, candidate: Option<&TrickleCandidate>) -> Result<(), String> {
+    fn add_candidate(&self, held: &mut Token<MediaCall>, candidate: Option<&TrickleCandidate>) -> Result<(), String> {
         let Some(c) = candidate else { return Ok(()) };
         {
-            let mut st = self.leg.lock();
+            let mut st = self.leg.lock(held);
             if st.pc.remote_description().is_none() {
                 // Over HTTP a client's candidates may overtake its answer.
                 if st.early_candidates.len() < 64 {
@@ -143,7 +146,7 @@ impl MediaPort for LegPort {
         Ok(())
     }
 
-    fn set_fanout(&self, mid: &str, targets: &[FanoutTarget]) {
+    fn set_fanout(&self, held: &mut Token<MediaCall>, mid: &str, targets: &[FanoutTarget]) {
         let Some(engine) = self.leg.engine.upgrade() else { return };
         let before = self.leg.fanout.load();
         let known = |t: &FanoutTarget| {
@@ -155,11 +158,11 @@ impl MediaPort for LegPort {
         let resolved: Vec<Target> = targets
             .iter()
             .filter_map(|t| {
-                let leg = engine.leg(t.subscriber)?;
+                let leg = engine.leg(held, t.subscriber)?;
                 if !known(t) {
                     // Only a new subscriber stream learns where its keyframes come from, and
                     // starts its layers over.
-                    let mut st = leg.lock();
+                    let mut st = leg.lock(held);
                     st.sources.insert(t.sub_mid.clone(), (Arc::downgrade(&self.leg), mid.to_string()));
                     if let Some(sender) = st.senders.get_mut(&t.sub_mid) {
                         sender.new_source();
@@ -183,8 +186,8 @@ impl MediaPort for LegPort {
         self.leg.paused.store(paused, Ordering::Relaxed);
     }
 
-    fn set_send(&self, mid: &str, send: bool) {
-        let mut st = self.leg.lock();
+    fn set_send(&self, held: &mut Token<MediaCall>, mid: &str, send: bool) {
+        let mut st = self.leg.lock(held);
         if send {
             st.muted.remove(mid);
         } else {
@@ -192,10 +195,10 @@ impl MediaPort for LegPort {
         }
     }
 
-    fn set_layers(&self, mid: &str, layers: LayerChoice) -> (Option<u8>, Option<u8>) {
+    fn set_layers(&self, held: &mut Token<MediaCall>, mid: &str, layers: LayerChoice) -> (Option<u8>, Option<u8>) {
         let choice = Choice::from(layers);
         let (keyframe, now, source) = {
-            let mut st = self.leg.lock();
+            let mut st = self.leg.lock(held);
             st.choices.insert(mid.to_string(), choice);
             // The keyframe a change waits for comes from the publisher stream it forwards, or
             // for an echo, from the leg's own peer on the same mid.
@@ -219,8 +222,8 @@ impl MediaPort for LegPort {
         now
     }
 
-    fn set_limits(&self, bitrate: u32, fir_freq: u32) {
-        let mut st = self.leg.lock();
+    fn set_limits(&self, held: &mut Token<MediaCall>, bitrate: u32, fir_freq: u32) {
+        let mut st = self.leg.lock(held);
         st.bitrate = bitrate;
         st.fir_freq = fir_freq;
     }
@@ -229,7 +232,7 @@ impl MediaPort for LegPort {
         self.leg.forwarders.store(Arc::new(forwarders.to_vec()));
     }
 
-    fn info(&self) -> PeerInfo {
-        super::introspect::peer_info(&mut self.leg.lock(), self.leg.created)
+    fn info(&self, held: &mut Token<MediaCall>) -> PeerInfo {
+        super::introspect::peer_info(&mut self.leg.lock(held), self.leg.created)
     }
 }

@@ -26,6 +26,8 @@ use super::news::{PeerInbox, Reports};
 use super::sender::Incoming;
 use super::stats::{DropReason, MediaStats};
 use crate::core::seams::{ForwardTo, LegKind};
+use crate::sync::order::{Token, Unlocked};
+use crate::sync::ParkingLot;
 use rtc::shared::marshal::Marshal;
 
 pub(crate) enum Cmd {
@@ -63,6 +65,7 @@ pub(crate) fn spawn(
                 events: Vec::new(),
                 news,
                 stats,
+                held: Token::root::<ParkingLot>(),
             };
             shard.run(cmds).await;
         });
@@ -112,6 +115,9 @@ struct Shard {
     /// Where the core hears of PeerConnections (never full, never waited on).
     news: Arc<PeerInbox>,
     stats: Arc<MediaStats>,
+    /// The shard thread's token: it holds no lock between its steps, and takes one leg's lock
+    /// at a time (`sync::levels::Leg`).
+    held: Token<Unlocked>,
 }
 
 /// How many datagrams one wake-up reads before sending what they produced.
@@ -183,7 +189,7 @@ impl Shard {
             return;
         }
         let now = Instant::now();
-        let drained = leg.receive(now, local, peer, data, &mut self.out, &mut self.events);
+        let drained = leg.receive(&mut self.held, now, local, peer, data, &mut self.out, &mut self.events);
         self.after(&leg, drained, now);
     }
 
@@ -202,7 +208,8 @@ impl Shard {
                         continue;
                     }
                     let start = self.out.len();
-                    keyframe |= t.leg.forward(now, &t.mid, &t.gate, incoming, &mut self.out, &mut self.events);
+                    let (out, events) = (&mut self.out, &mut self.events);
+                    keyframe |= t.leg.forward(&mut self.held, now, &t.mid, &t.gate, incoming, out, events);
                     self.stamps.push((start, self.out.len(), now));
                     if self.out.len() >= FANOUT_RUN {
                         self.send();
@@ -210,7 +217,7 @@ impl Shard {
                 }
                 self.send();
                 if keyframe {
-                    leg.keyframe(now, &incoming.mid, &mut self.out);
+                    leg.keyframe(&mut self.held, now, &incoming.mid, &mut self.out);
                 }
                 forward_plain(&forwarders, incoming);
             }
@@ -219,23 +226,23 @@ impl Shard {
             let fanout = leg.fanout.load();
             for (mid, label, msg) in &drained.data {
                 for t in fanout.get(mid).iter().flat_map(|targets| targets.iter()) {
-                    t.leg.forward_data(label, msg, &mut self.out);
+                    t.leg.forward_data(&mut self.held, label, msg, &mut self.out);
                 }
             }
         }
         for (publisher, mid) in drained.keyframes {
-            publisher.keyframe(now, &mid, &mut self.out);
+            publisher.keyframe(&mut self.held, now, &mid, &mut self.out);
         }
         if drained.connected && leg.owner.kind == LegKind::Subscriber {
-            for (publisher, mid) in leg.sources() {
-                publisher.keyframe(now, &mid, &mut self.out);
+            for (publisher, mid) in leg.sources(&mut self.held) {
+                publisher.keyframe(&mut self.held, now, &mid, &mut self.out);
             }
         }
         self.schedule(leg);
     }
 
     fn schedule(&mut self, leg: &Arc<Leg>) {
-        let mut st = leg.lock();
+        let mut st = leg.lock(&mut self.held);
         let next = st.next_timeout();
         if next != st.deadline {
             st.deadline = next;
@@ -254,14 +261,14 @@ impl Shard {
                 continue;
             }
             {
-                let mut st = leg.lock();
+                let mut st = leg.lock(&mut self.held);
                 if st.deadline != Some(at) {
                     continue; // rescheduled since
                 }
                 st.deadline = None;
             }
             self.stats.timer_ticks.fetch_add(1, Relaxed);
-            let drained = leg.tick(now, &mut self.out, &mut self.events);
+            let drained = leg.tick(&mut self.held, now, &mut self.out, &mut self.events);
             self.after(&leg, drained, now);
         }
     }
@@ -274,13 +281,13 @@ impl Shard {
                     return;
                 }
                 self.demux.learn(&leg);
-                let drained = leg.tick(now, &mut self.out, &mut self.events);
+                let drained = leg.tick(&mut self.held, now, &mut self.out, &mut self.events);
                 self.after(&leg, drained, now);
             }
-            Cmd::Keyframe(leg, mid) => leg.keyframe(now, &mid, &mut self.out),
+            Cmd::Keyframe(leg, mid) => leg.keyframe(&mut self.held, now, &mid, &mut self.out),
             Cmd::Close(leg) => {
-                leg.close();
-                let _ = leg.tick(now, &mut self.out, &mut Vec::new());
+                leg.close(&mut self.held);
+                let _ = leg.tick(&mut self.held, now, &mut self.out, &mut Vec::new());
                 self.demux.forget(&leg);
             }
         }

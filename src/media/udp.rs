@@ -13,6 +13,7 @@ use crate::core::room::FanoutTarget;
 use crate::core::seams::{
     Clock, ForwardTo, ForwarderSocket, MediaPort, PeerInfo, PeerOwner, SocketFactory, TrickleCandidate,
 };
+use crate::sync::order::{MediaCall, Token};
 
 /// Milliseconds since the server started.
 pub struct SystemClock(Instant);
@@ -82,28 +83,28 @@ impl MediaPort for Endpoint {
     fn local_addr(&self) -> SocketAddr {
         self.socket.local_addr().expect("a bound socket has an address")
     }
-    fn answer(&self, offer: &str) -> Result<String, String> {
+    fn answer(&self, _held: &mut Token<MediaCall>, offer: &str) -> Result<String, String> {
         sdp::answer(offer, &self.transport())
     }
-    fn offer(&self, streams: &[SubStreamInfo]) -> Result<String, String> {
+    fn offer(&self, _held: &mut Token<MediaCall>, streams: &[SubStreamInfo]) -> Result<String, String> {
         Ok(sdp::offer(streams, &self.transport()))
     }
-    fn accept_answer(&self, _answer: &str) -> Result<(), String> {
+    fn accept_answer(&self, _held: &mut Token<MediaCall>, _answer: &str) -> Result<(), String> {
         Ok(())
     }
-    fn add_candidate(&self, _candidate: Option<&TrickleCandidate>) -> Result<(), String> {
+    fn add_candidate(&self, _held: &mut Token<MediaCall>, _candidate: Option<&TrickleCandidate>) -> Result<(), String> {
         Ok(())
     }
-    fn set_fanout(&self, _mid: &str, _targets: &[FanoutTarget]) {}
+    fn set_fanout(&self, _held: &mut Token<MediaCall>, _mid: &str, _targets: &[FanoutTarget]) {}
     fn set_paused(&self, _paused: bool) {}
-    fn set_send(&self, _mid: &str, _send: bool) {}
+    fn set_send(&self, _held: &mut Token<MediaCall>, _mid: &str, _send: bool) {}
     /// No media flows here: no layer is ever in effect.
-    fn set_layers(&self, _mid: &str, _layers: LayerChoice) -> (Option<u8>, Option<u8>) {
+    fn set_layers(&self, _held: &mut Token<MediaCall>, _mid: &str, _layers: LayerChoice) -> (Option<u8>, Option<u8>) {
         (None, None)
     }
-    fn set_limits(&self, _bitrate: u32, _fir_freq: u32) {}
+    fn set_limits(&self, _held: &mut Token<MediaCall>, _bitrate: u32, _fir_freq: u32) {}
     fn set_forwarders(&self, _forwarders: &[ForwardTo]) {}
-    fn info(&self) -> PeerInfo {
+    fn info(&self, _held: &mut Token<MediaCall>) -> PeerInfo {
         PeerInfo {
             local_candidates: vec![format!(
                 "1 1 udp 2130706431 {} {} typ host",

@@ -7,10 +7,9 @@
 //! list: it is never held while anything else is taken, and events are pushed into a queue only
 //! with no ordered lock held (`core::outbox::Outbox::deliver` needs the root token).
 //!
-//! The media engine has two more leaf locks outside this list: each PeerConnection's state
-//! (`media::leg`) and the engine's handle-to-leg map (`media::engine`). Their critical sections
-//! call nothing but the sans-IO WebRTC stack or a map; they may be taken under any core lock
-//! (the core asks a leg for SDP while it holds its subscriber), and nothing is taken under them.
+//! The media engine's two locks come last: the core may call into the media while it holds any
+//! of its own (it asks a leg for SDP while it holds its subscriber), through a
+//! [`MediaCall`](super::order::MediaCall) token, which lets it take only these two.
 
 crate::lock_order! {
     /// The API's stored tokens (`token_auth`): token to the plugins it may use.
@@ -29,4 +28,10 @@ crate::lock_order! {
     Publisher,
     /// One subscriber: its streams and negotiation state.
     Subscriber,
+    /// The media engine's open PeerConnections by handle (`media::registry`): held only to
+    /// read or change the map.
+    Legs,
+    /// One PeerConnection's state (`media::leg`): the sans-IO WebRTC stack and what the packet
+    /// path keeps per stream. Nothing is taken under it.
+    Leg,
 }

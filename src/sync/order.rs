@@ -57,6 +57,40 @@ impl Token<Unlocked> {
     }
 }
 
+/// The level of a call from the core into the media engine (`core::seams::MediaPort`): the
+/// caller may hold any core lock, and only the media's own locks, which come after all of
+/// them, may be taken. A trait object's methods cannot be generic over the caller's level;
+/// this one level stands for all of them.
+pub enum MediaCall {}
+impl Before<super::levels::Legs> for MediaCall {}
+impl Before<super::levels::Leg> for MediaCall {}
+
+/// A [`Token<MediaCall>`] that keeps the caller's own token borrowed while it lives.
+pub struct MediaToken<'a> {
+    token: Token<MediaCall>,
+    _parent: PhantomData<&'a mut ()>,
+}
+
+impl<L: Before<super::levels::Legs>> Token<L> {
+    /// The token to call into the media engine with, from under this level's lock (or none).
+    pub fn media(&mut self) -> MediaToken<'_> {
+        MediaToken { token: Token::new(), _parent: PhantomData }
+    }
+}
+
+impl Deref for MediaToken<'_> {
+    type Target = Token<MediaCall>;
+    fn deref(&self) -> &Token<MediaCall> {
+        &self.token
+    }
+}
+
+impl DerefMut for MediaToken<'_> {
+    fn deref_mut(&mut self) -> &mut Token<MediaCall> {
+        &mut self.token
+    }
+}
+
 /// Declares the levels and their total order, first to last.
 #[macro_export]
 macro_rules! lock_order {

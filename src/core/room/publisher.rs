@@ -379,7 +379,7 @@ impl<R: Runtime> Core<R> {
         let (port, answer) = match &publish {
             Some(p) => {
                 let port = self.open_media(&mut t, h.peer(LegKind::Publisher))?;
-                let answer = port.answer(&p.offer).map_err(Error::InvalidSdp)?;
+                let answer = port.answer(&mut t.media(), &p.offer).map_err(Error::InvalidSdp)?;
                 (Some(port), Some(Jsep { kind: SdpKind::Answer, sdp: answer }))
             }
             None => (None, None),
@@ -407,7 +407,7 @@ impl<R: Runtime> Core<R> {
                     .map(|(i, s)| new_stream(i, s, st.config.video_svc))
                     .collect();
                 pg.media = Media::Negotiated;
-                port.set_limits(st.config.bitrate, st.config.fir_freq);
+                port.set_limits(&mut pg.token().media(), st.config.bitrate, st.config.fir_freq);
                 pg.port = Some(port);
                 if let RoomEvent::Joined { streams, .. } = &mut joined {
                     *streams = Some(pg.streams.iter().map(|s| s.info.clone()).collect());
@@ -429,8 +429,9 @@ impl<R: Runtime> Core<R> {
     /// second check fails, the endpoint (owned by the closure) is dropped after the guards.
     pub fn publish(&self, h: &Handle<R>, req: Publish, txn: Option<Transaction>) -> Result<()> {
         self.as_member(h, |(st, _, me, _, _): Request<'_, R, _, Publisher<R>>| st.check_may_publish(me))?;
-        let port = self.open_media(&mut Self::enter(), h.peer(LegKind::Publisher))?;
-        let answer = port.answer(&req.offer).map_err(Error::InvalidSdp)?;
+        let mut t = Self::enter();
+        let port = self.open_media(&mut t, h.peer(LegKind::Publisher))?;
+        let answer = port.answer(&mut t.media(), &req.offer).map_err(Error::InvalidSdp)?;
         self.as_member(h, |(st, room, me, rt, out): Request<'_, R, _, Publisher<R>>| {
             st.check_may_publish(me)?;
             st.publishing.insert(me.id);
@@ -438,7 +439,7 @@ impl<R: Runtime> Core<R> {
             pg.streams =
                 req.streams.into_iter().enumerate().map(|(i, s)| new_stream(i, s, st.config.video_svc)).collect();
             pg.media = Media::Negotiated;
-            port.set_limits(st.config.bitrate, st.config.fir_freq);
+            port.set_limits(&mut pg.token().media(), st.config.bitrate, st.config.fir_freq);
             pg.port = Some(port);
             let streams = pg.streams.iter().map(|s| s.info.clone()).collect();
             if let Some(display) = req.display.filter(|d| pg.display.as_ref() != Some(d)) {

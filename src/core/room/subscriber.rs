@@ -8,7 +8,7 @@
 use std::sync::Arc;
 
 use crate::sync::levels;
-use crate::sync::order::{Mutex, Token};
+use crate::sync::order::{MediaCall, Mutex, Token};
 use crate::sync::Runtime;
 
 use super::access::Request;
@@ -147,13 +147,21 @@ impl<R: Runtime> Subscriber<R> {
             }
         }
         if changed {
-            self.offer_update(&mut sg, room, None, out);
+            let (sg, t) = sg.split();
+            self.offer_update(sg, &mut t.media(), room, None, out);
         }
     }
 
     /// The subscription changed: send `updated` with a new offer, or `updating` if the client
     /// still owes an answer to the previous offer.
-    fn offer_update(&self, sg: &mut SubscriberState, room: RoomId, txn: Option<Transaction>, out: &mut Outbox<R>) {
+    fn offer_update(
+        &self,
+        sg: &mut SubscriberState,
+        held: &mut Token<MediaCall>,
+        room: RoomId,
+        txn: Option<Transaction>,
+        out: &mut Outbox<R>,
+    ) {
         if sg.offer_pending {
             sg.update_pending = true;
             if txn.is_some() {
@@ -161,7 +169,7 @@ impl<R: Runtime> Subscriber<R> {
             }
         } else {
             sg.offer_pending = true;
-            let offer = sg.port.as_ref().and_then(|p| offer_jsep(&**p, &sg.streams));
+            let offer = sg.port.as_ref().and_then(|p| offer_jsep(&**p, held, &sg.streams));
             let updated = reply(self.handle, txn, RoomEvent::Updated { room, streams: sg.streams.clone() });
             out.push(&self.queue, updated.with_jsep(offer));
         }
@@ -169,8 +177,8 @@ impl<R: Runtime> Subscriber<R> {
 }
 
 /// The offer for a subscription's streams; `None` (logged) if the media engine could not make one.
-fn offer_jsep(port: &dyn MediaPort, streams: &[SubStreamInfo]) -> Option<Jsep> {
-    match port.offer(streams) {
+fn offer_jsep(port: &dyn MediaPort, held: &mut Token<MediaCall>, streams: &[SubStreamInfo]) -> Option<Jsep> {
+    match port.offer(held, streams) {
         Ok(sdp) => Some(Jsep { kind: SdpKind::Offer, sdp }),
         Err(e) => {
             tracing::error!("could not make a subscriber offer: {e}");
@@ -283,6 +291,7 @@ impl<R: Runtime> RoomState<R> {
     ) {
         let Some(p) = self.publishers.get(&feed) else { return };
         let mut pg = p.state.lock(t);
+        let (pg, t) = pg.split();
         let Some(ps) = pg.stream_mut(feed_mid) else { return };
         let target = FanoutTarget { subscriber, sub_mid: sub_mid.to_string() };
         if connect {
@@ -292,7 +301,7 @@ impl<R: Runtime> RoomState<R> {
         }
         let (fanout, mid) = (ps.fanout.clone(), ps.info.mid.clone());
         if let Some(port) = &pg.port {
-            port.set_fanout(&mid, &fanout);
+            port.set_fanout(&mut t.media(), &mid, &fanout);
         }
     }
 
@@ -332,7 +341,8 @@ impl<R: Runtime> Core<R> {
                 return Err(Error::NotAllowed("this room requires a valid private_id"));
             }
             let (streams, _) = st.plan_subscription(rt, &req.streams, &[])?;
-            let offer = offer_jsep(&*port, &streams).ok_or(Error::Internal("Error generating offer".into()))?;
+            let offer = offer_jsep(&*port, &mut rt.media(), &streams)
+                .ok_or(Error::Internal("Error generating offer".into()))?;
             st.wire(rt, h.id, &streams, true);
             let me = Arc::new(Subscriber {
                 handle: h.id,
@@ -412,7 +422,8 @@ impl<R: Runtime> Core<R> {
                 }
             }
             sg.streams.extend(added);
-            me.offer_update(&mut sg, room, txn, out);
+            let (sg, t) = sg.split();
+            me.offer_update(sg, &mut t.media(), room, txn, out);
             Ok(())
         })
     }
@@ -458,8 +469,9 @@ impl<R: Runtime> Core<R> {
     pub fn start(&self, h: &Handle<R>, answer: Option<&str>, txn: Option<Transaction>) -> Result<()> {
         self.as_member_reading(h, |(_, room, me, rt, out): Request<'_, R, _, Subscriber<R>>| {
             let mut sg = me.state.lock(rt);
+            let (sg, t) = sg.split();
             if let (Some(answer), Some(port)) = (answer, &sg.port) {
-                port.accept_answer(answer).map_err(Error::InvalidSdp)?;
+                port.accept_answer(&mut t.media(), answer).map_err(Error::InvalidSdp)?;
             }
             if let Some(port) = &sg.port {
                 port.set_paused(false);
@@ -471,7 +483,7 @@ impl<R: Runtime> Core<R> {
             }
             out.push(&h.queue, reply(h.id, txn, RoomEvent::Started { room }));
             if std::mem::take(&mut sg.update_pending) {
-                me.offer_update(&mut sg, room, None, out);
+                me.offer_update(sg, &mut t.media(), room, None, out);
             }
             Ok(())
         })
@@ -505,13 +517,13 @@ impl<R: Runtime> Core<R> {
             {
                 return Err(Error::NoSuchStream(mid.clone()));
             }
-            let sg = &mut *sg;
+            let (sg, t) = sg.split();
             for c in changes {
                 for s in sg.streams.iter_mut().filter(|s| c.mid.as_ref().is_none_or(|m| *m == s.mid)) {
                     if let Some(send) = c.send {
                         s.send = send;
                         if let Some(port) = &sg.port {
-                            port.set_send(&s.mid, send);
+                            port.set_send(&mut t.media(), &s.mid, send);
                         }
                     }
                     if s.kind != MediaKind::Video || c.layers.is_empty() {
@@ -520,7 +532,7 @@ impl<R: Runtime> Core<R> {
                     s.layers = s.layers.then(c.layers);
                     let Some(port) = &sg.port else { continue };
                     // A choice already in effect is confirmed at once, as Janus does.
-                    let (substream, temporal) = port.set_layers(&s.mid, s.layers);
+                    let (substream, temporal) = port.set_layers(&mut t.media(), &s.mid, s.layers);
                     // VP9's layers are SVC's (spatial and temporal), named apart.
                     let svc = s.codec.as_deref() == Some("vp9");
                     for e in RoomEvent::layers(room, &s.mid, svc, substream, temporal) {
