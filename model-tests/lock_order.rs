@@ -83,6 +83,57 @@ fn no_guard_can_be_leaked_in_src() {
     assert!(found.is_empty(), "guard-leaking constructs in src/:\n{}", found.join("\n"));
 }
 
+/// The media module has no import circle: each of its files uses only files below it (the
+/// layers its doc comment gives), so a file can be read, and its locks reasoned about, knowing
+/// only what is beneath it.
+#[test]
+fn media_modules_import_no_circle() {
+    use std::collections::{BTreeMap, BTreeSet};
+    let dir = root().join("src/media");
+    let mut uses: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for file in rust_files(&dir) {
+        let name = file.file_stem().unwrap().to_string_lossy().to_string();
+        let text = std::fs::read_to_string(&file).unwrap();
+        let code = text.lines().filter(|l| !l.trim_start().starts_with("//"));
+        let mut used = BTreeSet::new();
+        for line in code {
+            for prefix in ["super::", "crate::media::"] {
+                for (i, _) in line.match_indices(prefix) {
+                    let rest = &line[i + prefix.len()..];
+                    let module: String = rest
+                        .chars()
+                        .take_while(|c| c.is_ascii_lowercase() || *c == '_' || c.is_ascii_digit())
+                        .collect();
+                    if !module.is_empty() && module != "super" && module != name {
+                        used.insert(module);
+                    }
+                }
+            }
+        }
+        uses.insert(name, used);
+    }
+    assert!(uses.contains_key("leg") && uses["leg"].contains("peer"), "the scan reads the media files: {uses:?}");
+    // Depth-first search for a path back to where it started.
+    fn circle(uses: &BTreeMap<String, BTreeSet<String>>, at: &str, path: &mut Vec<String>) -> Option<Vec<String>> {
+        if let Some(i) = path.iter().position(|p| p == at) {
+            return Some(path[i..].iter().cloned().chain([at.to_string()]).collect());
+        }
+        path.push(at.to_string());
+        for next in uses.get(at).into_iter().flatten().filter(|m| uses.contains_key(*m)) {
+            if let Some(c) = circle(uses, next, path) {
+                return Some(c);
+            }
+        }
+        path.pop();
+        None
+    }
+    for start in uses.keys() {
+        if let Some(c) = circle(&uses, start, &mut Vec::new()) {
+            panic!("src/media imports in a circle: {}", c.join(" -> "));
+        }
+    }
+}
+
 /// `specs/invariants.md` names a test for every invariant; every name it gives must exist.
 #[test]
 fn specs_name_only_existing_tests() {
@@ -96,6 +147,7 @@ fn specs_name_only_existing_tests() {
         "lockdep_",
         "queue_",
         "no_guard_",
+        "media_modules_",
         "specs_",
         "ws_",
         "http_",

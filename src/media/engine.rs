@@ -1,127 +1,32 @@
 //! The media engine: the production [`SocketFactory`]. Each PeerConnection the core opens is a
-//! [`Leg`]; all legs share one UDP socket, served by the shard thread, which routes datagrams
+//! leg (`leg.rs`), listed in the [`Registry`]; all legs share one UDP socket, served by the shard thread, which routes datagrams
 //! to legs, fans publishers' packets out and reports connectivity to the core through the
 //! [`PeerInbox`] (`news.rs`: lossless, and the packet path never waits on a signalling lock).
 
-use std::collections::HashMap;
 use std::io;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Weak};
+use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use tokio::sync::mpsc;
 
 use super::addresses::{self, AddressRules, Addresses};
-use super::leg::Leg;
 use super::netio;
-use super::news::{LegSerial, PeerInbox};
+use super::news::PeerInbox;
 use super::port::LegPort;
-use super::shard::{self, Cmd};
+use super::registry::Registry;
+use super::settings::{MediaSettings, Site};
+use super::shard;
 use super::stats::MediaStats;
 use super::stun;
 use super::udp::open_forwarder;
-use crate::core::ids::{HandleId, IdGen};
 use crate::core::seams::{ForwarderSocket, MediaPort, PeerOwner, SocketFactory};
-use crate::sync::order::{self, Before, Token};
-use crate::sync::{levels, ParkingLot};
+use crate::sync::order::Token;
+use crate::sync::ParkingLot;
 
 /// How long the start waits for the STUN server (retrying every 250 ms).
 const STUN_WAIT: std::time::Duration = std::time::Duration::from_secs(3);
-
-/// How the engine runs (the `[media]` section of the configuration).
-#[derive(Clone, Debug)]
-pub struct MediaSettings {
-    /// The address the media socket binds to: the wildcard address (the default) listens on
-    /// every interface and offers those [`AddressRules`] keep; one address offers only it.
-    pub ip: IpAddr,
-    /// Which interfaces are offered, and the 1:1 NAT mapping.
-    pub rules: AddressRules,
-    /// A STUN server (`host:port`) to learn the server-reflexive address from at start.
-    pub stun_server: Option<String>,
-    /// Its UDP port; 0 picks a free one.
-    pub port: u16,
-    /// Also accept SRTP AES_CM_128_HMAC_SHA1_80 (for clients without AES-GCM). The DTLS
-    /// client's order decides between the profiles both sides accept, and browsers rank AES-CM
-    /// first, so accepting it means browsers get AES-CM (3x the per-packet cost of GCM).
-    pub allow_aes_cm: bool,
-}
-
-/// What the core's ports and the shard share.
-pub(crate) struct Shared {
-    /// The shard's socket (its port is every host candidate's).
-    pub local: SocketAddr,
-    /// The host candidates every leg offers, and the addresses they stand for.
-    pub addresses: Arc<Addresses>,
-    pub settings: MediaSettings,
-    /// Open legs by handle, to resolve the fan-out targets the core names by handle. Held only
-    /// to read or change the map.
-    legs: order::Mutex<levels::Legs, HashMap<HandleId, Weak<Leg>>, ParkingLot>,
-    cmds: mpsc::UnboundedSender<Cmd>,
-    seed: AtomicU64,
-    serials: AtomicU64,
-    pub stats: Arc<MediaStats>,
-}
-
-impl Shared {
-    /// What the ports of legs on the shard behind `cmds` share; `seed` seeds their ICE credentials.
-    pub fn new(
-        local: SocketAddr,
-        addresses: Arc<Addresses>,
-        settings: MediaSettings,
-        cmds: mpsc::UnboundedSender<Cmd>,
-        seed: u64,
-    ) -> Arc<Shared> {
-        Arc::new(Shared {
-            local,
-            addresses,
-            settings,
-            legs: order::Mutex::new(HashMap::new()),
-            cmds,
-            seed: AtomicU64::new(seed),
-            serials: AtomicU64::new(1),
-            stats: Arc::new(MediaStats::default()),
-        })
-    }
-
-    /// Fresh ICE credentials: ufrag and password.
-    pub fn credentials(&self) -> (String, String) {
-        credentials_of(self.seed.fetch_add(0x9E37_79B9_7F4A_7C15, Ordering::Relaxed))
-    }
-
-    pub fn next_serial(&self) -> LegSerial {
-        self.serials.fetch_add(1, Ordering::Relaxed)
-    }
-
-    pub fn leg(&self, held: &mut Token<impl Before<levels::Legs>>, handle: HandleId) -> Option<Arc<Leg>> {
-        self.legs.lock(held).get(&handle)?.upgrade()
-    }
-
-    pub fn poke(&self, leg: Arc<Leg>) {
-        let _ = self.cmds.send(Cmd::Poke(leg));
-    }
-
-    pub fn keyframe(&self, leg: Arc<Leg>, mid: String) {
-        let _ = self.cmds.send(Cmd::Keyframe(leg, mid));
-    }
-
-    pub fn close(&self, held: &mut Token<impl Before<levels::Legs>>, leg: Arc<Leg>) {
-        {
-            let mut legs = self.legs.lock(held);
-            if legs.get(&leg.owner.handle).is_some_and(|w| std::ptr::eq(w.as_ptr(), Arc::as_ptr(&leg))) {
-                legs.remove(&leg.owner.handle);
-            }
-        }
-        let _ = self.cmds.send(Cmd::Close(leg));
-    }
-}
-
-/// The ICE credentials (ufrag, password) drawn from `seed`: an engine started with seed `s`
-/// gives its first leg `credentials_of(s)`.
-pub(crate) fn credentials_of(seed: u64) -> (String, String) {
-    let mut ids = IdGen::new(seed);
-    (ids.hex(1), ids.hex(3))
-}
 
 /// What the media engine holds (see [`MediaEngine::accounting`]).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -140,7 +45,7 @@ pub struct MediaAccounting {
 }
 
 pub struct MediaEngine {
-    shared: Arc<Shared>,
+    registry: Arc<Registry>,
     stats: Arc<MediaStats>,
     news: Arc<PeerInbox>,
 }
@@ -194,11 +99,11 @@ impl MediaEngine {
         }
         let (cmds, rx) = mpsc::unbounded_channel();
         let seed = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos() as u64).unwrap_or(1);
-        let shared = Shared::new(local, addresses.clone(), settings, cmds, seed);
-        let stats = shared.stats.clone();
+        let registry = Registry::new(Site { settings, addresses: addresses.clone(), local }, cmds, seed);
+        let stats = registry.stats.clone();
         let news = Arc::new(PeerInbox::new());
         shard::spawn(socket, socket_v6, addresses, rx, news.clone(), stats.clone())?;
-        Ok(MediaEngine { shared, stats, news })
+        Ok(MediaEngine { registry, stats, news })
     }
 
     /// An engine with neither socket nor shard thread, whose legs answer and offer and are fed
@@ -217,22 +122,21 @@ impl MediaEngine {
         // Nothing reads the shard's commands: a poke or a close is dropped, which only means
         // that nothing sends what the legs want to send.
         let (cmds, _) = mpsc::unbounded_channel();
-        let shared = Shared::new(local, addresses, settings, cmds, seed);
-        MediaEngine { stats: shared.stats.clone(), shared, news: Arc::new(PeerInbox::new()) }
+        let registry = Registry::new(Site { settings, addresses, local }, cmds, seed);
+        MediaEngine { stats: registry.stats.clone(), registry, news: Arc::new(PeerInbox::new()) }
     }
 
     /// A new leg for `owner`, and the core's port on it.
     pub(crate) fn open_leg(&self, owner: PeerOwner) -> io::Result<LegPort> {
-        let leg = Leg::new(owner, &self.shared).map_err(io::Error::other)?;
         // The core opens media holding no lock (`SocketFactory`).
-        let mut held = Token::root::<ParkingLot>();
-        self.shared.legs.lock(&mut held).insert(owner.handle, Arc::downgrade(&leg));
-        Ok(LegPort { leg })
+        let leg = self.registry.open(&mut Token::root::<ParkingLot>(), owner).map_err(io::Error::other)?;
+        Ok(LegPort { leg, registry: Arc::downgrade(&self.registry) })
     }
 
     /// The shard's demultiplexer over this engine's addresses (for a detached engine).
     pub(crate) fn demux(&self) -> super::demux::Demux {
-        super::demux::Demux::new(self.shared.addresses.clone(), self.shared.local.port())
+        let site = &self.registry.site;
+        super::demux::Demux::new(site.addresses.clone(), site.local.port())
     }
 
     /// The packet path's counters (forwarded packets, their latency through vroom).
@@ -246,19 +150,20 @@ impl MediaEngine {
     }
 
     pub fn local_addr(&self) -> SocketAddr {
-        self.shared.local
+        self.registry.site.local
     }
 
     /// The address `info` reports as `local-ip` (as Janus: the first that is not loopback).
     pub fn local_ip(&self) -> IpAddr {
-        let all = self.shared.addresses.candidates();
-        all.iter().find(|a| !a.is_loopback()).or(all.first()).copied().unwrap_or(self.shared.local.ip())
+        let site = &self.registry.site;
+        let all = site.addresses.candidates();
+        all.iter().find(|a| !a.is_loopback()).or(all.first()).copied().unwrap_or(site.local.ip())
     }
 
     /// Open PeerConnections: (connecting, connected). Takes each leg's lock in turn.
     pub fn peer_connections(&self) -> (u64, u64) {
         let mut held = Token::root::<ParkingLot>();
-        let legs: Vec<Arc<Leg>> = self.shared.legs.lock(&mut held).values().filter_map(Weak::upgrade).collect();
+        let legs = self.registry.open_legs(&mut held);
         let connected = legs.iter().filter(|l| l.is_connected(&mut held)).count() as u64;
         (legs.len() as u64 - connected, connected)
     }

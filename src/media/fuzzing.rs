@@ -12,8 +12,9 @@ use rtc::stun::integrity::MessageIntegrity;
 use rtc::stun::message::{Message, Setter, BINDING_REQUEST, BINDING_SUCCESS};
 use rtc::stun::xoraddr::XorMappedAddress;
 
-use super::engine::{credentials_of, MediaEngine};
+use super::engine::MediaEngine;
 use super::port::LegPort;
+use super::registry::{credentials_of, SEED_STEP};
 use super::sdp;
 use crate::core::event::{MediaKind, SubStreamInfo};
 use crate::core::seams::{LegKind, MediaPort, PeerOwner};
@@ -22,9 +23,6 @@ use crate::sync::ParkingLot;
 
 /// The detached engine's seed: its first leg's credentials are `credentials_of(SEED)`.
 const SEED: u64 = 0xF022;
-
-/// How far apart the engine's seeds for successive legs are (`Shared::credentials`).
-const SEED_STEP: u64 = 0x9E37_79B9_7F4A_7C15;
 
 /// The remote peer's offer the fuzzed legs answer: audio, video and a data channel, ICE
 /// credentials "fuzz" / "fuzzfuzzfuzzfuzzfuzzfuzz".

@@ -25,15 +25,16 @@ use rtc::sansio::Protocol;
 use rtc::shared::marshal::MarshalSize;
 use rtc::shared::util::match_dtls;
 use rtc::shared::{TaggedBytesMut, TransportContext, TransportProtocol};
+use tokio::sync::mpsc;
 
 use super::adapt::Share;
 use super::av1;
 use super::downlink::Downlink;
-use super::engine::Shared;
 use super::gate::Gate;
 use super::news::{LegSerial, PeerEvent, Reports};
 use super::peer;
 use super::sender::{Adapted, Incoming, Sender};
+use super::settings::Site;
 use super::simulcast::Choice;
 use super::srtp_out::{KeyTap, SrtpOut};
 use super::stats::MediaStats;
@@ -86,6 +87,15 @@ pub(crate) struct Target {
     pub gate: Gate,
 }
 
+/// What the shard that runs a leg is asked to do with it, outside the packet path.
+pub(crate) enum Cmd {
+    /// The leg changed outside the packet path: drain it, and route its STUN from now on.
+    Poke(Arc<Leg>),
+    /// Ask the publisher behind `leg` for a keyframe on this mid.
+    Keyframe(Arc<Leg>, String),
+    Close(Arc<Leg>),
+}
+
 /// A publisher's fan-out: incoming mid to the subscriber streams it goes to. Published by the
 /// core (under the publisher's lock, so in the order of its changes) and read by the shard
 /// without a lock.
@@ -99,7 +109,8 @@ pub(crate) struct Leg {
     pub created: Instant,
     /// Our ICE username fragment: how the shard recognises this leg's first STUN checks.
     pub ufrag: String,
-    pub(super) engine: Weak<Shared>,
+    /// The commands of the shard that runs it.
+    cmds: mpsc::UnboundedSender<Cmd>,
     /// The engine's counters (NACKs, keyframe requests, REMB).
     stats: Arc<MediaStats>,
     /// How a subscriber leg learns its SRTP keys (`srtp_out.rs`).
@@ -233,19 +244,27 @@ impl Drop for Leg {
 }
 
 impl Leg {
-    pub fn new(owner: PeerOwner, engine: &Arc<Shared>) -> Result<Arc<Leg>, String> {
-        let (ufrag, pwd) = engine.credentials();
+    /// A leg for `owner`, reached at `site` with ICE `credentials` (ufrag, password), run by
+    /// the shard behind `cmds`.
+    pub fn new(
+        owner: PeerOwner,
+        site: &Site,
+        (ufrag, pwd): (String, String),
+        serial: LegSerial,
+        stats: Arc<MediaStats>,
+        cmds: mpsc::UnboundedSender<Cmd>,
+    ) -> Result<Arc<Leg>, String> {
         let tap = if owner.kind == LegKind::Subscriber { Some(KeyTap::new()?) } else { None };
-        let pc = peer::build(engine, &ufrag, &pwd, owner.kind, tap.clone())?;
-        engine.stats.legs_alive.fetch_add(1, Ordering::Relaxed);
+        let pc = peer::build(site, &ufrag, &pwd, owner.kind, tap.clone())?;
+        stats.legs_alive.fetch_add(1, Ordering::Relaxed);
         tracing::info!(session = owner.session, handle = owner.handle, kind = ?owner.kind, ufrag, "PeerConnection created");
         Ok(Arc::new(Leg {
             owner,
-            serial: engine.next_serial(),
+            serial,
             created: Instant::now(),
             ufrag,
-            engine: Arc::downgrade(engine),
-            stats: engine.stats.clone(),
+            cmds,
+            stats,
             tap,
             state: order::Mutex::new(LegState {
                 pc,
@@ -294,9 +313,13 @@ impl Leg {
 
     /// Tells the shard the leg changed outside the packet path (new description, candidate).
     pub(super) fn poke(self: &Arc<Self>) {
-        if let Some(engine) = self.engine.upgrade() {
-            engine.poke(self.clone());
-        }
+        self.command(Cmd::Poke(self.clone()));
+    }
+
+    /// Tells the shard that runs this leg to do `cmd`. A shard that stopped (or a detached
+    /// engine's, which never ran) drops it: nothing is then sent, which is all a command does.
+    pub(super) fn command(&self, cmd: Cmd) {
+        let _ = self.cmds.send(cmd);
     }
 
     /// Feeds one datagram and drains the leg.

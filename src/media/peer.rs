@@ -29,8 +29,8 @@ use rtc::sdp::extmap::TRANSPORT_CC_URI;
 use rtc::statistics::StatsSelector;
 
 use super::av1;
-use super::engine::Shared;
 use super::sender::{Codec, Sender};
+use super::settings::Site;
 use super::srtp_out::KeyTap;
 use crate::core::event::{MediaKind, SubStreamInfo};
 use crate::core::seams::{LegKind, TrickleCandidate};
@@ -39,7 +39,7 @@ use crate::core::seams::{LegKind, TrickleCandidate};
 /// subscriber leg's connection derives its keys through `tap`, so that the leg can encrypt what
 /// it forwards itself (`srtp_out.rs`).
 pub(crate) fn build(
-    engine: &Arc<Shared>,
+    site: &Site,
     ufrag: &str,
     pwd: &str,
     kind: LegKind,
@@ -48,7 +48,7 @@ pub(crate) fn build(
     // The DTLS client's order decides among the profiles we accept, and browsers rank AES-CM
     // above GCM: accepting only GCM is how they end up on GCM.
     let mut profiles = vec![SrtpProtectionProfile::Srtp_Aead_Aes_128_Gcm, SrtpProtectionProfile::Srtp_Aead_Aes_256_Gcm];
-    if engine.settings.allow_aes_cm {
+    if site.settings.allow_aes_cm {
         profiles.push(SrtpProtectionProfile::Srtp_Aes128_Cm_Hmac_Sha1_80);
     }
     let mut settings = SettingEngineBuilder::new()
@@ -113,16 +113,16 @@ pub(crate) fn build(
         ..Default::default()
     };
     let mut candidates = Vec::new();
-    for address in engine.addresses.candidates() {
+    for address in site.addresses.candidates() {
         let host =
-            CandidateHostConfig { base_config: udp(address.to_string(), engine.local.port()), ..Default::default() };
+            CandidateHostConfig { base_config: udp(address.to_string(), site.local.port()), ..Default::default() };
         candidates.push(host.new_candidate_host().map_err(|e| e.to_string())?);
     }
-    if let Some((mapped, base)) = engine.addresses.reflexive {
+    if let Some((mapped, base)) = site.addresses.reflexive {
         let srflx = CandidateServerReflexiveConfig {
             base_config: udp(mapped.ip().to_string(), mapped.port()),
             rel_addr: base.to_string(),
-            rel_port: engine.local.port(),
+            rel_port: site.local.port(),
             url: None,
         };
         candidates.push(srflx.new_candidate_server_reflexive().map_err(|e| e.to_string())?);

@@ -5,15 +5,16 @@
 
 use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 use std::time::Instant;
 
 use rtc::peer_connection::sdp::RTCSessionDescription;
 
 use super::av1;
 use super::gate::Gate;
-use super::leg::{Fanout, Leg, Target, DATA_LABEL};
+use super::leg::{Cmd, Fanout, Leg, Target, DATA_LABEL};
 use super::peer;
+use super::registry::Registry;
 use super::simulcast::Choice;
 use crate::core::event::{LayerChoice, MediaKind, SubStreamInfo};
 use crate::core::room::FanoutTarget;
@@ -25,20 +26,22 @@ use crate::sync::ParkingLot;
 /// locks) closes the PeerConnection.
 pub(crate) struct LegPort {
     pub leg: Arc<Leg>,
+    /// The engine's legs: where the fan-out's subscribers are found, and the leg taken off.
+    pub registry: Weak<Registry>,
 }
 
 impl Drop for LegPort {
     fn drop(&mut self) {
-        if let Some(engine) = self.leg.engine.upgrade() {
+        if let Some(registry) = self.registry.upgrade() {
             // The core drops a port only once it has released its locks.
-            engine.close(&mut Token::root::<ParkingLot>(), self.leg.clone());
+            registry.close(&mut Token::root::<ParkingLot>(), self.leg.clone());
         }
     }
 }
 
 impl MediaPort for LegPort {
     fn local_addr(&self) -> SocketAddr {
-        self.leg.engine.upgrade().map(|e| e.local).unwrap_or_else(|| ([0, 0, 0, 0], 0).into())
+        self.registry.upgrade().map(|r| r.site.local).unwrap_or_else(|| ([0, 0, 0, 0], 0).into())
     }
 
     fn answer(&self, held: &mut Token<MediaCall>, offer: &str) -> Result<String, String> {
@@ -147,7 +150,7 @@ impl MediaPort for LegPort {
     }
 
     fn set_fanout(&self, held: &mut Token<MediaCall>, mid: &str, targets: &[FanoutTarget]) {
-        let Some(engine) = self.leg.engine.upgrade() else { return };
+        let Some(registry) = self.registry.upgrade() else { return };
         let before = self.leg.fanout.load();
         let known = |t: &FanoutTarget| {
             before
@@ -158,7 +161,7 @@ impl MediaPort for LegPort {
         let resolved: Vec<Target> = targets
             .iter()
             .filter_map(|t| {
-                let leg = engine.leg(held, t.subscriber)?;
+                let leg = registry.leg(held, t.subscriber)?;
                 if !known(t) {
                     // Only a new subscriber stream learns where its keyframes come from, and
                     // starts its layers over.
@@ -178,7 +181,7 @@ impl MediaPort for LegPort {
         if added {
             // A newly wired subscriber that is already connected (a `subscribe` or `switch`)
             // needs a keyframe to start decoding.
-            engine.keyframe(self.leg.clone(), mid.to_string());
+            self.leg.command(Cmd::Keyframe(self.leg.clone(), mid.to_string()));
         }
     }
 
@@ -216,8 +219,8 @@ impl MediaPort for LegPort {
             st.track_downlink();
             chosen
         };
-        if let (true, Some((publisher, publisher_mid)), Some(engine)) = (keyframe, source, self.leg.engine.upgrade()) {
-            engine.keyframe(publisher, publisher_mid);
+        if let (true, Some((publisher, publisher_mid))) = (keyframe, source) {
+            publisher.command(Cmd::Keyframe(publisher.clone(), publisher_mid));
         }
         now
     }

@@ -20,7 +20,7 @@ use tokio::sync::mpsc;
 use super::addresses::Addresses;
 use super::batch::BatchSender;
 use super::demux::Demux;
-use super::leg::{Datagrams, Drained, Leg};
+use super::leg::{Cmd, Datagrams, Drained, Leg};
 use super::netio;
 use super::news::{PeerInbox, Reports};
 use super::sender::Incoming;
@@ -29,14 +29,6 @@ use crate::core::seams::{ForwardTo, LegKind};
 use crate::sync::order::{Token, Unlocked};
 use crate::sync::ParkingLot;
 use rtc::shared::marshal::Marshal;
-
-pub(crate) enum Cmd {
-    /// The leg changed outside the packet path: drain it, and route its STUN from now on.
-    Poke(Arc<Leg>),
-    /// Ask the publisher behind `leg` for a keyframe on this mid.
-    Keyframe(Arc<Leg>, String),
-    Close(Arc<Leg>),
-}
 
 pub(crate) fn spawn(
     socket: std::net::UdpSocket,
