@@ -148,6 +148,7 @@ fn specs_name_only_existing_tests() {
         "queue_",
         "no_guard_",
         "media_modules_",
+        "items_come_out_",
         "specs_",
         "ws_",
         "http_",

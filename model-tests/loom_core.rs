@@ -45,5 +45,7 @@ loom_tests! {
     loom_room_destroy_ends_everyone: None => room_destroy_ends_everyone::<Loom>();
     loom_event_queue_close_is_last: None => event_queue_close_is_last::<Loom>();
     loom_inbox_wakes_for_what_is_left: None => inbox_wakes_for_what_is_left::<Loom>();
+    loom_ring_hands_over_in_order: None => ring_hands_over_in_order::<Loom>();
+    loom_ring_dropped_with_items_in_flight: None => ring_dropped_with_items_in_flight::<Loom>();
     loom_room_soup: Some(4) => room_soup::<Loom>();
 }

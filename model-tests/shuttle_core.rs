@@ -41,5 +41,7 @@ shuttle_tests! {
     shuttle_malformed_join_vs_other_rooms => malformed_join_vs_other_rooms::<Shuttle>();
     shuttle_event_queue_close_is_last => event_queue_close_is_last::<Shuttle>();
     shuttle_inbox_wakes_for_what_is_left => inbox_wakes_for_what_is_left::<Shuttle>();
+    shuttle_ring_hands_over_in_order => ring_hands_over_in_order::<Shuttle>();
+    shuttle_ring_dropped_with_items_in_flight => ring_dropped_with_items_in_flight::<Shuttle>();
     shuttle_room_soup => room_soup::<Shuttle>();
 }

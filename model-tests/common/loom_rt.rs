@@ -2,6 +2,21 @@
 
 model_backend!(Loom, loom);
 
+/// loom's checked cell: two accesses that overlap in some interleaving fail the model.
+pub struct Cell<T>(loom::cell::UnsafeCell<T>);
+
+// SAFETY: reached only through `with_mut`, which loom checks for overlapping accesses.
+unsafe impl<T: Send> Sync for Cell<T> {}
+
+impl<T: Send> RtCell<T> for Cell<T> {
+    fn new(value: T) -> Self {
+        Cell(loom::cell::UnsafeCell::new(value))
+    }
+    fn with_mut<U>(&self, f: impl FnOnce(*mut T) -> U) -> U {
+        self.0.with_mut(f)
+    }
+}
+
 /// Explores every interleaving of `f`, or every one within a preemption bound:
 /// `LOOM_MAX_PREEMPTIONS` if set, else `bound` (`None`: unbounded, fully exhaustive; never below
 /// 2: a bound of 1 misses real bugs). Prints how many executions it explored.

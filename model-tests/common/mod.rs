@@ -27,7 +27,7 @@ macro_rules! model_backend {
         use std::sync::atomic::Ordering;
 
         use vroom::sync::lockdep::HeldLocks;
-        use vroom::sync::{RtAtomicU64, RtMutex, RtRwLock, Runtime};
+        use vroom::sync::{RtAtomicU64, RtCell, RtMutex, RtRwLock, Runtime};
 
         use $crate::common::Model;
 
@@ -40,6 +40,7 @@ macro_rules! model_backend {
             type Mutex<T: Send> = Mutex<T>;
             type RwLock<T: Send + Sync> = RwLock<T>;
             type AtomicU64 = AtomicU64;
+            type Cell<T: Send> = Cell<T>;
 
             fn with_held<T>(f: impl FnOnce(&mut HeldLocks) -> T) -> T {
                 $krate::thread_local! {

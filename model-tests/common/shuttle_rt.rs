@@ -2,6 +2,21 @@
 
 model_backend!(Shuttle, shuttle);
 
+/// shuttle has no checked cell: std's, trusted to the protocol (loom checks it).
+pub struct Cell<T>(std::cell::UnsafeCell<T>);
+
+// SAFETY: reached only through `with_mut`, whose callers keep accesses apart.
+unsafe impl<T: Send> Sync for Cell<T> {}
+
+impl<T: Send> RtCell<T> for Cell<T> {
+    fn new(value: T) -> Self {
+        Cell(std::cell::UnsafeCell::new(value))
+    }
+    fn with_mut<U>(&self, f: impl FnOnce(*mut T) -> U) -> U {
+        f(self.0.get())
+    }
+}
+
 /// Seed of the random and PCT schedulers: `SHUTTLE_SEED` if set, else a fixed one, so a run is
 /// reproducible from the seed it prints.
 pub fn seed() -> u64 {

@@ -20,6 +20,7 @@ pub mod lockdep;
 pub mod order;
 mod parking;
 pub mod queue;
+pub mod ring;
 
 pub use parking::ParkingLot;
 
@@ -57,11 +58,21 @@ pub trait RtAtomicU64: Send + Sync {
     fn fetch_max(&self, value: u64, order: Ordering) -> u64;
 }
 
+/// A cell whose owner hands out access by a protocol of its own (the lock-free ring's slots):
+/// loom checks that no two accesses overlap, the other backends trust the protocol.
+pub trait RtCell<T>: Send + Sync {
+    fn new(value: T) -> Self;
+    /// Runs `f` on a pointer to the value. The caller keeps every access exclusive; through
+    /// loom's cell, two that overlap fail the model.
+    fn with_mut<U>(&self, f: impl FnOnce(*mut T) -> U) -> U;
+}
+
 /// A concurrency backend: the primitives the core is built from.
 pub trait Runtime: Sized + Send + Sync + 'static {
     type Mutex<T: Send>: RtMutex<T>;
     type RwLock<T: Send + Sync>: RtRwLock<T>;
     type AtomicU64: RtAtomicU64;
+    type Cell<T: Send>: RtCell<T>;
 
     /// Runs `f` on the calling thread's record of held locks. Each backend keeps it in its own
     /// thread-local storage, because loom and shuttle threads are coroutines on one OS thread.

@@ -1,10 +1,10 @@
 //! The production backend: parking_lot locks and std atomics.
 
-use std::cell::RefCell;
+use std::cell::{RefCell, UnsafeCell};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::lockdep::HeldLocks;
-use super::{RtAtomicU64, RtMutex, RtRwLock, Runtime};
+use super::{RtAtomicU64, RtCell, RtMutex, RtRwLock, Runtime};
 
 /// The backend the server binary runs on.
 pub struct ParkingLot;
@@ -17,6 +17,7 @@ impl Runtime for ParkingLot {
     type Mutex<T: Send> = parking_lot::Mutex<T>;
     type RwLock<T: Send + Sync> = parking_lot::RwLock<T>;
     type AtomicU64 = AtomicU64;
+    type Cell<T: Send> = Cell<T>;
 
     fn with_held<T>(f: impl FnOnce(&mut HeldLocks) -> T) -> T {
         HELD.with(|h| f(&mut h.borrow_mut()))
@@ -82,5 +83,22 @@ impl RtAtomicU64 for AtomicU64 {
     }
     fn fetch_max(&self, value: u64, order: Ordering) -> u64 {
         AtomicU64::fetch_max(self, value, order)
+    }
+}
+
+/// std's `UnsafeCell`, shared between threads: the ring's protocol keeps each slot's accesses
+/// apart (loom checks that protocol, `model-tests`).
+pub struct Cell<T>(UnsafeCell<T>);
+
+// SAFETY: a `Cell` is only reached through `with_mut`, whose callers (the ring) keep every
+// access to one value exclusive; the value itself crosses threads, hence `T: Send`.
+unsafe impl<T: Send> Sync for Cell<T> {}
+
+impl<T: Send> RtCell<T> for Cell<T> {
+    fn new(value: T) -> Self {
+        Cell(UnsafeCell::new(value))
+    }
+    fn with_mut<U>(&self, f: impl FnOnce(*mut T) -> U) -> U {
+        f(self.0.get())
     }
 }
