@@ -105,6 +105,11 @@ async fn script(ws_url: &str, http_url: &str) -> Vec<(String, Value)> {
     raw!("array", "[1,2,3]");
     raw!("no janus", r#"{"transaction": "t"}"#);
     raw!("no transaction", r#"{"janus": "info"}"#);
+    // The envelope's errors carry the session_id, not the transaction.
+    raw!("no janus in a session", &format!(r#"{{"transaction": "t", "session_id": {s}}}"#));
+    raw!("janus not a string", r#"{"janus": 5, "transaction": "t"}"#);
+    raw!("transaction not a string", &format!(r#"{{"janus": "keepalive", "transaction": 5, "session_id": {s}}}"#));
+    raw!("id not a number", r#"{"janus": "create", "transaction": "t", "id": "x"}"#);
     step!("unknown at root", a, json!({ "janus": "frobnicate" }));
     step!("unknown in session", a, json!({ "janus": "frobnicate", "session_id": s }));
     step!("unknown session", a, json!({ "janus": "keepalive", "session_id": 1234567 }));

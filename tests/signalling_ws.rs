@@ -38,6 +38,12 @@ async fn ws_core_api_and_its_errors() {
     ws.send_raw(r#"{"transaction": "x"}"#).await;
     let no_verb = ws.recv().await;
     assert_eq!((no_verb["error"]["code"].as_u64(), no_verb.get("transaction")), (Some(456), None));
+    // As Janus: the envelope's errors name the session, not the transaction.
+    ws.send_raw(&format!(r#"{{"transaction": "x", "session_id": {s}}}"#)).await;
+    let no_verb = ws.recv().await;
+    assert_eq!((no_verb["session_id"].as_u64(), no_verb.get("transaction")), (Some(s), None), "{no_verb}");
+    ws.send_raw(r#"{"janus": 5, "transaction": "x"}"#).await;
+    assert_eq!(ws.recv().await["error"]["reason"], "Invalid element type (janus should be a string)");
     let at_root = ws.request(json!({ "janus": "frobnicate" })).await;
     assert_eq!(at_root["error"]["reason"], "Unhandled request 'frobnicate' at this path");
     let in_session = ws.request(json!({ "janus": "frobnicate", "session_id": s })).await;
@@ -186,10 +192,14 @@ async fn ws_videoroom_publishers_are_told_exactly_once() {
     assert_eq!(data(&renamed)["configured"], "ok");
     assert_eq!(data(&a.event().await), &json!({ "videoroom": "event", "id": 2, "display": "robert" }));
 
-    // Kick: everyone hears `kicked` once; the kicked handle is told it left.
-    let kicked = a.message(sa, ha, json!({ "request": "kick", "room": 4242, "secret": "s", "id": 2 })).await;
-    assert_eq!(data(&kicked), &json!({ "videoroom": "success" }));
-    assert_eq!(data(&a.event().await), &json!({ "videoroom": "event", "room": 4242, "kicked": 2 }));
+    // Kick: everyone hears `kicked` once, the requester too, and (as Janus sends it) before the
+    // kick's `success`; the kicked handle is told it left.
+    let kick = json!({ "janus": "message", "session_id": sa, "handle_id": ha, "transaction": "kick",
+        "body": { "request": "kick", "room": 4242, "secret": "s", "id": 2 } });
+    a.send_raw(&kick.to_string()).await;
+    let (first, second) = (a.recv().await, a.recv().await);
+    assert_eq!(data(&first), &json!({ "videoroom": "event", "room": 4242, "kicked": 2 }), "{first}");
+    assert_eq!((second["janus"].as_str(), data(&second)), (Some("success"), &json!({ "videoroom": "success" })));
     assert_eq!(
         data(&b.event().await),
         &json!({ "videoroom": "event", "room": 4242, "leaving": "ok", "reason": "kicked" })
@@ -202,12 +212,16 @@ async fn ws_videoroom_publishers_are_told_exactly_once() {
     // Destroy: the remaining participant hears it once; the room is gone.
     let wrong = a.message(sa, ha, json!({ "request": "destroy", "room": 4242, "secret": "nope" })).await;
     assert_eq!(data(&wrong)["error"], "Unauthorized (wrong secret)");
+    let destroy = json!({ "janus": "message", "session_id": sa, "handle_id": ha, "transaction": "destroy",
+        "body": { "request": "destroy", "room": 4242, "secret": "s" } });
+    a.send_raw(&destroy.to_string()).await;
+    let (first, second) = (a.recv().await, a.recv().await);
     assert_eq!(
-        data(&a.message(sa, ha, json!({ "request": "destroy", "room": 4242, "secret": "s" })).await)["videoroom"],
-        "destroyed"
+        (first["janus"].as_str(), data(&first)),
+        (Some("event"), &json!({ "videoroom": "destroyed", "room": 4242 }))
     );
-    let heard: Vec<_> = a.events_for(Duration::from_millis(300)).await;
-    assert_eq!(heard.iter().map(data).collect::<Vec<_>>(), vec![&json!({ "videoroom": "destroyed", "room": 4242 })]);
+    assert_eq!((second["janus"].as_str(), data(&second)["videoroom"].as_str()), (Some("success"), Some("destroyed")));
+    assert!(a.events_for(Duration::from_millis(300)).await.is_empty(), "the room's end is told once");
     assert!(b.events_for(Duration::from_millis(100)).await.is_empty(), "a kicked participant is not told twice");
     assert_eq!(data(&a.message(sa, ha, json!({ "request": "exists", "room": 4242 })).await)["exists"], false);
 }

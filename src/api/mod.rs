@@ -138,10 +138,27 @@ impl<R: Runtime> Api<R> {
         msg: &Value,
         change: &mut Option<SessionChange<R>>,
     ) -> Result<Value, ApiError> {
+        // The envelope is checked first, as Janus does: `transaction` and `janus` present and
+        // strings, `id` a positive integer. Its errors carry no transaction, but the session_id
+        // if the request has a numeric one.
         let missing = |what| ApiError::new(456, format!("Missing mandatory element ({what})"));
         let obj = msg.as_object().ok_or_else(|| missing("transaction"))?;
-        let transaction = obj.get("transaction").and_then(Value::as_str).ok_or_else(|| missing("transaction"))?;
-        let verb = obj.get("janus").and_then(Value::as_str).ok_or_else(|| missing("janus"))?;
+        let session = obj.get("session_id").and_then(Value::as_u64);
+        let in_envelope = |mut e: ApiError| {
+            e.session = session;
+            e
+        };
+        let string = |name| match obj.get(name) {
+            None => Err(in_envelope(missing(name))),
+            Some(v) => v.as_str().ok_or_else(|| {
+                in_envelope(ApiError::new(467, format!("Invalid element type ({name} should be a string)")))
+            }),
+        };
+        let transaction = string("transaction")?;
+        let verb = string("janus")?;
+        if obj.get("id").is_some_and(|id| id.as_u64().is_none()) {
+            return Err(in_envelope(ApiError::new(467, "Invalid element type (id should be a positive integer)")));
+        }
         let req = Request { verb, transaction, fields: Fields(obj) };
         let with_txn = |mut e: ApiError| {
             e.transaction = Some(transaction.to_string());
@@ -150,7 +167,6 @@ impl<R: Runtime> Api<R> {
         if !matches!(verb, "info" | "ping") && !self.authorized(obj) {
             return Err(with_txn(Error::Unauthorized.into()));
         }
-        let session = obj.get("session_id").and_then(Value::as_u64);
         let handle = obj.get("handle_id").and_then(Value::as_u64);
         match session {
             None => self.root(&req, transport, change).map_err(with_txn),
@@ -190,13 +206,8 @@ impl<R: Runtime> Api<R> {
             "ping" => Ok(json!({ "janus": "pong", "transaction": req.transaction })),
             "create" if !self.accepting_sessions() => Err(ApiError::new(472, "Currently not accepting new sessions")),
             "create" => {
-                let id =
-                    match req.fields.get("id") {
-                        None => None,
-                        Some(v) => Some(v.as_u64().ok_or_else(|| {
-                            ApiError::new(467, "Invalid element type (id should be a positive integer)")
-                        })?),
-                    };
+                // A non-numeric id was refused with the envelope.
+                let id = req.fields.get("id").and_then(Value::as_u64);
                 let session = self.core.create_session(id, transport).map_err(|e| {
                     let mut e = ApiError::from(e);
                     e.session = id; // Janus echoes the id it could not give

@@ -78,10 +78,16 @@ async fn connection(socket: WebSocket, app: Arc<App>) {
                         handled.reply
                     }
                 };
+                // Janus's order: an `ack` comes before the events of the request it acknowledges
+                // (its async reply among them); any other reply comes after the events its
+                // request caused (a `kick`'s `kicked` before its `success`).
+                let ack = reply["janus"] == "ack";
+                if !ack && deliver(&mut tx, &mut owned, transport).await.is_err() {
+                    break;
+                }
                 if send(&mut tx, &reply).await.is_err() {
                     break;
                 }
-                // Events the request caused (an async reply) follow its ack.
                 if deliver(&mut tx, &mut owned, transport).await.is_err() {
                     break;
                 }
