@@ -127,8 +127,10 @@ impl RoomSpec {
         }
     }
 
-    fn publishing(&self) -> usize {
-        self.members().iter().filter(|&&h| self.media(h) != Some(Media::Idle)).count()
+    /// Publishers whose PeerConnection is up: what the room's limit counts (as Janus 1.1.2
+    /// does), so an answered offer that never connects holds no place.
+    fn live(&self) -> usize {
+        self.members().iter().filter(|&&h| self.media(h) == Some(Media::Active)).count()
     }
 
     /// The feed of `h` stops: subscriptions to it lose it.
@@ -167,7 +169,7 @@ impl RoomSpec {
             Op::JoinAndPublish(h) => match self.pubs[h as usize] {
                 PubRole::In { .. } | PubRole::Spent => Ret::Err(425),
                 PubRole::Idle if self.destroyed => Ret::Err(426),
-                PubRole::Idle if self.publishing() >= MAX_PUBLISHERS => Ret::Err(432),
+                PubRole::Idle if self.live() >= MAX_PUBLISHERS => Ret::Err(432),
                 PubRole::Idle => {
                     let joined = self.step(&Op::Join(h));
                     self.set_media(h, Media::Negotiated);
@@ -177,7 +179,7 @@ impl RoomSpec {
             Op::Publish(h) => match self.check_publisher(h) {
                 Err(code) => Ret::Err(code),
                 Ok(()) if self.media(h) != Some(Media::Idle) => Ret::Err(434),
-                Ok(()) if self.publishing() >= MAX_PUBLISHERS => Ret::Err(432),
+                Ok(()) if self.live() >= MAX_PUBLISHERS => Ret::Err(432),
                 Ok(()) => {
                     self.set_media(h, Media::Negotiated);
                     Ret::Ok

@@ -226,6 +226,26 @@ async fn ws_videoroom_publishers_are_told_exactly_once() {
     assert_eq!(data(&a.message(sa, ha, json!({ "request": "exists", "room": 4242 })).await)["exists"], false);
 }
 
+/// A room's `publishers` limit counts what Janus 1.1.2 counts: publishers whose PeerConnection
+/// is up. Offers answered whose connections never come up hold no place, so in a room of one,
+/// a second such publisher is let in (Janus let an 8th into a room of 6), where vroom used to
+/// answer 432.
+#[tokio::test]
+async fn ws_publishers_that_never_connect_hold_no_place() {
+    let server = Server::start("");
+    let mut a = Ws::connect(&server.ws).await;
+    let s = a.create().await;
+    let h = a.attach(s, VR).await;
+    let created = a.message(s, h, json!({ "request": "create", "room": 77, "publishers": 1 })).await;
+    assert_eq!(data(&created)["videoroom"], "created", "{created}");
+    for id in [1, 2] {
+        let h = a.attach(s, VR).await;
+        let body = json!({ "request": "joinandconfigure", "ptype": "publisher", "room": 77, "id": id });
+        let published = a.message_async(s, h, body, Some(av_offer())).await;
+        assert_eq!(data(&published)["videoroom"], "joined", "publisher {id}: {published}");
+    }
+}
+
 /// Malformed input never takes the server down or disturbs another session.
 #[tokio::test]
 async fn ws_bad_input_disturbs_nobody() {

@@ -331,16 +331,28 @@ impl<R: Runtime> RoomState<R> {
     }
 
     /// 434 if `me` publishes already, 432 if the room has no place for one more publisher.
-    pub(crate) fn check_may_publish(&self, me: &Publisher<R>) -> Result<()> {
+    pub(crate) fn check_may_publish(&self, t: &mut Token<levels::Room>, me: &Publisher<R>) -> Result<()> {
         if self.publishing.contains(&me.id) {
             return Err(Error::AlreadyPublished);
         }
-        self.check_room_for_publisher()
+        self.check_room_for_publisher(t, Some(me.id))
     }
 
-    /// 432 unless one more publisher may start publishing.
-    pub(crate) fn check_room_for_publisher(&self) -> Result<()> {
-        if self.publishing.len() >= self.config.max_publishers as usize {
+    /// 432 unless one more publisher may start publishing. Counted as Janus 1.1.2 counts: the
+    /// other publishers whose PeerConnection is up, the room's dummy publisher aside. An offer
+    /// answered whose connection never comes up holds no place (it is hung up when its ICE
+    /// fails); unlike Janus, a room already past its limit refuses more.
+    pub(crate) fn check_room_for_publisher(
+        &self,
+        t: &mut Token<levels::Room>,
+        me: Option<ParticipantId>,
+    ) -> Result<()> {
+        let mut up = |p: &Publisher<R>| {
+            let pg = p.state.lock(t);
+            pg.media == Media::Active && !pg.dummy
+        };
+        let live = self.publishers.values().filter(|p| Some(p.id) != me).filter(|p| up(p)).count();
+        if live >= self.config.max_publishers as usize {
             return Err(Error::PublishersFull(self.config.max_publishers));
         }
         Ok(())
@@ -394,7 +406,7 @@ impl<R: Runtime> Core<R> {
             let (st, rt) = rg.split();
             if publish.is_some() {
                 st.live(room.id)?;
-                st.check_room_for_publisher()?;
+                st.check_room_for_publisher(rt, None)?;
             }
             let (me, mut joined) = st.admit_publisher(room.id, h, req, rt, &mut out)?;
             if let (Some(publish), Some(port)) = (publish, port) {
@@ -428,12 +440,12 @@ impl<R: Runtime> Core<R> {
     /// locks, open the media endpoint holding nothing, then check again and install it. If the
     /// second check fails, the endpoint (owned by the closure) is dropped after the guards.
     pub fn publish(&self, h: &Handle<R>, req: Publish, txn: Option<Transaction>) -> Result<()> {
-        self.as_member(h, |(st, _, me, _, _): Request<'_, R, _, Publisher<R>>| st.check_may_publish(me))?;
+        self.as_member(h, |(st, _, me, rt, _): Request<'_, R, _, Publisher<R>>| st.check_may_publish(rt, me))?;
         let mut t = Self::enter();
         let port = self.open_media(&mut t, h.peer(LegKind::Publisher))?;
         let answer = port.answer(&mut t.media(), &req.offer).map_err(Error::InvalidSdp)?;
         self.as_member(h, |(st, room, me, rt, out): Request<'_, R, _, Publisher<R>>| {
-            st.check_may_publish(me)?;
+            st.check_may_publish(rt, me)?;
             st.publishing.insert(me.id);
             let mut pg = me.state.lock(rt);
             pg.streams =
