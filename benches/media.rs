@@ -20,6 +20,9 @@
 //! own socket) to CPU 1. The publisher sends `MEDIA_BENCH_PPS` (default 50) packets/s of 1,200
 //! bytes, measured for `MEDIA_BENCH_SECS` (default 10) per N. `cargo bench --bench media`.
 //!
+//! `MEDIA_BENCH_SERVER_CONFIG`: configuration text the server starts with (TOML), e.g.
+//! `"[general]\nlock_watchdog_ms = 0"` to measure without the lock watch timing every lock.
+//!
 //! `MEDIA_BENCH_DEAF=1`: once every subscriber receives, they stop reading their sockets, so the
 //! kernel drops what vroom sends them and vroom's CPU no longer includes waking receivers (the
 //! reference fan-out floor's "drop" rows are measured this way).
@@ -129,7 +132,7 @@ struct Row {
 }
 
 async fn run(n: usize, pps: u64, simulcast: bool) -> Row {
-    let server = Server::start("");
+    let server = Server::start(&std::env::var("MEDIA_BENCH_SERVER_CONFIG").unwrap_or_default());
     pin(server.pid(), 0);
     let mut ws = Ws::connect(&server.ws).await;
     let s = ws.create().await;
