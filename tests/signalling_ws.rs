@@ -7,7 +7,7 @@ mod common;
 use std::time::Duration;
 
 use common::{av_offer, data, Server, Ws};
-use serde_json::json;
+use serde_json::{json, Value};
 
 const VR: &str = "janus.plugin.videoroom";
 
@@ -194,10 +194,8 @@ async fn ws_videoroom_publishers_are_told_exactly_once() {
 
     // Kick: everyone hears `kicked` once, the requester too, and (as Janus sends it) before the
     // kick's `success`; the kicked handle is told it left.
-    let kick = json!({ "janus": "message", "session_id": sa, "handle_id": ha, "transaction": "kick",
-        "body": { "request": "kick", "room": 4242, "secret": "s", "id": 2 } });
-    a.send_raw(&kick.to_string()).await;
-    let (first, second) = (a.recv().await, a.recv().await);
+    let kick = json!({ "request": "kick", "room": 4242, "secret": "s", "id": 2 });
+    let [first, second] = <[Value; 2]>::try_from(a.message_then(sa, ha, kick, 2).await).unwrap();
     assert_eq!(data(&first), &json!({ "videoroom": "event", "room": 4242, "kicked": 2 }), "{first}");
     assert_eq!((second["janus"].as_str(), data(&second)), (Some("success"), &json!({ "videoroom": "success" })));
     assert_eq!(
@@ -212,10 +210,8 @@ async fn ws_videoroom_publishers_are_told_exactly_once() {
     // Destroy: the remaining participant hears it once; the room is gone.
     let wrong = a.message(sa, ha, json!({ "request": "destroy", "room": 4242, "secret": "nope" })).await;
     assert_eq!(data(&wrong)["error"], "Unauthorized (wrong secret)");
-    let destroy = json!({ "janus": "message", "session_id": sa, "handle_id": ha, "transaction": "destroy",
-        "body": { "request": "destroy", "room": 4242, "secret": "s" } });
-    a.send_raw(&destroy.to_string()).await;
-    let (first, second) = (a.recv().await, a.recv().await);
+    let destroy = json!({ "request": "destroy", "room": 4242, "secret": "s" });
+    let [first, second] = <[Value; 2]>::try_from(a.message_then(sa, ha, destroy, 2).await).unwrap();
     assert_eq!(
         (first["janus"].as_str(), data(&first)),
         (Some("event"), &json!({ "videoroom": "destroyed", "room": 4242 }))

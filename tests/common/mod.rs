@@ -232,6 +232,20 @@ impl Ws {
         self.request(json!({ "janus": "message", "session_id": session, "handle_id": handle, "body": body })).await
     }
 
+    /// A plugin message, and the next `n` messages from the server in the order they came
+    /// (the reply among them): for checking what comes before a reply.
+    pub async fn message_then(&mut self, session: u64, handle: u64, body: Value, n: usize) -> Vec<Value> {
+        self.next += 1;
+        let msg = json!({ "janus": "message", "session_id": session, "handle_id": handle, "body": body,
+            "transaction": format!("t{}", self.next) });
+        self.send_raw(&msg.to_string()).await;
+        let mut got = Vec::new();
+        for _ in 0..n {
+            got.push(self.recv().await);
+        }
+        got
+    }
+
     /// A plugin message whose result comes as an event: returns that event's plugin data.
     pub async fn message_async(&mut self, session: u64, handle: u64, body: Value, jsep: Option<Value>) -> Value {
         let mut msg = json!({ "janus": "message", "session_id": session, "handle_id": handle, "body": body });
