@@ -27,7 +27,7 @@ macro_rules! model_backend {
         use std::sync::atomic::Ordering;
 
         use vroom::sync::lockdep::HeldLocks;
-        use vroom::sync::{RtAtomicU64, RtCell, RtMutex, RtRwLock, Runtime};
+        use vroom::sync::{RtAtomicU64, RtCell, RtMutex, RtRwLock, RtSwap, Runtime};
 
         use $crate::common::Model;
 
@@ -35,12 +35,16 @@ macro_rules! model_backend {
         pub struct Mutex<T>($krate::sync::Mutex<T>);
         pub struct RwLock<T>($krate::sync::RwLock<T>);
         pub struct AtomicU64($krate::sync::atomic::AtomicU64);
+        /// The checker's lock around the shared pointer: a load or store is one step, as an
+        /// atomic pointer swap is.
+        pub struct Swap<T>($krate::sync::Mutex<std::sync::Arc<T>>);
 
         impl Runtime for $backend {
             type Mutex<T: Send> = Mutex<T>;
             type RwLock<T: Send + Sync> = RwLock<T>;
             type AtomicU64 = AtomicU64;
             type Cell<T: Send> = Cell<T>;
+            type Swap<T: Send + Sync> = Swap<T>;
 
             fn with_held<T>(f: impl FnOnce(&mut HeldLocks) -> T) -> T {
                 $krate::thread_local! {
@@ -99,6 +103,22 @@ macro_rules! model_backend {
             }
             fn try_write(&self) -> Option<Self::Write<'_>> {
                 self.0.try_write().ok()
+            }
+        }
+
+        impl<T: Send + Sync> RtSwap<T> for Swap<T> {
+            type Loaded<'a>
+                = Box<std::sync::Arc<T>>
+            where
+                T: 'a;
+            fn new(value: std::sync::Arc<T>) -> Self {
+                Swap($krate::sync::Mutex::new(value))
+            }
+            fn load(&self) -> Self::Loaded<'_> {
+                Box::new(self.0.lock().unwrap().clone())
+            }
+            fn store(&self, value: std::sync::Arc<T>) {
+                *self.0.lock().unwrap() = value;
             }
         }
 

@@ -13,7 +13,7 @@
 //! own layer (no import circle; `media_modules_import_no_circle` checks it).
 //!
 //! 1. Packets and numbers: `vp8`, `vp9`, `av1`, `h264`, `rewrite`, `gate`, `adapt`,
-//!    `downlink`, `stats`, `news`, `addresses`, `netio`.
+//!    `downlink`, `stats`, `news`, `addresses`, `netio`, `handoff` (between shards).
 //! 2. Streams, SDP and settings: `simulcast`, `svc`, `srtp_out`, `sender`, `sdp`, `udp`,
 //!    `settings`, `stun`.
 //! 3. `peer`: an `rtc` peer connection, built and queried.
@@ -32,6 +32,7 @@ mod engine;
 pub mod fuzzing;
 mod gate;
 mod h264;
+pub mod handoff;
 mod introspect;
 mod leg;
 mod netio;

@@ -13,6 +13,7 @@
 
 use std::ops::{Deref, DerefMut};
 use std::sync::atomic::Ordering;
+use std::sync::Arc;
 
 pub mod inbox;
 pub mod levels;
@@ -67,12 +68,26 @@ pub trait RtCell<T>: Send + Sync {
     fn with_mut<U>(&self, f: impl FnOnce(*mut T) -> U) -> U;
 }
 
+/// A shared value replaced whole and read without a lock: readers get the value as it was at
+/// some instant, writers publish a new one (the media shards' fan-out snapshots).
+pub trait RtSwap<T>: Send + Sync {
+    /// A loaded value: production's avoids touching the shared reference count (which every
+    /// shard reading the same snapshot would contend on).
+    type Loaded<'a>: Deref<Target = Arc<T>>
+    where
+        Self: 'a;
+    fn new(value: Arc<T>) -> Self;
+    fn load(&self) -> Self::Loaded<'_>;
+    fn store(&self, value: Arc<T>);
+}
+
 /// A concurrency backend: the primitives the core is built from.
 pub trait Runtime: Sized + Send + Sync + 'static {
     type Mutex<T: Send>: RtMutex<T>;
     type RwLock<T: Send + Sync>: RtRwLock<T>;
     type AtomicU64: RtAtomicU64;
     type Cell<T: Send>: RtCell<T>;
+    type Swap<T: Send + Sync>: RtSwap<T>;
 
     /// Runs `f` on the calling thread's record of held locks. Each backend keeps it in its own
     /// thread-local storage, because loom and shuttle threads are coroutines on one OS thread.

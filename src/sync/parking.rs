@@ -2,9 +2,12 @@
 
 use std::cell::{RefCell, UnsafeCell};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use arc_swap::ArcSwap;
 
 use super::lockdep::HeldLocks;
-use super::{RtAtomicU64, RtCell, RtMutex, RtRwLock, Runtime};
+use super::{RtAtomicU64, RtCell, RtMutex, RtRwLock, RtSwap, Runtime};
 
 /// The backend the server binary runs on.
 pub struct ParkingLot;
@@ -18,6 +21,7 @@ impl Runtime for ParkingLot {
     type RwLock<T: Send + Sync> = parking_lot::RwLock<T>;
     type AtomicU64 = AtomicU64;
     type Cell<T: Send> = Cell<T>;
+    type Swap<T: Send + Sync> = ArcSwap<T>;
 
     fn with_held<T>(f: impl FnOnce(&mut HeldLocks) -> T) -> T {
         HELD.with(|h| f(&mut h.borrow_mut()))
@@ -100,5 +104,21 @@ impl<T: Send> RtCell<T> for Cell<T> {
     }
     fn with_mut<U>(&self, f: impl FnOnce(*mut T) -> U) -> U {
         f(self.0.get())
+    }
+}
+
+impl<T: Send + Sync> RtSwap<T> for ArcSwap<T> {
+    type Loaded<'a>
+        = arc_swap::Guard<Arc<T>>
+    where
+        T: 'a;
+    fn new(value: Arc<T>) -> Self {
+        ArcSwap::new(value)
+    }
+    fn load(&self) -> Self::Loaded<'_> {
+        ArcSwap::load(self)
+    }
+    fn store(&self, value: Arc<T>) {
+        ArcSwap::store(self, value)
     }
 }
