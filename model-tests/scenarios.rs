@@ -632,7 +632,7 @@ pub fn handoff_keeps_order_and_nothing_passes_a_move_or_a_close<R: Model>() {
         let (mut meant, mut refused) = (Vec::new(), Vec::new());
         for (publisher, n) in [(0, 1), (1, 101), (0, 2), (1, 102)] {
             let mut local_copies = 0;
-            let refusals = fan_out(
+            let fanned = fan_out(
                 &mut shard0,
                 &p[publisher],
                 |f| Some(f),
@@ -643,10 +643,11 @@ pub fn handoff_keeps_order_and_nothing_passes_a_move_or_a_close<R: Model>() {
                 },
             );
             assert_eq!(local_copies, 1, "one subscriber on shard 0");
-            if refusals > 0 {
+            assert_eq!(fanned.handed > 0, shard0.handed_to().any(|k| k == 1), "handed, and said so");
+            if fanned.refused > 0 {
                 refused.push(n);
             }
-            if refusals > 0 || shard0.handed_to().any(|k| k == 1) {
+            if fanned.handed + fanned.refused > 0 {
                 meant.push(n);
             }
         }

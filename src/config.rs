@@ -92,8 +92,12 @@ pub struct Media {
     /// A STUN server (`host:port`) that tells vroom its server-reflexive address at start,
     /// offered as a candidate; no answer stops the start.
     pub stun_server: Option<String>,
-    /// The UDP port of the media socket (every PeerConnection shares it); 0 picks a free one.
+    /// The UDP port of the first shard's media socket (shard k listens on `port + k`, each
+    /// shard's PeerConnections share its socket); 0 picks free ones.
     pub port: u16,
+    /// How many media shard threads forward packets, each with its own socket and the
+    /// PeerConnections it was given at their creation; 0 (the default): one per core.
+    pub shards: usize,
     /// Also accept SRTP AES_CM_128_HMAC_SHA1_80, for clients without AES-GCM. Browsers rank
     /// AES-CM first, so with this on they negotiate it (about 3x GCM's per-packet cost).
     pub allow_aes_cm: bool,
@@ -121,6 +125,7 @@ impl Media {
             stun_server: self.stun_server.clone(),
             port: self.port,
             allow_aes_cm: self.allow_aes_cm,
+            shards: self.shards,
         }
     }
 }
@@ -212,6 +217,7 @@ impl Default for Media {
             stun_server: None,
             port: 0,
             allow_aes_cm: false,
+            shards: 0,
         }
     }
 }

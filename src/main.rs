@@ -62,7 +62,7 @@ async fn main() {
     let seed = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos() as u64).unwrap_or(1);
     let media =
         MediaEngine::start(config.media.settings()).unwrap_or_else(|e| fail("cannot open the media socket", &e));
-    let media_addr = media.local_addr();
+    let media_addrs: Vec<String> = media.shard_addrs().iter().map(|a| format!("udp://{a}")).collect();
     let peer_news = media.news();
     let local_ip = media.local_ip();
     let media = Arc::new(media);
@@ -110,7 +110,7 @@ async fn main() {
         websocket = %format_args!("ws://{}", bound.websocket),
         http = %format_args!("http://{}{}", bound.http, config.http.base_path),
         admin = %format_args!("ws://{}", bound.admin),
-        media = %format_args!("udp://{media_addr}"),
+        media = %media_addrs.join(" "),
         "listening"
     );
     for r in app.api.core.list_rooms(config.videoroom.admin_key.as_deref()) {

@@ -39,6 +39,30 @@ fn aiortc_subscriber_decodes_the_aiortc_publisher() {
     }
 }
 
+/// Two shards (`[media] shards = 2`): a new leg goes to the shard that runs fewest, so the
+/// publisher's leg and the subscriber's are run by different shards, each on its own socket.
+/// Every packet, data-channel message and keyframe request then crosses between them, and the
+/// subscriber still decodes; the media threads stay two.
+#[test]
+fn with_two_shards_the_publishers_media_crosses_to_the_subscribers_shard() {
+    let server = Server::start("[media]\nshards = 2\n");
+    let media_threads = || server.thread_names().iter().filter(|n| n.starts_with("vroom-media-")).count();
+    assert_eq!(media_threads(), 2);
+    let summary = run_peer(None, "videoroom_aiortc.py", &[&server.ws, "10"]);
+    let ratio = summary["ratio"].as_f64().unwrap();
+    assert!(ratio >= 0.9, "decoded {ratio} of the frames sent");
+    assert!(
+        summary["publisher_got_pli"].as_u64().unwrap() >= 1,
+        "the subscriber's keyframe request crossed: {summary}"
+    );
+    assert_eq!(summary["data_relayed"], summary["data_sent"], "{summary}");
+    let handed = server.metric("vroom_packets_handed_total").unwrap();
+    let forwarded = server.metric("vroom_packets_forwarded_total").unwrap();
+    assert!(handed >= 100.0 && handed >= 0.9 * forwarded, "handed {handed}, forwarded {forwarded}");
+    assert_eq!(server.metric("vroom_packets_dropped_total{reason=\"handoff_full\"}"), Some(0.0));
+    assert_eq!(media_threads(), 2, "as many media threads as shards, whatever the PeerConnections");
+}
+
 #[test]
 fn aiortc_echo_gets_video_audio_and_data_back() {
     let server = Server::start("");

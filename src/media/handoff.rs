@@ -131,27 +131,35 @@ impl<I: Send, R: Runtime> Ends<I, R> {
     }
 }
 
+/// How many other shards one packet was handed to, and how many could not take it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Handed {
+    pub handed: usize,
+    pub refused: usize,
+}
+
 /// The publisher's shard's part in fanning one packet out: `fanout` is the publisher's
 /// snapshot, `stream` picks the packet's stream from it. The packet is handed (as `item()`) to
-/// every other shard with targets, then `local` runs for each of this shard's own. Returns how
-/// many shards could not take it (their rings were full).
+/// every other shard with targets, then `local` runs for each of this shard's own.
 pub fn fan_out<F: Send + Sync, T, I: Send, R: Runtime>(
     ends: &mut Ends<I, R>,
     fanout: &R::Swap<F>,
     stream: impl FnOnce(&F) -> Option<&Split<T>>,
     mut item: impl FnMut() -> I,
     local: impl FnMut(&T),
-) -> usize {
+) -> Handed {
     let snapshot = fanout.load();
-    let Some(split) = stream(&snapshot) else { return 0 };
-    let mut refused = 0;
+    let Some(split) = stream(&snapshot) else { return Handed::default() };
+    let mut n = Handed::default();
     for shard in split.elsewhere(ends.me) {
-        if !ends.hand(shard, item()) {
-            refused += 1;
+        if ends.hand(shard, item()) {
+            n.handed += 1;
+        } else {
+            n.refused += 1;
         }
     }
     split.on(ends.me).iter().for_each(local);
-    refused
+    n
 }
 
 /// The receiving shard's part, for a packet handed to it: `forward` runs for each of its own
@@ -199,12 +207,12 @@ mod tests {
         let mut ends = mesh::<u32, ParkingLot>(3, 1);
         let fanout = swap(Split::new(3, [0usize, 0, 1, 1, 2], |&s| s));
         let mut own = 0;
-        assert_eq!(fan_out(&mut ends[0], &fanout, |f| Some(f), || 7, |_| own += 1), 0);
+        assert_eq!(fan_out(&mut ends[0], &fanout, |f| Some(f), || 7, |_| own += 1), Handed { handed: 2, refused: 0 });
         assert_eq!(own, 2);
         assert_eq!(ends[0].handed_to().collect::<Vec<_>>(), [1, 2]);
         assert_eq!(ends[0].handed_to().count(), 0, "said once");
         // The rings hold one item: the next packet finds them full.
-        assert_eq!(fan_out(&mut ends[0], &fanout, |f| Some(f), || 8, |_| ()), 2);
+        assert_eq!(fan_out(&mut ends[0], &fanout, |f| Some(f), || 8, |_| ()), Handed { handed: 0, refused: 2 });
         assert_eq!(ends[0].refused(), 2);
         assert_eq!((ends[1].take(), ends[1].take()), (Some(7), None));
         assert_eq!(ends[2].take(), Some(7));
@@ -241,7 +249,7 @@ mod tests {
         let mut ends = mesh::<u32, ParkingLot>(1, 8);
         let fanout = swap(Split::new(1, [0usize, 0], |&s| s));
         let mut own = 0;
-        assert_eq!(fan_out(&mut ends[0], &fanout, |f| Some(f), || 1, |_| own += 1), 0);
+        assert_eq!(fan_out(&mut ends[0], &fanout, |f| Some(f), || 1, |_| own += 1), Handed::default());
         assert_eq!((own, ends[0].take()), (2, None));
         assert!(ends[0].is_idle());
     }

@@ -31,6 +31,7 @@ use super::adapt::Share;
 use super::av1;
 use super::downlink::Downlink;
 use super::gate::Gate;
+use super::handoff::Split;
 use super::news::{LegSerial, PeerEvent, Reports};
 use super::peer;
 use super::sender::{Adapted, Incoming, Sender};
@@ -96,10 +97,18 @@ pub(crate) enum Cmd {
     Close(Arc<Leg>),
 }
 
-/// A publisher's fan-out: incoming mid to the subscriber streams it goes to. Published by the
-/// core (under the publisher's lock, so in the order of its changes) and read by the shard
-/// without a lock.
-pub(crate) type Fanout = HashMap<String, Arc<[Target]>>;
+/// A publisher's fan-out: incoming mid to the subscriber streams it goes to, by the shard that
+/// runs each (`handoff.rs`). Published by the core (under the publisher's lock, so in the order
+/// of its changes) and read by the shards without a lock.
+pub(crate) type Fanout = HashMap<String, Arc<Split<Target>>>;
+
+/// The shard that runs a leg, for the leg's life.
+#[derive(Clone)]
+pub(crate) struct ShardRef {
+    pub index: usize,
+    /// Its commands.
+    pub cmds: mpsc::UnboundedSender<Cmd>,
+}
 
 pub(crate) struct Leg {
     pub owner: PeerOwner,
@@ -109,8 +118,8 @@ pub(crate) struct Leg {
     pub created: Instant,
     /// Our ICE username fragment: how the shard recognises this leg's first STUN checks.
     pub ufrag: String,
-    /// The commands of the shard that runs it.
-    cmds: mpsc::UnboundedSender<Cmd>,
+    /// The shard that runs it.
+    pub shard: ShardRef,
     /// The engine's counters (NACKs, keyframe requests, REMB).
     stats: Arc<MediaStats>,
     /// How a subscriber leg learns its SRTP keys (`srtp_out.rs`).
@@ -245,14 +254,14 @@ impl Drop for Leg {
 
 impl Leg {
     /// A leg for `owner`, reached at `site` with ICE `credentials` (ufrag, password), run by
-    /// the shard behind `cmds`.
+    /// `shard`.
     pub fn new(
         owner: PeerOwner,
         site: &Site,
         (ufrag, pwd): (String, String),
         serial: LegSerial,
         stats: Arc<MediaStats>,
-        cmds: mpsc::UnboundedSender<Cmd>,
+        shard: ShardRef,
     ) -> Result<Arc<Leg>, String> {
         let tap = if owner.kind == LegKind::Subscriber { Some(KeyTap::new()?) } else { None };
         let pc = peer::build(site, &ufrag, &pwd, owner.kind, tap.clone())?;
@@ -263,7 +272,7 @@ impl Leg {
             serial,
             created: Instant::now(),
             ufrag,
-            cmds,
+            shard,
             stats,
             tap,
             state: order::Mutex::new(LegState {
@@ -319,7 +328,7 @@ impl Leg {
     /// Tells the shard that runs this leg to do `cmd`. A shard that stopped (or a detached
     /// engine's, which never ran) drops it: nothing is then sent, which is all a command does.
     pub(super) fn command(&self, cmd: Cmd) {
-        let _ = self.cmds.send(cmd);
+        let _ = self.shard.cmds.send(cmd);
     }
 
     /// Feeds one datagram and drains the leg.

@@ -12,6 +12,7 @@ use rtc::peer_connection::sdp::RTCSessionDescription;
 
 use super::av1;
 use super::gate::Gate;
+use super::handoff::Split;
 use super::leg::{Cmd, Fanout, Leg, Target, DATA_LABEL};
 use super::peer;
 use super::registry::Registry;
@@ -41,7 +42,9 @@ impl Drop for LegPort {
 
 impl MediaPort for LegPort {
     fn local_addr(&self) -> SocketAddr {
-        self.registry.upgrade().map(|r| r.site.local).unwrap_or_else(|| ([0, 0, 0, 0], 0).into())
+        let registry = self.registry.upgrade();
+        let site = registry.as_ref().and_then(|r| r.shards.get(self.leg.shard.index)).map(|s| s.site.local);
+        site.unwrap_or_else(|| ([0, 0, 0, 0], 0).into())
     }
 
     fn answer(&self, held: &mut Token<MediaCall>, offer: &str) -> Result<String, String> {
@@ -155,7 +158,7 @@ impl MediaPort for LegPort {
         let known = |t: &FanoutTarget| {
             before
                 .get(mid)
-                .is_some_and(|old| old.iter().any(|o| o.mid == t.sub_mid && o.leg.owner.handle == t.subscriber))
+                .is_some_and(|old| old.all().any(|o| o.mid == t.sub_mid && o.leg.owner.handle == t.subscriber))
         };
         let mut added = false;
         let resolved: Vec<Target> = targets
@@ -176,7 +179,8 @@ impl MediaPort for LegPort {
             })
             .collect();
         let mut fanout = Fanout::clone(&before);
-        fanout.insert(mid.to_string(), resolved.into());
+        let split = Split::new(registry.shards.len(), resolved, |t| t.leg.shard.index);
+        fanout.insert(mid.to_string(), Arc::new(split));
         self.leg.fanout.store(Arc::new(fanout));
         if added {
             // A newly wired subscriber that is already connected (a `subscribe` or `switch`)

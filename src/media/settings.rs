@@ -22,6 +22,18 @@ pub struct MediaSettings {
     /// client's order decides between the profiles both sides accept, and browsers rank AES-CM
     /// first, so accepting it means browsers get AES-CM (3x the per-packet cost of GCM).
     pub allow_aes_cm: bool,
+    /// How many shard threads carry the media, each with its own socket; 0: one per core.
+    pub shards: usize,
+}
+
+impl MediaSettings {
+    /// The shard threads to start: as configured, or one per core.
+    pub fn shard_count(&self) -> usize {
+        match self.shards {
+            0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+            n => n,
+        }
+    }
 }
 
 /// Where legs are reached: the settings, the host addresses they offer and the socket they
@@ -29,6 +41,6 @@ pub struct MediaSettings {
 pub(crate) struct Site {
     pub settings: MediaSettings,
     pub addresses: Arc<Addresses>,
-    /// The shard's socket (its port is every host candidate's).
+    /// The shard's socket (its port is every host candidate's of its legs).
     pub local: SocketAddr,
 }

@@ -1,26 +1,34 @@
-//! The shard: one thread, one UDP socket per address family, every leg's packets. It routes each datagram to its
-//! leg (STUN by our ufrag, the rest by the sender's address), forwards publishers' packets to
-//! the fan-out snapshot right there (a loop, no channel or task per subscriber), runs the legs'
-//! timers from one heap, and sends what the legs produced with one `sendmmsg` per run of
-//! datagrams (`batch.rs`): a fan-out's copies in runs of [`FANOUT_RUN`], the rest once per
-//! wake-up.
+//! A shard: one thread, one UDP socket per address family, the legs it runs for their life. It
+//! routes each datagram to its leg (STUN by our ufrag, the rest by the sender's address),
+//! forwards publishers' packets to its own subscribers in the fan-out snapshot right there (a
+//! loop, no channel or task per subscriber) and hands them to the other shards that have
+//! subscribers of them (`handoff.rs`), runs its legs' timers from one heap, and sends what the
+//! legs produced with one `sendmmsg` per run of datagrams (`batch.rs`): a fan-out's copies in
+//! runs of [`FANOUT_RUN`], the rest once per wake-up.
+//!
+//! A shard touches another shard's legs only through that shard: a keyframe request for a
+//! publisher elsewhere goes as its command (`leg::Cmd`), a packet for subscribers elsewhere
+//! through the hand-off.
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::io;
 use std::net::{IpAddr, SocketAddr};
-use std::os::fd::AsRawFd;
+use std::os::fd::{AsRawFd, RawFd};
+use std::sync::atomic::AtomicU64;
 use std::sync::atomic::Ordering::{self, Relaxed};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use rtc::data_channel::RTCDataChannelMessage;
 use tokio::io::Interest;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, Notify};
 
 use super::addresses::Addresses;
 use super::batch::BatchSender;
 use super::demux::Demux;
-use super::leg::{Cmd, Datagrams, Drained, Leg};
+use super::handoff::{self, Ends};
+use super::leg::{Cmd, Datagrams, Drained, Leg, Target};
 use super::netio;
 use super::news::{PeerInbox, Reports};
 use super::sender::Incoming;
@@ -30,34 +38,63 @@ use crate::sync::order::{Token, Unlocked};
 use crate::sync::ParkingLot;
 use rtc::shared::marshal::Marshal;
 
-pub(crate) fn spawn(
-    socket: std::net::UdpSocket,
-    socket_v6: Option<std::net::UdpSocket>,
-    addresses: Arc<Addresses>,
-    cmds: mpsc::UnboundedReceiver<Cmd>,
-    news: Arc<PeerInbox>,
-    stats: Arc<MediaStats>,
-) -> io::Result<()> {
-    std::thread::Builder::new().name("vroom-media".into()).spawn(move || {
+/// What one shard hands another: a publisher's packet or data-channel message, for the
+/// receiving shard's own subscribers of it.
+pub(crate) enum HandedOver {
+    Rtp { from: Arc<Leg>, packet: Arc<Incoming>, arrived: Instant },
+    Data { from: Arc<Leg>, message: Arc<(String, String, RTCDataChannelMessage)> },
+}
+
+/// How many items each ring between two shards holds: at 100 packets per ms, 5 ms of a busy
+/// publisher's; past it the packets are dropped and counted (`handoff_full`).
+pub(crate) const HANDOFF_RING: usize = 512;
+
+/// What a shard starts with.
+pub(crate) struct ShardStart {
+    pub socket: std::net::UdpSocket,
+    pub socket_v6: Option<std::net::UdpSocket>,
+    pub addresses: Arc<Addresses>,
+    pub cmds: mpsc::UnboundedReceiver<Cmd>,
+    pub ends: Ends<HandedOver, ParkingLot>,
+    /// Every shard's doorbell, by index: rung when it was handed something.
+    pub doorbells: Arc<[Notify]>,
+    pub news: Arc<PeerInbox>,
+    pub stats: Arc<MediaStats>,
+}
+
+pub(crate) fn spawn(start: ShardStart) -> io::Result<()> {
+    let name = format!("vroom-media-{}", start.ends.me());
+    std::thread::Builder::new().name(name).spawn(move || {
         let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a current-thread runtime");
         rt.block_on(async move {
+            let ShardStart { socket, socket_v6, addresses, cmds, ends, doorbells, news, stats } = start;
             let socket = tokio::net::UdpSocket::from_std(socket).expect("a socket on this runtime");
             let socket_v6 = socket_v6.map(|s| tokio::net::UdpSocket::from_std(s).expect("a socket on this runtime"));
             let port = socket.local_addr().expect("a bound socket").port();
-            let mut shard = Shard {
-                socket,
-                socket_v6,
-                demux: Demux::new(addresses.clone(), port),
-                addresses,
-                timers: BinaryHeap::new(),
+            let tx = Tx {
+                v4: socket.as_raw_fd(),
+                v6: socket_v6.as_ref().map(|s| s.as_raw_fd()),
+                addresses: addresses.clone(),
                 out: Vec::new(),
                 batch: BatchSender::new(),
                 sent: Vec::new(),
                 stamps: Vec::new(),
                 events: Vec::new(),
+                stats: stats.clone(),
+                held: Token::root::<ParkingLot>(),
+            };
+            let mut shard = Shard {
+                me: ends.me(),
+                socket,
+                socket_v6,
+                demux: Demux::new(addresses, port),
+                timers: BinaryHeap::new(),
+                ends,
+                doorbells,
                 news,
                 stats,
-                held: Token::root::<ParkingLot>(),
+                reported: (0, 0),
+                tx,
             };
             shard.run(cmds).await;
         });
@@ -88,14 +125,32 @@ impl Ord for Timer {
 }
 
 struct Shard {
+    /// Its index among the engine's shards.
+    me: usize,
     /// The media socket, and its IPv6 twin on the same port when IPv6 addresses are offered.
     socket: tokio::net::UdpSocket,
     socket_v6: Option<tokio::net::UdpSocket>,
-    /// Our host addresses: which of ours an address ICE knows stands for.
-    addresses: Arc<Addresses>,
     /// Which leg each datagram is for.
     demux: Demux,
     timers: BinaryHeap<Reverse<Timer>>,
+    /// Its ends of the hand-off between shards.
+    ends: Ends<HandedOver, ParkingLot>,
+    doorbells: Arc<[Notify]>,
+    /// Where the core hears of PeerConnections (never full, never waited on).
+    news: Arc<PeerInbox>,
+    stats: Arc<MediaStats>,
+    /// Its share of the engine's gauges as last reported: (timers, routes).
+    reported: (u64, u64),
+    tx: Tx,
+}
+
+/// What a shard sends, and what it needs to: kept apart from the shard's other fields so that
+/// the hand-off's callbacks can borrow it while the shard's ends are borrowed too.
+struct Tx {
+    v4: RawFd,
+    v6: Option<RawFd>,
+    /// Our host addresses: which of ours an address ICE knows stands for.
+    addresses: Arc<Addresses>,
     out: Datagrams,
     batch: BatchSender,
     /// Which of `out` the kernel took, after a send.
@@ -104,8 +159,6 @@ struct Shard {
     /// arrived: (start, end, arrival).
     stamps: Vec<(usize, usize, Instant)>,
     events: Reports,
-    /// Where the core hears of PeerConnections (never full, never waited on).
-    news: Arc<PeerInbox>,
     stats: Arc<MediaStats>,
     /// The shard thread's token: it holds no lock between its steps, and takes one leg's lock
     /// at a time (`sync::levels::Leg`).
@@ -115,6 +168,9 @@ struct Shard {
 /// How many datagrams one wake-up reads before sending what they produced.
 const BATCH: usize = 64;
 
+/// How many handed packets one wake-up forwards before reading its socket again.
+const HANDED_BATCH: usize = 64;
+
 /// How many forwarded copies go to the kernel in one call. Measured at N = 100 (receivers
 /// dropping, 20 s): one call per copy 18.7–19.8 CPU-µs per forwarded packet, runs of 32
 /// 17.3–18.3, with the same p50. Longer runs delay the first copies for little more gain.
@@ -123,6 +179,8 @@ const FANOUT_RUN: usize = 32;
 impl Shard {
     async fn run(&mut self, mut cmds: mpsc::UnboundedReceiver<Cmd>) {
         let mut buf = vec![0u8; 2048];
+        let doorbells = self.doorbells.clone();
+        let doorbell = &doorbells[self.me];
         loop {
             let next = self.timers.peek().map(|t| t.0.at);
             let sleep = async {
@@ -146,11 +204,17 @@ impl Shard {
                     Some(c) => self.command(c),
                     None => return,
                 },
+                _ = doorbell.notified() => {}
                 _ = sleep => self.expire(),
             }
+            // What other shards handed over is taken on every wake-up, a bounded batch at a
+            // time; what is left rings the shard's own doorbell to come back to it.
+            self.take_handed();
+            if !self.ends.is_idle() {
+                doorbell.notify_one();
+            }
             self.flush();
-            self.stats.timers.store(self.timers.len() as u64, Relaxed);
-            self.stats.routes.store(self.demux.routes() as u64, Relaxed);
+            self.report();
         }
     }
 
@@ -181,60 +245,118 @@ impl Shard {
             return;
         }
         let now = Instant::now();
-        let drained = leg.receive(&mut self.held, now, local, peer, data, &mut self.out, &mut self.events);
+        let tx = &mut self.tx;
+        let drained = leg.receive(&mut tx.held, now, local, peer, data, &mut tx.out, &mut tx.events);
         self.after(&leg, drained, now);
     }
 
-    /// Fans out what a leg handed over, sends its keyframe requests, and reschedules it.
+    /// Fans out what a leg handed over (handing it to the shards with subscribers of it first,
+    /// then forwarding to this shard's own), sends its keyframe requests, and reschedules it.
     fn after(&mut self, leg: &Arc<Leg>, drained: Drained, now: Instant) {
         if !drained.rtp.is_empty() {
-            let fanout = leg.fanout.load();
             let forwarders = leg.forwarders.load();
             self.stats.received.fetch_add(drained.rtp.len() as u64, Relaxed);
-            for incoming in &drained.rtp {
-                // Copies go out a short run at a time: one system call per run, and the k-th
-                // subscriber waits for the run it is in, not for every copy to be encrypted.
-                let mut keyframe = false;
-                for t in fanout.get(&incoming.mid).iter().flat_map(|targets| targets.iter()) {
-                    if !t.gate.passes(now, incoming.layer) {
-                        continue;
-                    }
-                    let start = self.out.len();
-                    let (out, events) = (&mut self.out, &mut self.events);
-                    keyframe |= t.leg.forward(&mut self.held, now, &t.mid, &t.gate, incoming, out, events);
-                    self.stamps.push((start, self.out.len(), now));
-                    if self.out.len() >= FANOUT_RUN {
-                        self.send();
-                    }
-                }
-                self.send();
+            for incoming in drained.rtp {
+                let packet = Arc::new(incoming);
+                let (tx, mut keyframe) = (&mut self.tx, false);
+                let fanned = handoff::fan_out(
+                    &mut self.ends,
+                    &leg.fanout,
+                    |f| f.get(&packet.mid).map(|s| &**s),
+                    || HandedOver::Rtp { from: leg.clone(), packet: packet.clone(), arrived: now },
+                    |t| keyframe |= tx.copy(t, &packet, now, now),
+                );
+                self.count_handed(fanned);
+                self.tx.send();
                 if keyframe {
-                    leg.keyframe(&mut self.held, now, &incoming.mid, &mut self.out);
+                    self.keyframe(leg, &packet.mid, now);
                 }
-                forward_plain(&forwarders, incoming);
+                forward_plain(&forwarders, &packet);
             }
         }
-        if !drained.data.is_empty() {
-            let fanout = leg.fanout.load();
-            for (mid, label, msg) in &drained.data {
-                for t in fanout.get(mid).iter().flat_map(|targets| targets.iter()) {
-                    t.leg.forward_data(&mut self.held, label, msg, &mut self.out);
-                }
-            }
+        for message in drained.data {
+            let message = Arc::new(message);
+            let tx = &mut self.tx;
+            let fanned = handoff::fan_out(
+                &mut self.ends,
+                &leg.fanout,
+                |f| f.get(&message.0).map(|s| &**s),
+                || HandedOver::Data { from: leg.clone(), message: message.clone() },
+                |t| t.leg.forward_data(&mut tx.held, &message.1, &message.2, &mut tx.out),
+            );
+            self.count_handed(fanned);
         }
+        self.wake_handed();
         for (publisher, mid) in drained.keyframes {
-            publisher.keyframe(&mut self.held, now, &mid, &mut self.out);
+            self.keyframe(&publisher, &mid, now);
         }
         if drained.connected && leg.owner.kind == LegKind::Subscriber {
-            for (publisher, mid) in leg.sources(&mut self.held) {
-                publisher.keyframe(&mut self.held, now, &mid, &mut self.out);
+            for (publisher, mid) in leg.sources(&mut self.tx.held) {
+                self.keyframe(&publisher, &mid, now);
             }
         }
         self.schedule(leg);
     }
 
+    /// Forwards what other shards handed over to this shard's own subscribers, as the
+    /// publishers' fan-outs stand now.
+    fn take_handed(&mut self) {
+        for _ in 0..HANDED_BATCH {
+            let Some(handed) = self.ends.take() else { return };
+            let tx = &mut self.tx;
+            match handed {
+                HandedOver::Rtp { from, packet, arrived } => {
+                    let (now, mut keyframe) = (Instant::now(), false);
+                    handoff::fan_in::<_, _, ParkingLot>(
+                        self.me,
+                        &from.fanout,
+                        |f| f.get(&packet.mid).map(|s| &**s),
+                        |t| keyframe |= tx.copy(t, &packet, now, arrived),
+                    );
+                    self.tx.send();
+                    if keyframe {
+                        self.keyframe(&from, &packet.mid, now);
+                    }
+                }
+                HandedOver::Data { from, message } => handoff::fan_in::<_, _, ParkingLot>(
+                    self.me,
+                    &from.fanout,
+                    |f| f.get(&message.0).map(|s| &**s),
+                    |t| t.leg.forward_data(&mut tx.held, &message.1, &message.2, &mut tx.out),
+                ),
+            }
+        }
+    }
+
+    /// Asks `publisher` for a keyframe of `mid`: here if this shard runs it, else through its
+    /// own shard.
+    fn keyframe(&mut self, publisher: &Arc<Leg>, mid: &str, now: Instant) {
+        if publisher.shard.index == self.me {
+            publisher.keyframe(&mut self.tx.held, now, mid, &mut self.tx.out);
+        } else {
+            publisher.command(Cmd::Keyframe(publisher.clone(), mid.to_string()));
+        }
+    }
+
+    /// Counts what was handed to other shards, and what their full rings refused.
+    fn count_handed(&self, fanned: handoff::Handed) {
+        if fanned.handed > 0 {
+            self.stats.handed.fetch_add(fanned.handed as u64, Relaxed);
+        }
+        for _ in 0..fanned.refused {
+            self.stats.count_drop(DropReason::HandoffFull);
+        }
+    }
+
+    /// Rings the doorbell of each shard handed something since the last time.
+    fn wake_handed(&mut self) {
+        for k in self.ends.handed_to() {
+            self.doorbells[k].notify_one();
+        }
+    }
+
     fn schedule(&mut self, leg: &Arc<Leg>) {
-        let mut st = leg.lock(&mut self.held);
+        let mut st = leg.lock(&mut self.tx.held);
         let next = st.next_timeout();
         if next != st.deadline {
             st.deadline = next;
@@ -253,33 +375,35 @@ impl Shard {
                 continue;
             }
             {
-                let mut st = leg.lock(&mut self.held);
+                let mut st = leg.lock(&mut self.tx.held);
                 if st.deadline != Some(at) {
                     continue; // rescheduled since
                 }
                 st.deadline = None;
             }
             self.stats.timer_ticks.fetch_add(1, Relaxed);
-            let drained = leg.tick(&mut self.held, now, &mut self.out, &mut self.events);
+            let tx = &mut self.tx;
+            let drained = leg.tick(&mut tx.held, now, &mut tx.out, &mut tx.events);
             self.after(&leg, drained, now);
         }
     }
 
     fn command(&mut self, c: Cmd) {
         let now = Instant::now();
+        let tx = &mut self.tx;
         match c {
             Cmd::Poke(leg) => {
                 if leg.closed.load(Ordering::Relaxed) {
                     return;
                 }
                 self.demux.learn(&leg);
-                let drained = leg.tick(&mut self.held, now, &mut self.out, &mut self.events);
+                let drained = leg.tick(&mut tx.held, now, &mut tx.out, &mut tx.events);
                 self.after(&leg, drained, now);
             }
-            Cmd::Keyframe(leg, mid) => leg.keyframe(&mut self.held, now, &mid, &mut self.out),
+            Cmd::Keyframe(leg, mid) => leg.keyframe(&mut tx.held, now, &mid, &mut tx.out),
             Cmd::Close(leg) => {
-                leg.close(&mut self.held);
-                let _ = leg.tick(&mut self.held, now, &mut self.out, &mut Vec::new());
+                leg.close(&mut tx.held);
+                let _ = leg.tick(&mut tx.held, now, &mut tx.out, &mut Vec::new());
                 self.demux.forget(&leg);
             }
         }
@@ -287,10 +411,46 @@ impl Shard {
 
     /// Sends what the legs produced; then hands the core what it must hear.
     fn flush(&mut self) {
-        self.send();
-        if !self.events.is_empty() {
-            self.news.post_all(self.events.drain(..).map(|(leg, ev)| (leg, ev.into())));
+        self.tx.send();
+        self.wake_handed();
+        if !self.tx.events.is_empty() {
+            self.news.post_all(self.tx.events.drain(..).map(|(leg, ev)| (leg, ev.into())));
         }
+    }
+
+    /// Moves this shard's share of the engine's gauges (timers, routes) to what it holds now.
+    fn report(&mut self) {
+        let (timers, routes) = (self.timers.len() as u64, self.demux.routes() as u64);
+        move_gauge(&self.stats.timers, &mut self.reported.0, timers);
+        move_gauge(&self.stats.routes, &mut self.reported.1, routes);
+    }
+}
+
+/// Adds to `gauge` what one shard's part of it changed by since `last`.
+fn move_gauge(gauge: &AtomicU64, last: &mut u64, now: u64) {
+    if now > *last {
+        gauge.fetch_add(now - *last, Relaxed);
+    } else if now < *last {
+        gauge.fetch_sub(*last - now, Relaxed);
+    }
+    *last = now;
+}
+
+impl Tx {
+    /// One forwarded copy of `packet` to target `t`, in runs of [`FANOUT_RUN`]: one system
+    /// call per run, and the k-th subscriber waits for the run it is in, not for every copy to
+    /// be encrypted. Whether `t` waits for a keyframe of the publisher's.
+    fn copy(&mut self, t: &Target, packet: &Incoming, now: Instant, arrived: Instant) -> bool {
+        if !t.gate.passes(now, packet.layer) {
+            return false;
+        }
+        let start = self.out.len();
+        let keyframe = t.leg.forward(&mut self.held, now, &t.mid, &t.gate, packet, &mut self.out, &mut self.events);
+        self.stamps.push((start, self.out.len(), arrived));
+        if self.out.len() >= FANOUT_RUN {
+            self.send();
+        }
+        keyframe
     }
 
     /// Sends the datagrams collected so far, and counts the forwarded ones.
@@ -299,7 +459,7 @@ impl Shard {
             return;
         }
         let addresses = &self.addresses;
-        let (v4, v6) = (self.socket.as_raw_fd(), self.socket_v6.as_ref().map(|s| s.as_raw_fd()));
+        let (v4, v6) = (self.v4, self.v6);
         let fd_for = |ipv6: bool| if ipv6 { v6 } else { Some(v4) };
         self.batch.send(fd_for, &self.out, &mut self.sent, |ip| addresses.bound_address(ip));
         let done = Instant::now();

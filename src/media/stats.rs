@@ -14,6 +14,8 @@ pub struct MediaStats {
     pub received: AtomicU64,
     /// Timer expirations handled (all legs).
     pub timer_ticks: AtomicU64,
+    /// Packets handed from one shard to another (one per packet and receiving shard).
+    pub handed: AtomicU64,
     /// Bytes of every datagram received, and of the copies forwarded to subscribers.
     pub bytes_received: AtomicU64,
     pub bytes_forwarded: AtomicU64,
@@ -47,11 +49,18 @@ pub enum DropReason {
     Closed,
     /// The kernel refused to send it.
     SendFailed,
+    /// Another shard's ring was full: a packet for its subscribers was not handed over.
+    HandoffFull,
 }
 
 impl DropReason {
-    pub const ALL: [DropReason; 4] =
-        [DropReason::UnknownSource, DropReason::NotOffered, DropReason::Closed, DropReason::SendFailed];
+    pub const ALL: [DropReason; 5] = [
+        DropReason::UnknownSource,
+        DropReason::NotOffered,
+        DropReason::Closed,
+        DropReason::SendFailed,
+        DropReason::HandoffFull,
+    ];
 
     pub fn label(self) -> &'static str {
         match self {
@@ -59,6 +68,7 @@ impl DropReason {
             DropReason::NotOffered => "not_offered",
             DropReason::Closed => "closed",
             DropReason::SendFailed => "send_failed",
+            DropReason::HandoffFull => "handoff_full",
         }
     }
 }
@@ -69,6 +79,7 @@ pub struct StatsSnapshot {
     pub forwarded: u64,
     pub received: u64,
     pub timer_ticks: u64,
+    pub handed: u64,
     latency: Counts,
 }
 
@@ -78,6 +89,7 @@ impl Default for MediaStats {
             forwarded: AtomicU64::new(0),
             received: AtomicU64::new(0),
             timer_ticks: AtomicU64::new(0),
+            handed: AtomicU64::new(0),
             bytes_received: AtomicU64::new(0),
             bytes_forwarded: AtomicU64::new(0),
             dropped: Default::default(),
@@ -113,6 +125,7 @@ impl MediaStats {
             forwarded: self.forwarded.load(Relaxed),
             received: self.received.load(Relaxed),
             timer_ticks: self.timer_ticks.load(Relaxed),
+            handed: self.handed.load(Relaxed),
             latency: self.latency.snapshot(),
         }
     }
@@ -125,6 +138,7 @@ impl StatsSnapshot {
             forwarded: self.forwarded - earlier.forwarded,
             received: self.received - earlier.received,
             timer_ticks: self.timer_ticks - earlier.timer_ticks,
+            handed: self.handed - earlier.handed,
             latency: self.latency.since(&earlier.latency),
         }
     }
@@ -139,6 +153,7 @@ impl StatsSnapshot {
             "received": self.received,
             "forwarded": self.forwarded,
             "timer_ticks": self.timer_ticks,
+            "handed": self.handed,
             "latency_us": {
                 "p50": self.latency_quantile_us(0.5),
                 "p99": self.latency_quantile_us(0.99),
@@ -160,6 +175,7 @@ impl StatsSnapshot {
             forwarded: v["forwarded"].as_u64()?,
             received: v["received"].as_u64()?,
             timer_ticks: v["timer_ticks"].as_u64()?,
+            handed: v["handed"].as_u64().unwrap_or(0),
             latency,
         })
     }

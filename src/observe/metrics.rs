@@ -100,6 +100,11 @@ fn media_metrics(e: &mut Exposition, media: &MediaEngine) {
     e.counter("vroom_packets_received_total", "RTP packets received from publishers.", &[(none, n(&s.received))]);
     e.counter("vroom_packets_forwarded_total", "RTP packets sent to subscribers.", &[(none, n(&s.forwarded))]);
     e.counter(
+        "vroom_packets_handed_total",
+        "Publishers' packets handed from their shard to another that runs subscribers of them (once per receiving shard).",
+        &[(none, n(&s.handed))],
+    );
+    e.counter(
         "vroom_received_bytes_total",
         "Bytes of every datagram received on the media socket.",
         &[(none, n(&s.bytes_received))],

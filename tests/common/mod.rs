@@ -128,6 +128,23 @@ impl Server {
     pub fn threads(&self) -> usize {
         std::fs::read_dir(format!("/proc/{}/task", self.pid())).map(|d| d.count()).unwrap_or(0)
     }
+
+    /// The names of the server's threads.
+    pub fn thread_names(&self) -> Vec<String> {
+        let Ok(tasks) = std::fs::read_dir(format!("/proc/{}/task", self.pid())) else { return Vec::new() };
+        tasks
+            .filter_map(|t| std::fs::read_to_string(t.ok()?.path().join("comm")).ok())
+            .map(|name| name.trim().to_string())
+            .collect()
+    }
+
+    /// The value of the metric sample `sample` (name and labels, as written) in `/metrics`.
+    pub fn metric(&self, sample: &str) -> Option<f64> {
+        let url = format!("http://{}/metrics", self.admin.trim_start_matches("ws://").trim_end_matches('/'));
+        let text = ureq::get(&url).call().ok()?.body_mut().read_to_string().ok()?;
+        let line = text.lines().find(|l| l.strip_prefix(sample).is_some_and(|rest| rest.starts_with(' ')))?;
+        line.rsplit(' ').next()?.parse().ok()
+    }
 }
 
 impl Drop for Server {
