@@ -23,6 +23,12 @@
 //! `MEDIA_BENCH_SERVER_CONFIG`: configuration text the server starts with (TOML), e.g.
 //! `"[general]\nlock_watchdog_ms = 0"` to measure without the lock watch timing every lock.
 //!
+//! `MEDIA_BENCH_SHARDS` (default `1,2`): each case runs once per shard count (`[media] shards`).
+//! With two shards the publisher's leg is on one and the subscribers are spread over both, so
+//! half of them are fed through the hand-off between shards; both shards still run on CPU 0,
+//! so the CPU per forwarded packet compares with one shard's, and the difference over the
+//! packets handed is the hand-off's own cost. The last table compares the two.
+//!
 //! `MEDIA_BENCH_DEAF=1`: once every subscriber receives, they stop reading their sockets, so the
 //! kernel drops what vroom sends them and vroom's CPU no longer includes waking receivers (the
 //! reference fan-out floor's "drop" rows are measured this way).
@@ -122,6 +128,8 @@ async fn media_stats(admin: &str) -> StatsSnapshot {
 struct Row {
     n: usize,
     simulcast: bool,
+    shards: usize,
+    handed_per_s: f64,
     forwarded_per_s: f64,
     cpu_us_per_packet: f64,
     p50: Option<u64>,
@@ -131,8 +139,18 @@ struct Row {
     hot_floor_us: f64,
 }
 
-async fn run(n: usize, pps: u64, simulcast: bool) -> Row {
-    let server = Server::start(&std::env::var("MEDIA_BENCH_SERVER_CONFIG").unwrap_or_default());
+/// `MEDIA_BENCH_SERVER_CONFIG` with `[media] shards = shards`.
+fn server_config(shards: usize) -> String {
+    let config = std::env::var("MEDIA_BENCH_SERVER_CONFIG").unwrap_or_default();
+    let setting = format!("shards = {shards}\n");
+    match config.find("[media]\n") {
+        Some(at) => format!("{}{setting}{}", &config[..at + 8], &config[at + 8..]),
+        None => format!("{config}\n[media]\n{setting}"),
+    }
+}
+
+async fn run(n: usize, pps: u64, simulcast: bool, shards: usize) -> Row {
+    let server = Server::start(&server_config(shards));
     pin(server.pid(), 0);
     let mut ws = Ws::connect(&server.ws).await;
     let s = ws.create().await;
@@ -217,8 +235,8 @@ async fn run(n: usize, pps: u64, simulcast: bool) -> Row {
     let secs = (t1 - t0).as_secs_f64();
     let delivered: usize = subscribers.iter().map(|p| p.received_count()).sum();
     eprintln!(
-        "N={n}: vroom forwarded {} packets in {secs:.1} s ({} received from the publisher, {} timer expirations); subscribers got {delivered}",
-        d.forwarded, d.received, d.timer_ticks
+        "N={n}, {shards} shard(s): vroom forwarded {} packets in {secs:.1} s ({} received from the publisher, {} handed between shards, {} timer expirations); subscribers got {delivered}",
+        d.forwarded, d.received, d.handed, d.timer_ticks
     );
     // The floor, with vroom idle: the publisher stops first.
     publisher.close();
@@ -228,6 +246,8 @@ async fn run(n: usize, pps: u64, simulcast: bool) -> Row {
     let hot_floor_us = tokio::task::block_in_place(|| loopback_floor(&targets, 0, 3));
     Row {
         simulcast,
+        shards,
+        handed_per_s: d.handed as f64 / secs,
         floor_us,
         hot_floor_us,
         n,
@@ -252,12 +272,19 @@ fn main() {
         .split(',')
         .map(|c| c.trim() == "simulcast")
         .collect();
+    let shard_counts: Vec<usize> = std::env::var("MEDIA_BENCH_SHARDS")
+        .unwrap_or_else(|_| "1,2".into())
+        .split(',')
+        .filter_map(|x| x.trim().parse().ok())
+        .collect();
     pin(std::process::id(), 1);
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
     let mut rows = Vec::new();
     for n in ns {
         for &simulcast in &cases {
-            rows.push(rt.block_on(run(n, pps, simulcast)));
+            for &shards in &shard_counts {
+                rows.push(rt.block_on(run(n, pps, simulcast, shards)));
+            }
         }
     }
     println!(
@@ -265,15 +292,16 @@ fn main() {
         env_or("MEDIA_BENCH_SECS", 10),
         if env_or("MEDIA_BENCH_DEAF", 0) == 1 { ", receivers dropping" } else { "" }
     );
-    println!("| N | case | forwarded packets/s | server CPU-µs per forwarded packet | packets/s per core (10^6 / CPU-µs) | added latency p50 | p99 | memory per subscriber | loopback floor: CPU-µs per `sendto` to the same receivers, same rate | back to back |");
-    println!("|---|---|---|---|---|---|---|---|---|---|");
+    println!("| N | case | shards | forwarded packets/s | server CPU-µs per forwarded packet | packets/s per core (10^6 / CPU-µs) | added latency p50 | p99 | memory per subscriber | loopback floor: CPU-µs per `sendto` to the same receivers, same rate | back to back |");
+    println!("|---|---|---|---|---|---|---|---|---|---|---|");
     let case = |r: &Row| if r.simulcast { "simulcast" } else { "plain" };
     for r in &rows {
         let us = |v: Option<u64>| v.map(|v| format!("{v} µs")).unwrap_or("-".into());
         println!(
-            "| {} | {} | {:.0} | {:.2} | {:.0} | {} | {} | {:.0} KiB | {:.2} | {:.2} |",
+            "| {} | {} | {} | {:.0} | {:.2} | {:.0} | {} | {} | {:.0} KiB | {:.2} | {:.2} |",
             r.n,
             case(r),
+            r.shards,
             r.forwarded_per_s,
             r.cpu_us_per_packet,
             1e6 / r.cpu_us_per_packet,
@@ -287,15 +315,45 @@ fn main() {
     let pairs: Vec<(&Row, &Row)> = rows
         .iter()
         .filter(|r| !r.simulcast)
-        .filter_map(|p| Some((p, rows.iter().find(|s| s.simulcast && s.n == p.n)?)))
+        .filter_map(|p| Some((p, rows.iter().find(|s| s.simulcast && s.n == p.n && s.shards == p.shards)?)))
         .collect();
     if !pairs.is_empty() {
         println!("\nSimulcast against plain forwarding, same run");
-        println!("| N | plain CPU-µs per forwarded packet | simulcast | simulcast / plain |");
-        println!("|---|---|---|---|");
+        println!("| N | shards | plain CPU-µs per forwarded packet | simulcast | simulcast / plain |");
+        println!("|---|---|---|---|---|");
         for (p, s) in pairs {
             let ratio = s.cpu_us_per_packet / p.cpu_us_per_packet;
-            println!("| {} | {:.2} | {:.2} | {:.3} |", p.n, p.cpu_us_per_packet, s.cpu_us_per_packet, ratio);
+            println!(
+                "| {} | {} | {:.2} | {:.2} | {:.3} |",
+                p.n, p.shards, p.cpu_us_per_packet, s.cpu_us_per_packet, ratio
+            );
+        }
+    }
+    let sharded: Vec<(&Row, &Row)> = rows
+        .iter()
+        .filter(|r| r.shards == 1)
+        .filter_map(|one| {
+            Some((one, rows.iter().find(|r| r.shards > 1 && r.n == one.n && r.simulcast == one.simulcast)?))
+        })
+        .collect();
+    if !sharded.is_empty() {
+        println!("\nShards against one shard, same run (all on CPU 0)");
+        println!("| N | case | shards | 1 shard: CPU-µs per forwarded packet | sharded | sharded / 1 | packets handed between shards per forwarded packet | hand-off cost: added CPU-µs per packet handed |");
+        println!("|---|---|---|---|---|---|---|---|");
+        for (one, more) in sharded {
+            let handed_share = more.handed_per_s / more.forwarded_per_s.max(1.0);
+            let added = (more.cpu_us_per_packet - one.cpu_us_per_packet) / handed_share.max(f64::MIN_POSITIVE);
+            println!(
+                "| {} | {} | {} | {:.2} | {:.2} | {:.3} | {:.3} | {:.1} |",
+                one.n,
+                case(one),
+                more.shards,
+                one.cpu_us_per_packet,
+                more.cpu_us_per_packet,
+                more.cpu_us_per_packet / one.cpu_us_per_packet,
+                handed_share,
+                added
+            );
         }
     }
 }
