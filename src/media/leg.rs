@@ -266,7 +266,7 @@ impl Leg {
         let tap = if owner.kind == LegKind::Subscriber { Some(KeyTap::new()?) } else { None };
         let pc = peer::build(site, &ufrag, &pwd, owner.kind, tap.clone())?;
         stats.legs_alive.fetch_add(1, Ordering::Relaxed);
-        tracing::info!(session = owner.session, handle = owner.handle, kind = ?owner.kind, ufrag, "PeerConnection created");
+        tracing::info!(session = owner.session, handle = owner.handle, kind = ?owner.kind, ufrag, shard = shard.index, "PeerConnection created");
         Ok(Arc::new(Leg {
             owner,
             serial,

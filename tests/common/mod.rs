@@ -151,6 +151,18 @@ impl Drop for Server {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        if std::thread::panicking() {
+            // What the server said that a failure may be about: its warnings and the
+            // PeerConnections' lives, the last of them.
+            let logs = self.logs();
+            let telling = |e: &&Value| {
+                let message = e["message"].as_str().unwrap_or_default();
+                e["level"] != "INFO" && e["level"] != "DEBUG" || message.starts_with("PeerConnection")
+            };
+            let lines: Vec<String> = logs.iter().filter(telling).map(Value::to_string).collect();
+            let from = lines.len().saturating_sub(60);
+            println!("vroom's log, its last warnings and PeerConnection lines:\n{}", lines[from..].join("\n"));
+        }
     }
 }
 
