@@ -39,7 +39,7 @@ pub struct MediaAccounting {
     pub connected: u64,
     /// Legs still in memory, open or not yet freed.
     pub legs_alive: u64,
-    /// Entries in the shard's timer heap.
+    /// PeerConnections with a timer pending in the shards.
     pub timers: u64,
     /// Routes the shard knows (ICE username fragments and peer addresses).
     pub routes: u64,

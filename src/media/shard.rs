@@ -89,6 +89,7 @@ pub(crate) fn spawn(start: ShardStart) -> io::Result<()> {
                 socket_v6,
                 demux: Demux::new(addresses, port),
                 timers: BinaryHeap::new(),
+                pending: 0,
                 ends,
                 doorbells,
                 news,
@@ -133,6 +134,9 @@ struct Shard {
     /// Which leg each datagram is for.
     demux: Demux,
     timers: BinaryHeap<Reverse<Timer>>,
+    /// Legs with a timer pending (the heap also holds entries of legs rescheduled since, which
+    /// are skipped when they come up).
+    pending: usize,
     /// Its ends of the hand-off between shards.
     ends: Ends<HandedOver, ParkingLot>,
     doorbells: Arc<[Notify]>,
@@ -359,6 +363,11 @@ impl Shard {
         let mut st = leg.lock(&mut self.tx.held);
         let next = st.next_timeout();
         if next != st.deadline {
+            match (st.deadline.is_some(), next.is_some()) {
+                (false, true) => self.pending += 1,
+                (true, false) => self.pending -= 1,
+                _ => {}
+            }
             st.deadline = next;
             if let Some(at) = next {
                 self.timers.push(Reverse(Timer { at, leg: leg.clone() }));
@@ -371,15 +380,16 @@ impl Shard {
         while self.timers.peek().is_some_and(|t| t.0.at <= now) {
             let Reverse(Timer { at, leg }) = self.timers.pop().expect("peeked");
             self.stats.loop_lag_us.record(now.saturating_duration_since(at).as_micros() as u64);
-            if leg.closed.load(Ordering::Relaxed) {
-                continue;
-            }
             {
                 let mut st = leg.lock(&mut self.tx.held);
                 if st.deadline != Some(at) {
                     continue; // rescheduled since
                 }
                 st.deadline = None;
+                self.pending -= 1;
+            }
+            if leg.closed.load(Ordering::Relaxed) {
+                continue;
             }
             self.stats.timer_ticks.fetch_add(1, Relaxed);
             let tx = &mut self.tx;
@@ -420,7 +430,7 @@ impl Shard {
 
     /// Moves this shard's share of the engine's gauges (timers, routes) to what it holds now.
     fn report(&mut self) {
-        let (timers, routes) = (self.timers.len() as u64, self.demux.routes() as u64);
+        let (timers, routes) = (self.pending as u64, self.demux.routes() as u64);
         move_gauge(&self.stats.timers, &mut self.reported.0, timers);
         move_gauge(&self.stats.routes, &mut self.reported.1, routes);
     }

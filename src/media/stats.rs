@@ -27,9 +27,9 @@ pub struct MediaStats {
     /// Keyframe requests (PLI) and bitrate caps (REMB) sent to publishers.
     pub pli_sent: AtomicU64,
     pub remb_sent: AtomicU64,
-    /// Legs in memory (made and not yet freed: a leak shows here), the entries of the shard's
-    /// timer heap (one per leg with a timer, plus rescheduled ones not yet due), and its routes
-    /// (ICE username fragments and peer addresses it knows).
+    /// Legs in memory (made and not yet freed: a leak shows here), the legs with a timer
+    /// pending in the shards, and their routes (ICE username fragments and peer addresses they
+    /// know).
     pub legs_alive: AtomicU64,
     pub timers: AtomicU64,
     pub routes: AtomicU64,

@@ -66,7 +66,7 @@ fn process_metrics(e: &mut Exposition, a: &Accounting) {
             "PeerConnection legs in memory, open or not yet freed.",
             &[(none, m.legs_alive)],
         );
-        e.gauge("vroom_media_timers", "Entries in the media loop's timer heap.", &[(none, m.timers)]);
+        e.gauge("vroom_media_timers", "PeerConnections with a timer pending in the media shards.", &[(none, m.timers)]);
         e.gauge(
             "vroom_media_routes",
             "ICE username fragments and peer addresses the media loop routes by.",
