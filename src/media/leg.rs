@@ -25,6 +25,7 @@ use rtc::sansio::Protocol;
 use rtc::shared::marshal::MarshalSize;
 use rtc::shared::util::match_dtls;
 use rtc::shared::{TaggedBytesMut, TransportContext, TransportProtocol};
+use rustc_hash::FxHashMap;
 use tokio::sync::mpsc;
 
 use super::adapt::Share;
@@ -153,8 +154,10 @@ pub(crate) struct LegState {
     downlink: Option<Downlink>,
     /// Incoming mids already reported as receiving (the `media` event).
     receiving: HashSet<String>,
-    /// Outgoing streams by mid (subscribers and echo).
-    pub(super) senders: HashMap<String, Sender>,
+    /// Outgoing streams by mid (subscribers and echo). Looked up once per forwarded copy, so
+    /// with a fast hash: a leg has a few mids (vroom numbers a subscriber's; an echo peer's
+    /// own could only slow its own leg).
+    pub(super) senders: FxHashMap<String, Sender>,
     /// Where each outgoing mid's media comes from, for keyframe requests (subscribers).
     pub(super) sources: HashMap<String, (Weak<Leg>, String)>,
     connected: bool,
@@ -288,7 +291,7 @@ impl Leg {
                 templates: HashMap::new(),
                 downlink: None,
                 receiving: HashSet::new(),
-                senders: HashMap::new(),
+                senders: FxHashMap::default(),
                 sources: HashMap::new(),
                 connected: false,
                 down: false,
@@ -637,7 +640,7 @@ impl Leg {
             return false;
         }
         let mut st = self.lock(held);
-        if !st.connected || st.muted.contains(mid) {
+        if !st.connected || (!st.muted.is_empty() && st.muted.contains(mid)) {
             return false;
         }
         let st = &mut *st;
