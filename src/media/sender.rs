@@ -9,6 +9,7 @@
 //! the encrypted datagrams instead held 256 buffers of 1.2 KB per subscriber stream: 70 KiB
 //! more per subscriber in the 1 → 100 benchmark.
 
+use std::collections::VecDeque;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
@@ -24,9 +25,9 @@ use super::svc::{LayerPacket, SvcSelector};
 use super::vp8::Renumber;
 use super::{av1, h264, vp8, vp9};
 
-/// Sent packets kept per video stream for retransmission: about 2.5 s at 100 packets/s, more
-/// than a NACK's round trip (Janus keeps 200–1000 ms, `nack_queue_ms`). A power of two: the
-/// slot of a sequence number is its low bits.
+/// The most sent packets kept per video stream for retransmission: 2.5 s at 100 packets/s. A
+/// stream keeps only what is younger than [`RESEND_WITHIN`], so this bounds only streams of
+/// more than 512 packets/s (about 5 Mbit/s).
 const HISTORY: usize = 256;
 
 /// A packet is not sent again once it is this old (Janus's default `max_nack_queue`): a frame
@@ -68,7 +69,9 @@ pub(crate) struct Sender {
     probe: Option<(Instant, f64, f64)>,
     /// Video streams keep what they sent, for NACKs (vroom offers NACK feedback on video only).
     answers_nacks: bool,
-    history: Vec<Option<Kept>>,
+    /// What was sent, oldest first, younger than [`RESEND_WITHIN`] (at most [`HISTORY`]):
+    /// consecutive sequence numbers, so a number's place is its distance from the first.
+    history: VecDeque<Kept>,
     packets: u64,
     /// Payload bytes (a sender report's octet count), and whole packets' bytes.
     octets: u64,
@@ -95,7 +98,7 @@ impl Sender {
             adaptive: None,
             probe: None,
             answers_nacks: codec != Codec::Audio,
-            history: Vec::new(),
+            history: VecDeque::new(),
             packets: 0,
             octets: 0,
             bytes: 0,
@@ -267,11 +270,15 @@ impl Sender {
         self.bytes += (rtc::shared::marshal::MarshalSize::marshal_size(&packet.header) + packet.payload.len()) as u64;
         self.last = Some((packet.header.timestamp, now));
         if self.answers_nacks {
-            if self.history.is_empty() {
-                self.history = vec![None; HISTORY];
+            let too_old = |k: &Kept| now.saturating_duration_since(k.sent) >= RESEND_WITHIN;
+            while self.history.front().is_some_and(too_old) || self.history.len() >= HISTORY {
+                self.history.pop_front();
             }
-            let slot = packet.header.sequence_number as usize % HISTORY;
-            self.history[slot] = Some(Kept { packet, renumber, sent: now, resent: None });
+            let seq = packet.header.sequence_number;
+            if self.history.back().is_some_and(|k| k.packet.header.sequence_number.wrapping_add(1) != seq) {
+                self.history.clear(); // numbering restarted: nothing before is asked for again
+            }
+            self.history.push_back(Kept { packet, renumber, sent: now, resent: None });
         }
     }
 
@@ -279,7 +286,8 @@ impl Sender {
     /// and was not sent again in the last [`RESEND_GAP`]; the request counts as a NACK.
     pub fn resend(&mut self, now: Instant, seq: u16) -> Option<(&rtp::Packet, Option<Renumber>)> {
         self.nacked += 1;
-        let kept = self.history.get_mut(seq as usize % HISTORY)?.as_mut()?;
+        let first = self.history.front()?.packet.header.sequence_number;
+        let kept = self.history.get_mut(seq.wrapping_sub(first) as usize)?;
         let fresh = now.saturating_duration_since(kept.sent) < RESEND_WITHIN;
         let due = kept.resent.is_none_or(|t| now.saturating_duration_since(t) >= RESEND_GAP);
         if kept.packet.header.sequence_number != seq || !fresh || !due {
@@ -398,16 +406,36 @@ mod tests {
     }
 
     #[test]
-    fn resend_finds_kept_packets_and_not_overwritten_ones() {
+    fn resend_finds_kept_packets_and_not_dropped_ones() {
         let mut s = sender();
         let now = Instant::now();
-        for seq in 0..300u16 {
+        for i in 0..336u32 {
+            let seq = (65_500 + i) as u16;
             s.sent(now, packet(seq, 0, vec![seq as u8]), None);
         }
+        // 336 sent across the wrap of the sequence numbers (65,500 to 299): the last 256 kept.
         assert_eq!(s.resend(now, 299).map(|(p, _)| p.payload[0]), Some(299u16 as u8));
         assert_eq!(s.resend(now, 44).map(|(p, _)| p.payload[0]), Some(44));
-        assert!(s.resend(now, 43).is_none(), "slot 43 now holds 299");
+        assert!(s.resend(now, 43).is_none(), "the 257th before the last: no longer kept");
         assert!(s.resend(now, 300).is_none(), "never sent");
+    }
+
+    #[test]
+    fn only_what_can_still_be_resent_is_kept() {
+        let mut s = sender();
+        let t0 = Instant::now();
+        let at = |ms| t0 + Duration::from_millis(ms);
+        for seq in 0..60u16 {
+            s.sent(at(u64::from(seq) * 20), packet(seq, 0, vec![seq as u8]), None);
+        }
+        // One packet every 20 ms: at 1,180 ms the last 500 ms are 25 packets.
+        assert_eq!(s.history.len(), 25);
+        assert!(s.resend(at(1_180), 34).is_none(), "510 ms old");
+        assert!(s.resend(at(1_180), 35).is_some());
+        // A jump in the numbering (a new source numbers from elsewhere) forgets the old ones.
+        s.sent(at(1_200), packet(1_000, 0, vec![0]), None);
+        assert!(s.resend(at(1_200), 59).is_none());
+        assert!(s.resend(at(1_200), 1_000).is_some());
     }
 
     #[test]
