@@ -1,8 +1,8 @@
 //! Media: WebRTC PeerConnections on webrtc-rs's sans-IO stack (`rtc`), driven by vroom's own
 //! UDP I/O. `engine` is what the core sees (a socket factory handing out legs), `leg` one
 //! PeerConnection (`port` its side the core calls, `registry` the engine's open legs), `shard`
-//! the thread that moves every leg's packets, `peer` how vroom sets up and queries an `rtc` peer
-//! connection. A leg's outgoing streams are `sender`s (numbered by `rewrite`); a subscriber leg
+//! a thread that moves its legs' packets (`dispatch` what it sends, `handoff` what it hands
+//! other shards), `peer` how vroom sets up and queries an `rtc` peer connection. A leg's outgoing streams are `sender`s (numbered by `rewrite`); a subscriber leg
 //! encrypts what it forwards itself (`srtp_out`), past the stack. `addresses` chooses the host
 //! candidates (interfaces, 1:1 NAT) and `netio` reads which of them each datagram reached.
 //!
@@ -18,7 +18,7 @@
 //!    `settings`, `stun`.
 //! 3. `peer`: an `rtc` peer connection, built and queried.
 //! 4. `leg`: one PeerConnection, and the commands its shard takes.
-//! 5. Around a leg: `introspect`, `demux`, `batch`, `registry`.
+//! 5. Around a leg: `introspect`, `demux`, `batch`, `registry`, `dispatch` (what a shard sends).
 //! 6. Its users: `shard` (the packet path), `port` (the core's side).
 //! 7. `engine`, which starts the shard and opens legs; `fuzzing`, its harnesses.
 
@@ -27,6 +27,7 @@ pub mod addresses;
 pub mod av1;
 mod batch;
 mod demux;
+mod dispatch;
 mod downlink;
 mod engine;
 pub mod fuzzing;

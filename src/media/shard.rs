@@ -3,8 +3,8 @@
 //! forwards publishers' packets to its own subscribers in the fan-out snapshot right there (a
 //! loop, no channel or task per subscriber) and hands them to the other shards that have
 //! subscribers of them (`handoff.rs`), runs its legs' timers from one heap, and sends what the
-//! legs produced with one `sendmmsg` per run of datagrams (`batch.rs`): a fan-out's copies in
-//! runs of [`FANOUT_RUN`], the rest once per wake-up.
+//! legs produced (`dispatch.rs`: a fan-out's copies a run at a time, the rest once per
+//! wake-up).
 //!
 //! A shard touches another shard's legs only through that shard: a keyframe request for a
 //! publisher elsewhere goes as its command (`leg::Cmd`), a packet for subscribers elsewhere
@@ -14,7 +14,7 @@ use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::io;
 use std::net::{IpAddr, SocketAddr};
-use std::os::fd::{AsRawFd, RawFd};
+use std::os::fd::AsRawFd;
 use std::sync::atomic::AtomicU64;
 use std::sync::atomic::Ordering::{self, Relaxed};
 use std::sync::Arc;
@@ -25,16 +25,15 @@ use tokio::io::Interest;
 use tokio::sync::{mpsc, Notify};
 
 use super::addresses::Addresses;
-use super::batch::BatchSender;
 use super::demux::Demux;
+use super::dispatch::Dispatch;
 use super::handoff::{self, Ends};
-use super::leg::{Cmd, Datagrams, Drained, Leg, Target};
+use super::leg::{Cmd, Drained, Leg};
 use super::netio;
-use super::news::{PeerInbox, Reports};
+use super::news::PeerInbox;
 use super::sender::Incoming;
 use super::stats::{DropReason, MediaStats};
 use crate::core::seams::{ForwardTo, LegKind};
-use crate::sync::order::{Token, Unlocked};
 use crate::sync::ParkingLot;
 use rtc::shared::marshal::Marshal;
 
@@ -71,18 +70,8 @@ pub(crate) fn spawn(start: ShardStart) -> io::Result<()> {
             let socket = tokio::net::UdpSocket::from_std(socket).expect("a socket on this runtime");
             let socket_v6 = socket_v6.map(|s| tokio::net::UdpSocket::from_std(s).expect("a socket on this runtime"));
             let port = socket.local_addr().expect("a bound socket").port();
-            let tx = Tx {
-                v4: socket.as_raw_fd(),
-                v6: socket_v6.as_ref().map(|s| s.as_raw_fd()),
-                addresses: addresses.clone(),
-                out: Vec::new(),
-                batch: BatchSender::new(),
-                sent: Vec::new(),
-                stamps: Vec::new(),
-                events: Vec::new(),
-                stats: stats.clone(),
-                held: Token::root::<ParkingLot>(),
-            };
+            let v6 = socket_v6.as_ref().map(|s| s.as_raw_fd());
+            let tx = Dispatch::new(socket.as_raw_fd(), v6, addresses.clone(), stats.clone());
             let mut shard = Shard {
                 me: ends.me(),
                 socket,
@@ -145,28 +134,8 @@ struct Shard {
     stats: Arc<MediaStats>,
     /// Its share of the engine's gauges as last reported: (timers, routes).
     reported: (u64, u64),
-    tx: Tx,
-}
-
-/// What a shard sends, and what it needs to: kept apart from the shard's other fields so that
-/// the hand-off's callbacks can borrow it while the shard's ends are borrowed too.
-struct Tx {
-    v4: RawFd,
-    v6: Option<RawFd>,
-    /// Our host addresses: which of ours an address ICE knows stands for.
-    addresses: Arc<Addresses>,
-    out: Datagrams,
-    batch: BatchSender,
-    /// Which of `out` the kernel took, after a send.
-    sent: Vec<bool>,
-    /// Ranges of `out` that are forwarded copies of one publisher packet, and when that packet
-    /// arrived: (start, end, arrival).
-    stamps: Vec<(usize, usize, Instant)>,
-    events: Reports,
-    stats: Arc<MediaStats>,
-    /// The shard thread's token: it holds no lock between its steps, and takes one leg's lock
-    /// at a time (`sync::levels::Leg`).
-    held: Token<Unlocked>,
+    /// What it sends.
+    tx: Dispatch,
 }
 
 /// How many datagrams one wake-up reads before sending what they produced.
@@ -174,11 +143,6 @@ const BATCH: usize = 64;
 
 /// How many handed packets one wake-up forwards before reading its socket again.
 const HANDED_BATCH: usize = 64;
-
-/// How many forwarded copies go to the kernel in one call. Measured at N = 100 (receivers
-/// dropping, 20 s): one call per copy 18.7–19.8 CPU-µs per forwarded packet, runs of 32
-/// 17.3–18.3, with the same p50. Longer runs delay the first copies for little more gain.
-const FANOUT_RUN: usize = 32;
 
 impl Shard {
     async fn run(&mut self, mut cmds: mpsc::UnboundedReceiver<Cmd>) {
@@ -444,56 +408,6 @@ fn move_gauge(gauge: &AtomicU64, last: &mut u64, now: u64) {
         gauge.fetch_sub(*last - now, Relaxed);
     }
     *last = now;
-}
-
-impl Tx {
-    /// One forwarded copy of `packet` to target `t`, in runs of [`FANOUT_RUN`]: one system
-    /// call per run, and the k-th subscriber waits for the run it is in, not for every copy to
-    /// be encrypted. Whether `t` waits for a keyframe of the publisher's.
-    fn copy(&mut self, t: &Target, packet: &Incoming, now: Instant, arrived: Instant) -> bool {
-        if !t.gate.passes(now, packet.layer) {
-            return false;
-        }
-        let start = self.out.len();
-        let keyframe = t.leg.forward(&mut self.held, now, &t.mid, &t.gate, packet, &mut self.out, &mut self.events);
-        self.stamps.push((start, self.out.len(), arrived));
-        if self.out.len() >= FANOUT_RUN {
-            self.send();
-        }
-        keyframe
-    }
-
-    /// Sends the datagrams collected so far, and counts the forwarded ones.
-    fn send(&mut self) {
-        if self.out.is_empty() {
-            return;
-        }
-        let addresses = &self.addresses;
-        let (v4, v6) = (self.v4, self.v6);
-        let fd_for = |ipv6: bool| if ipv6 { v6 } else { Some(v4) };
-        self.batch.send(fd_for, &self.out, &mut self.sent, |ip| addresses.bound_address(ip));
-        let done = Instant::now();
-        let mut stamps = self.stamps.drain(..).peekable();
-        let (mut forwarded, mut bytes) = (0, 0);
-        for (i, &sent) in self.sent.iter().enumerate() {
-            if !sent {
-                self.stats.count_drop(DropReason::SendFailed);
-            }
-            while stamps.peek().is_some_and(|(_, end, _)| *end <= i) {
-                stamps.next();
-            }
-            if let Some((start, _, arrived)) = stamps.peek() {
-                if *start <= i && sent {
-                    forwarded += 1;
-                    bytes += self.out[i].1.len() as u64;
-                    self.stats.record_latency(done.saturating_duration_since(*arrived));
-                }
-            }
-        }
-        self.out.clear();
-        self.stats.bytes_forwarded.fetch_add(bytes, Relaxed);
-        self.stats.forwarded.fetch_add(forwarded, Relaxed);
-    }
 }
 
 /// Sends a publisher's packet, as plain RTP, to the RTP forwarders of its stream (and
