@@ -47,6 +47,12 @@ fn aiortc_subscriber_decodes_the_aiortc_publisher() {
 fn with_two_shards_the_publishers_media_crosses_to_the_subscribers_shard() {
     let server = Server::start("[media]\nshards = 2\n");
     let media_threads = || server.thread_names().iter().filter(|n| n.starts_with("vroom-media-")).count();
+    // A thread names itself once it runs: on a busy machine that can come after the server
+    // says it listens.
+    let named = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while media_threads() < 2 && std::time::Instant::now() < named {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
     assert_eq!(media_threads(), 2);
     let summary = run_peer(None, "videoroom_aiortc.py", &[&server.ws, "10"]);
     let ratio = summary["ratio"].as_f64().unwrap();
