@@ -70,7 +70,7 @@ impl Dispatch {
             return false;
         }
         let start = self.out.len();
-        let keyframe = t.leg.forward(&mut self.held, now, &t.mid, &t.gate, packet, &mut self.out, &mut self.events);
+        let keyframe = t.leg.forward(&mut self.held, now, t, packet, &mut self.out, &mut self.events);
         self.stamps.push((start, self.out.len(), arrived));
         if self.out.len() >= FANOUT_RUN {
             self.send();

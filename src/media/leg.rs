@@ -25,11 +25,11 @@ use rtc::sansio::Protocol;
 use rtc::shared::marshal::MarshalSize;
 use rtc::shared::util::match_dtls;
 use rtc::shared::{TaggedBytesMut, TransportContext, TransportProtocol};
-use rustc_hash::FxHashMap;
 use tokio::sync::mpsc;
 
 use super::adapt::Share;
 use super::av1;
+use super::by_mid::{ByMid, Slot};
 use super::downlink::Downlink;
 use super::gate::Gate;
 use super::handoff::Split;
@@ -85,6 +85,8 @@ pub(crate) type Datagrams = Vec<(Route, Bytes)>;
 pub(crate) struct Target {
     pub leg: Arc<Leg>,
     pub mid: String,
+    /// Where the stream of `mid` sits in the leg (`LegState::senders`).
+    pub slot: Slot,
     /// Which simulcast substreams the stream needs to see.
     pub gate: Gate,
 }
@@ -154,10 +156,9 @@ pub(crate) struct LegState {
     downlink: Option<Downlink>,
     /// Incoming mids already reported as receiving (the `media` event).
     receiving: HashSet<String>,
-    /// Outgoing streams by mid (subscribers and echo). Looked up once per forwarded copy, so
-    /// with a fast hash: a leg has a few mids (vroom numbers a subscriber's; an echo peer's
-    /// own could only slow its own leg).
-    pub(super) senders: FxHashMap<String, Sender>,
+    /// Outgoing streams by mid (subscribers and echo), each at the slot its fan-out targets
+    /// name (`Target::slot`).
+    pub(super) senders: ByMid<Sender>,
     /// Where each outgoing mid's media comes from, for keyframe requests (subscribers).
     pub(super) sources: HashMap<String, (Weak<Leg>, String)>,
     connected: bool,
@@ -291,7 +292,7 @@ impl Leg {
                 templates: HashMap::new(),
                 downlink: None,
                 receiving: HashSet::new(),
-                senders: FxHashMap::default(),
+                senders: ByMid::default(),
                 sources: HashMap::new(),
                 connected: false,
                 down: false,
@@ -630,8 +631,7 @@ impl Leg {
         self: &Arc<Self>,
         held: &mut Token<impl Before<levels::Leg>>,
         now: Instant,
-        mid: &str,
-        gate: &Gate,
+        target: &Target,
         incoming: &Incoming,
         out: &mut Datagrams,
         events: &mut Reports,
@@ -639,6 +639,7 @@ impl Leg {
         if self.paused.load(Ordering::Relaxed) || self.closed.load(Ordering::Relaxed) {
             return false;
         }
+        let (mid, gate) = (target.mid.as_str(), &target.gate);
         let mut st = self.lock(held);
         if !st.connected || (!st.muted.is_empty() && st.muted.contains(mid)) {
             return false;
@@ -646,7 +647,7 @@ impl Leg {
         let st = &mut *st;
         let (keyframe, news, svc) = match (st.srtp.as_mut(), st.route) {
             (Some(srtp), Some(route)) => {
-                let Some(sender) = st.senders.get_mut(mid) else { return false };
+                let Some(sender) = st.senders.at_mut(target.slot) else { return false };
                 let mut o = sender.outgoing(now, incoming);
                 gate.set(sender.settled_on());
                 if let Some(mut p) = o.packet.take() {

@@ -12,7 +12,7 @@
 //! The files are layered: each uses only files of the layers before it, or before it in its
 //! own layer (no import circle; `media_modules_import_no_circle` checks it).
 //!
-//! 1. Packets and numbers: `vp8`, `vp9`, `av1`, `h264`, `rewrite`, `gate`, `adapt`,
+//! 1. Packets and numbers: `by_mid`, `vp8`, `vp9`, `av1`, `h264`, `rewrite`, `gate`, `adapt`,
 //!    `downlink`, `stats`, `news`, `addresses`, `netio`, `handoff` (between shards).
 //! 2. Streams, SDP and settings: `simulcast`, `svc`, `srtp_out`, `sender`, `sdp`, `udp`,
 //!    `settings`, `stun`.
@@ -26,6 +26,7 @@ mod adapt;
 pub mod addresses;
 pub mod av1;
 mod batch;
+mod by_mid;
 mod demux;
 mod dispatch;
 mod downlink;

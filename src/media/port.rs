@@ -77,8 +77,9 @@ impl MediaPort for LegPort {
             let sdp = answer.sdp.clone();
             st.pc.set_local_description(Instant::now(), answer).map_err(|e| e.to_string())?;
             st.dd_ext = super::sdp::extmap_id(&sdp, av1::DEPENDENCY_DESCRIPTOR_URI);
-            let senders = peer::senders(&mut st.pc);
-            st.senders.extend(senders);
+            for (mid, sender) in peer::senders(&mut st.pc) {
+                st.senders.insert(&mid, sender);
+            }
             sdp
         };
         self.leg.poke();
@@ -119,7 +120,7 @@ impl MediaPort for LegPort {
                 if let Some(choice) = st.choices.get(&mid) {
                     fresh.choose(*choice);
                 }
-                let s = st.senders.entry(mid).or_insert(fresh);
+                let s = st.senders.get_or_insert_with(&mid, || fresh);
                 s.id = id;
                 s.pt = pt;
                 s.clock_rate = clock_rate;
@@ -156,26 +157,29 @@ impl MediaPort for LegPort {
         let Some(registry) = self.registry.upgrade() else { return };
         let before = self.leg.fanout.load();
         let known = |t: &FanoutTarget| {
-            before
-                .get(mid)
-                .is_some_and(|old| old.all().any(|o| o.mid == t.sub_mid && o.leg.owner.handle == t.subscriber))
+            let old = before.get(mid)?;
+            old.all().find(|o| o.mid == t.sub_mid && o.leg.owner.handle == t.subscriber).map(|o| o.slot)
         };
         let mut added = false;
         let resolved: Vec<Target> = targets
             .iter()
             .filter_map(|t| {
                 let leg = registry.leg(held, t.subscriber)?;
-                if !known(t) {
-                    // Only a new subscriber stream learns where its keyframes come from, and
-                    // starts its layers over.
-                    let mut st = leg.lock(held);
-                    st.sources.insert(t.sub_mid.clone(), (Arc::downgrade(&self.leg), mid.to_string()));
-                    if let Some(sender) = st.senders.get_mut(&t.sub_mid) {
-                        sender.new_source();
+                let slot = match known(t) {
+                    Some(slot) => slot,
+                    None => {
+                        // Only a new subscriber stream learns where its keyframes come from,
+                        // and starts its layers over.
+                        let mut st = leg.lock(held);
+                        st.sources.insert(t.sub_mid.clone(), (Arc::downgrade(&self.leg), mid.to_string()));
+                        if let Some(sender) = st.senders.get_mut(&t.sub_mid) {
+                            sender.new_source();
+                        }
+                        added = true;
+                        st.senders.slot(&t.sub_mid)
                     }
-                    added = true;
-                }
-                Some(Target { leg, mid: t.sub_mid.clone(), gate: Gate::new(Instant::now()) })
+                };
+                Some(Target { leg, mid: t.sub_mid.clone(), slot, gate: Gate::new(Instant::now()) })
             })
             .collect();
         let mut fanout = Fanout::clone(&before);
