@@ -13,7 +13,7 @@
 
 use std::sync::{Arc, OnceLock};
 
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use rtc::crypto::{
     ActiveKeyExchange, AeadAlgorithm, AeadCipher, BlockCipherAlgorithm, CbcAlgorithm, CbcCipher, CryptoAlgorithm,
     CryptoError, HashAlgorithm, HmacAlgorithm, KeyExchangeAlgorithm, Mac, PublicKey, RTCCrypto, RTCCryptoProvider,
@@ -52,7 +52,7 @@ impl KeyTap {
         let (key, block) = self.local.get()?;
         let salt = &block[..profile.salt_len()];
         let context = Context::new(key, salt, profile, None, None, self.inner.crypto()).ok()?;
-        Some(SrtpOut { context, plain: Vec::new() })
+        Some(SrtpOut { context })
     }
 }
 
@@ -128,20 +128,79 @@ impl RTCCrypto for KeyTap {
 /// Encrypts the RTP a leg sends on its own, with the keys `rtc` negotiated for it.
 pub(crate) struct SrtpOut {
     context: Context,
-    /// Where each packet is marshalled before it is encrypted into a buffer of its own: one
-    /// allocation per packet, the one that is sent.
-    plain: Vec<u8>,
 }
 
+/// The longest SRTP tag (AES-GCM's).
+const TAG_ROOM: usize = 16;
+
 impl SrtpOut {
-    /// One RTP packet, marshalled, its payload changed as `renumber` says, and encrypted.
+    /// One RTP packet, its payload changed as `renumber` says, encrypted: the packet is
+    /// written once, into the buffer that is sent, and encrypted there (`vendor/rtc-srtp`).
     pub fn protect(&mut self, packet: &rtp::Packet, renumber: Option<&Renumber>) -> Option<Bytes> {
-        self.plain.resize(packet.marshal_size(), 0);
-        let n = packet.marshal_to(&mut self.plain).ok()?;
+        let at = packet.header.marshal_size();
+        let mut buf = BytesMut::with_capacity(at + packet.payload.len() + TAG_ROOM);
+        buf.resize(at, 0);
+        packet.header.marshal_to(&mut buf).ok()?;
+        buf.extend_from_slice(&packet.payload);
         if let Some(r) = renumber {
-            let at = packet.header.marshal_size();
-            r.apply(&mut self.plain[at..at + packet.payload.len()]);
+            r.apply(&mut buf[at..]);
         }
-        Some(self.context.encrypt_rtp_with_header(&self.plain[..n], &packet.header).ok()?.freeze())
+        self.context.encrypt_rtp_in_place(&mut buf, &packet.header).ok()?;
+        Some(buf.freeze())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What `protect` writes in place decrypts, with the same keys, to the packet it was given
+    /// (the VP8 renumbering applied), for each profile a leg can negotiate.
+    #[test]
+    fn a_protected_packet_decrypts_to_the_packet_for_every_profile() {
+        let crypto = rtc::crypto::default_provider().unwrap();
+        for profile in [
+            ProtectionProfile::AeadAes128Gcm,
+            ProtectionProfile::AeadAes256Gcm,
+            ProtectionProfile::Aes128CmHmacSha1_80,
+            ProtectionProfile::Aes128CmHmacSha1_32,
+        ] {
+            let key: Vec<u8> = (0..profile.key_len() as u8).collect();
+            let salt: Vec<u8> = (100..100 + profile.salt_len() as u8).collect();
+            let context =
+                |c: &Arc<dyn RTCCryptoProvider>| Context::new(&key, &salt, profile, None, None, c.crypto()).unwrap();
+            let mut out = SrtpOut { context: context(&crypto) };
+            let mut receiver = context(&crypto);
+            // A VP8 payload with a 15-bit picture ID (0x0500), after a switch from a source
+            // whose last picture was 5: it is renumbered to 6.
+            let payload = vec![0x90, 0x80, 0x85, 0x00, 0x10, 0x02, 0x03, 0x04, 0x05];
+            let mut numbering = super::super::vp8::Numbering::default();
+            let first = [0x90, 0x80, 0x80, 0x05, 0x10];
+            numbering.renumber(&super::super::vp8::Descriptor::parse(&first).unwrap());
+            numbering.switch();
+            let renumber = numbering.renumber(&super::super::vp8::Descriptor::parse(&payload).unwrap()).unwrap();
+            let expected = renumber.applied(&payload);
+            assert_eq!(&expected[2..4], &[0x80, 0x06]);
+            for seq in [65_534u16, 65_535, 0, 1] {
+                let header = rtp::header::Header {
+                    version: 2,
+                    payload_type: 96,
+                    sequence_number: seq,
+                    timestamp: 3000,
+                    ssrc: 0xabcd,
+                    ..Default::default()
+                };
+                let packet = rtp::Packet { header, payload: payload.clone().into() };
+                let sent = out.protect(&packet, Some(&renumber)).unwrap();
+                assert_eq!(
+                    sent.len(),
+                    12 + payload.len() + profile.rtp_auth_tag_len().max(profile.aead_auth_tag_len())
+                );
+                let plain = receiver.decrypt_rtp(&sent).unwrap_or_else(|e| panic!("{profile:?} {seq}: {e}"));
+                assert_eq!(&plain[..12], &sent[..12], "{profile:?}: the header goes as it is");
+                assert_ne!(&sent[12..12 + expected.len()], &expected[..], "{profile:?}: encrypted");
+                assert_eq!(&plain[12..], &expected[..], "{profile:?}: the payload, renumbered");
+            }
+        }
     }
 }
