@@ -40,7 +40,11 @@ pub fn configure_vs_listparticipants<R: Model>() {
     let p = w.publisher(1, Stage::Active);
     let (core, ph) = (w.core.clone(), p.handle.clone());
     let configurer = R::spawn(move || {
-        let c = PublisherConfigure { display: Some("renamed".into()), descriptions: vec![("1".into(), "cam".into())] };
+        let c = PublisherConfigure {
+            display: Some("renamed".into()),
+            descriptions: vec![("1".into(), "cam".into())],
+            ..Default::default()
+        };
         core.configure_publisher(&ph, c, None)
     });
     let listed = w.core.list_participants(ROOM).unwrap();
@@ -292,7 +296,7 @@ pub fn socket_failure_in_publish<R: Model>() {
     w.sockets.fail_media.store(true, std::sync::atomic::Ordering::SeqCst);
     let (core, ph) = (w.core.clone(), p.handle.clone());
     let publisher = R::spawn(move || core.publish(&ph, av_publish(), None));
-    let c = PublisherConfigure { display: Some("q".into()), descriptions: vec![] };
+    let c = PublisherConfigure { display: Some("q".into()), ..Default::default() };
     w.core.configure_publisher(&q.handle, c, None).unwrap();
     w.core.list_participants(ROOM).unwrap();
     assert_eq!(publisher().unwrap_err().code(), 499);

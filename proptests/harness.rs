@@ -87,7 +87,7 @@ impl<R: Model> Sut<R> {
             Op::Kick(h) => done(core.kick(ROOM, None, id_of(h))),
             Op::Rename(h, n) => done(core.configure_publisher(
                 p(h),
-                PublisherConfigure { display: Some(format!("name{n}")), descriptions: vec![] },
+                PublisherConfigure { display: Some(format!("name{n}")), ..Default::default() },
                 None,
             )),
             Op::SubJoin(i, f) => done(core.join_subscriber(

@@ -69,6 +69,43 @@ fn with_two_shards_the_publishers_media_crosses_to_the_subscribers_shard() {
     assert_eq!(media_threads(), 2, "as many media threads as shards, whatever the PeerConnections");
 }
 
+/// `audiolevel_event`: an aiortc publisher's microphone is silent for 1 s, loud for 4 s, then
+/// silent (aiortc writes each packet's level from the samples it encodes). With
+/// `audio_active_packets: 25` (0.5 s of Opus) every publisher of the room, the speaker
+/// included, hears `talking` during the loud part and `stopped-talking` after it, once each;
+/// `listparticipants` and a `joined` say it too. A room with `audiolevel_ext: false` answers
+/// without the extension.
+#[test]
+fn an_aiortc_publisher_that_goes_loud_then_silent_is_told_talking_then_stopped() {
+    let server = Server::start("");
+    let summary = run_peer(None, "talking_aiortc.py", &[&server.ws]);
+    let (speaker, mid) = (&summary["speaker"], &summary["audio_mid"]);
+    for who in ["listener_events", "speaker_events"] {
+        let events = summary[who].as_array().unwrap();
+        let kinds: Vec<_> = events.iter().map(|e| e["videoroom"].as_str().unwrap()).collect();
+        assert_eq!(kinds, ["talking", "stopped-talking"], "{who}: {summary}");
+        for e in events {
+            assert_eq!((&e["id"], &e["mid"], &e["room"]), (speaker, mid, &serde_json::json!(4242)), "{summary}");
+            assert!(e["mindex"].is_u64(), "{summary}");
+        }
+        let (talking, stopped) = (&events[0], &events[1]);
+        let t = |e: &serde_json::Value| e["t"].as_f64().unwrap();
+        // Loud from 1 s to 5 s; each verdict takes 25 packets (0.5 s) to come.
+        assert!((1.0..3.0).contains(&t(talking)), "talking at {}: {summary}", t(talking));
+        assert!((5.0..7.5).contains(&t(stopped)), "stopped at {}: {summary}", t(stopped));
+        let level = |e: &serde_json::Value| e["audio-level-dBov-avg"].as_f64().unwrap();
+        assert!(level(talking) < 25.0 && level(stopped) >= 25.0, "{summary}");
+    }
+    assert_eq!(summary["listed_loud"], true, "{summary}");
+    assert_eq!(summary["listed_quiet"], false, "{summary}");
+    let joined = &summary["joined_loud"];
+    assert_eq!(joined["talking"], true, "{summary}");
+    let audio = joined["streams"].as_array().unwrap().iter().find(|s| s["type"] == "audio").unwrap();
+    assert_eq!(audio["talking"], true, "{summary}");
+    assert_eq!(summary["offer_with_level"], true, "{summary}");
+    assert_eq!(summary["answer_without_level"], true, "{summary}");
+}
+
 #[test]
 fn aiortc_echo_gets_video_audio_and_data_back() {
     let server = Server::start("");

@@ -97,10 +97,9 @@ impl MediaPort for StallingPort {
     fn set_limits(
         &self,
         held: &mut vroom::sync::order::Token<vroom::sync::order::MediaCall>,
-        bitrate: u32,
-        fir_freq: u32,
+        limits: vroom::core::seams::PublisherLimits,
     ) {
-        self.0.set_limits(held, bitrate, fir_freq)
+        self.0.set_limits(held, limits)
     }
     fn set_forwarders(&self, forwarders: &[vroom::core::seams::ForwardTo]) {
         self.0.set_forwarders(forwarders)

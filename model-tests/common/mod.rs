@@ -248,8 +248,7 @@ impl MediaPort for FakeSocket {
     fn set_limits(
         &self,
         _held: &mut vroom::sync::order::Token<vroom::sync::order::MediaCall>,
-        _bitrate: u32,
-        _fir_freq: u32,
+        _limits: vroom::core::seams::PublisherLimits,
     ) {
     }
     fn set_forwarders(&self, _forwarders: &[vroom::core::seams::ForwardTo]) {}
@@ -322,7 +321,7 @@ pub struct World<R: Runtime> {
 
 /// A publish request with an audio and a video stream.
 pub fn av_publish() -> Publish {
-    Publish { streams: audio_video(), display: None, offer: "v=0 offer".into() }
+    Publish { streams: audio_video(), display: None, offer: "v=0 offer".into(), ..Default::default() }
 }
 
 pub fn audio_video() -> Vec<StreamSpec> {
@@ -334,6 +333,7 @@ pub fn audio_video() -> Vec<StreamSpec> {
         description: None,
         disabled: false,
         simulcast: false,
+        audio_level: false,
     };
     vec![s(MediaKind::Audio, "0", "opus"), s(MediaKind::Video, "1", "vp8")]
 }

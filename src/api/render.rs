@@ -49,6 +49,20 @@ pub(crate) fn stream_info(s: &StreamInfo) -> Value {
     Value::Object(m)
 }
 
+/// A publisher in `joined`: as in the `publishers` event, and whether it is talking, per
+/// audio stream with the audio level extension and in all, as Janus lists them there.
+fn joined_publisher(p: &PublisherInfo) -> Value {
+    let mut v = publisher(p);
+    let levels: Vec<(usize, bool)> = p.streams.iter().enumerate().filter_map(|(i, s)| Some((i, s.talking?))).collect();
+    for (i, talking) in &levels {
+        v["streams"][*i]["talking"] = (*talking).into();
+    }
+    if !levels.is_empty() {
+        v["talking"] = levels.iter().any(|(_, t)| *t).into();
+    }
+    v
+}
+
 pub fn publisher(p: &PublisherInfo) -> Value {
     let mut m = Map::new();
     m.insert("id".into(), p.id.into());
@@ -95,6 +109,7 @@ pub fn participant(p: &ParticipantInfo) -> Value {
     put(&mut m, "display", p.display.clone().map(Value::from));
     put(&mut m, "dummy", p.dummy.then_some(true.into()));
     m.insert("publisher".into(), p.publisher.into());
+    put(&mut m, "talking", p.talking.map(Value::from));
     Value::Object(m)
 }
 
@@ -154,7 +169,7 @@ pub fn room_event(e: &RoomEvent) -> Value {
         Joined { room, description, id, private_id, publishers, attendees, streams } => {
             let mut m = json!({
                 "videoroom": "joined", "room": room, "description": description, "id": id,
-                "private_id": private_id, "publishers": publishers.iter().map(publisher).collect::<Vec<_>>(),
+                "private_id": private_id, "publishers": publishers.iter().map(joined_publisher).collect::<Vec<_>>(),
             });
             if let Some(a) = attendees {
                 m["attendees"] = a.iter().map(attendee).collect();
@@ -207,6 +222,10 @@ pub fn room_event(e: &RoomEvent) -> Value {
             put(e.as_object_mut().expect("an object"), temporal_name, temporal.map(Value::from));
             e
         }
+        Talking { room, id, mindex, mid, talking, level_sum, packets } => json!({
+            "videoroom": if *talking { "talking" } else { "stopped-talking" }, "room": room, "id": id,
+            "mindex": mindex, "mid": mid, "audio-level-dBov-avg": *level_sum as f64 / f64::from((*packets).max(1)),
+        }),
         Destroyed { room } => json!({ "videoroom": "destroyed", "room": room }),
     }
 }

@@ -12,7 +12,7 @@ use super::{Api, PluginReply};
 use crate::core::event::{EventBody, Jsep, LayerChoice, SdpKind};
 use crate::core::room::{
     AllowedAction, FeedSel, ForwardRequest, ForwardStream, JoinPublisher, JoinedAs, Publish, PublisherConfigure,
-    RoomConfig, RoomEdit, StreamConfigure, SubscribeJoin, SwitchSel, UnsubSel,
+    RoomConfig, RoomEdit, StreamConfigure, SubscribeJoin, SwitchSel, TalkOverrides, UnsubSel,
 };
 use crate::core::{Error, Handle, Plugin, Result};
 use crate::media::sdp;
@@ -228,12 +228,18 @@ impl<R: Runtime> Api<R> {
                     for codec in codecs.iter().rev() {
                         sdp = sdp::prefer_codec(&sdp, codec);
                     }
+                    // A room without `audiolevel_ext` does not negotiate the audio level.
+                    if room.is_some_and(|r| !core.audio_level_ext(r)) {
+                        sdp = sdp::without_extension(&sdp, sdp::AUDIO_LEVEL_URI);
+                    }
                     let offered = sdp::parse_offer(&sdp).map_err(Error::InvalidSdp)?;
-                    Ok(Some(Publish {
-                        streams: sdp::publisher_streams(&offered),
-                        display: b.string("display")?,
-                        offer: sdp,
-                    }))
+                    let mut streams = sdp::publisher_streams(&offered);
+                    for (mid, text) in descriptions(b)? {
+                        if let Some(s) = streams.iter_mut().find(|s| s.mid == mid) {
+                            s.description = Some(text);
+                        }
+                    }
+                    Ok(Some(Publish { streams, display: b.string("display")?, offer: sdp, talk: talk_overrides(b)? }))
                 }
                 Some(_) => Err(Error::InvalidRequest("Unexpected JSEP type: answer".into())),
                 None => Ok(None),
@@ -253,6 +259,7 @@ impl<R: Runtime> Api<R> {
                         display: b.string("display")?,
                         pin: b.string("pin")?,
                         token: b.string("token")?,
+                        talk: talk_overrides(b)?,
                     };
                     match offer(&jsep, Some(join.room))? {
                         Some(publish) if request == "joinandconfigure" => core.join_and_publish(h, join, publish, txn),
@@ -270,11 +277,12 @@ impl<R: Runtime> Api<R> {
             "publish" | "configure" if role != JoinedAs::Subscriber => match offer(&jsep, core.room_of(h))? {
                 Some(publish) => core.publish(h, publish, txn),
                 None => {
-                    let mut descriptions = Vec::new();
-                    for d in b.objects("descriptions")? {
-                        descriptions.push((d.req_str("mid")?.to_string(), d.req_str("description")?.to_string()));
-                    }
-                    core.configure_publisher(h, PublisherConfigure { display: b.string("display")?, descriptions }, txn)
+                    let configure = PublisherConfigure {
+                        display: b.string("display")?,
+                        descriptions: descriptions(b)?,
+                        talk: talk_overrides(b)?,
+                    };
+                    core.configure_publisher(h, configure, txn)
                 }
             },
             "configure" => {
@@ -335,6 +343,19 @@ impl<R: Runtime> Api<R> {
 }
 
 /// A subscriber join's feeds: `streams`, or the legacy single `feed`.
+/// A publisher's `descriptions`: (mid, description) pairs.
+fn descriptions(b: Fields<'_>) -> Result<Vec<(String, String)>> {
+    b.objects("descriptions")?
+        .into_iter()
+        .map(|d| Ok((d.req_str("mid")?.to_string(), d.req_str("description")?.to_string())))
+        .collect()
+}
+
+/// A publisher's own `audio_active_packets` and `audio_level_average`.
+fn talk_overrides(b: Fields<'_>) -> Result<TalkOverrides> {
+    Ok(TalkOverrides { packets: b.u32("audio_active_packets")?, average: b.u32("audio_level_average")? })
+}
+
 fn feed_selection(b: Fields<'_>) -> Result<Vec<FeedSel>> {
     let streams = feeds(b, "streams")?;
     if !streams.is_empty() {

@@ -113,6 +113,9 @@ pub struct StreamInfo {
     pub simulcast: bool,
     /// VP9 in a room with `video_svc`: its layers are SVC's.
     pub svc: bool,
+    /// An audio stream with the audio level extension: whether it is talking (Janus lists it
+    /// only for those).
+    pub talking: Option<bool>,
 }
 
 /// An entry of `publishers` in `joined` and in the new-publisher notification.
@@ -311,6 +314,18 @@ pub enum RoomEvent {
         svc: bool,
         substream: Option<u8>,
         temporal: Option<u8>,
+    },
+    /// A publisher's audio stream started or stopped talking (`audiolevel_event`), told to
+    /// every publisher of the room, itself included; the average level over the packets that
+    /// decided it is `level_sum / packets` (-dBov).
+    Talking {
+        room: RoomId,
+        id: ParticipantId,
+        mindex: u32,
+        mid: String,
+        talking: bool,
+        level_sum: u64,
+        packets: u32,
     },
     Destroyed {
         room: RoomId,

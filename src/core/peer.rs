@@ -33,6 +33,16 @@ impl<R: Runtime> Core<R> {
         Ok(())
     }
 
+    /// A publisher's audio stream `mid` started or stopped talking; `level_sum / packets` is
+    /// the average level that decided it.
+    pub fn peer_talking(&self, owner: PeerOwner, mid: &str, talking: bool, level_sum: u64, packets: u32) -> Result<()> {
+        let h = self.handle(owner.session, owner.handle)?;
+        if owner.kind == LegKind::Publisher {
+            self.talking(&h, mid, talking, level_sum, packets)?;
+        }
+        Ok(())
+    }
+
     /// A subscriber stream (or an EchoTest's echo) now forwards another simulcast substream or
     /// temporal layer (`svc`: VP9 SVC spatial or temporal layer): its handle hears it as Janus
     /// tells it, one event per change.

@@ -60,13 +60,32 @@ pub trait MediaPort: Send + Sync {
     /// change). Returns the substream and temporal layer that are already in effect, if the
     /// choice asks for them: Janus confirms those at once.
     fn set_layers(&self, held: &mut Token<MediaCall>, mid: &str, layers: LayerChoice) -> (Option<u8>, Option<u8>);
-    /// A publisher's room limits: the bitrate cap sent as REMB (0: none) and the interval of
-    /// keyframe requests in seconds (`fir_freq`, 0: none).
-    fn set_limits(&self, held: &mut Token<MediaCall>, bitrate: u32, fir_freq: u32);
+    /// What a publisher's room (and its own requests) ask of its media from now on.
+    fn set_limits(&self, held: &mut Token<MediaCall>, limits: PublisherLimits);
     /// The RTP forwarders of this publisher from now on.
     fn set_forwarders(&self, forwarders: &[ForwardTo]);
     /// What the PeerConnection is doing, for the admin API's `handle_info`.
     fn info(&self, held: &mut Token<MediaCall>) -> PeerInfo;
+}
+
+/// What a publisher's room and its own requests ask of its media.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PublisherLimits {
+    /// The bitrate cap sent as REMB (0: none).
+    pub bitrate: u32,
+    /// The interval of keyframe requests in seconds (`fir_freq`, 0: none).
+    pub fir_freq: u32,
+    /// Who is talking is told (`audiolevel_event`), judged so; else `None`.
+    pub talk: Option<TalkSettings>,
+}
+
+/// How talking is judged from the audio level extension: every `packets` audio packets of a
+/// stream, their average level (-dBov, 0 the loudest, 127 silence) below `average` is talking
+/// (Janus's `audio_active_packets`, `audio_level_average`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TalkSettings {
+    pub packets: u32,
+    pub average: u32,
 }
 
 /// A PeerConnection as `handle_info` shows it: ICE, DTLS, the SDPs and each stream's counters.

@@ -40,6 +40,7 @@ use super::settings::Site;
 use super::simulcast::Choice;
 use super::srtp_out::{KeyTap, SrtpOut};
 use super::stats::MediaStats;
+use super::talk::Talk;
 use crate::core::event::MediaKind;
 use crate::core::seams::{ForwardTo, LegKind, PeerOwner, TrickleCandidate};
 use crate::sync::order::{self, Before, Token};
@@ -174,6 +175,10 @@ pub(crate) struct LegState {
     /// A publisher's room limits: REMB bitrate (0: none) and keyframe interval in s (0: none).
     pub(super) bitrate: u32,
     pub(super) fir_freq: u32,
+    /// A publisher's audio level extension id, once negotiated, and who of its streams is
+    /// talking, while the room tells it (`audiolevel_event`).
+    pub(super) audio_level_ext: Option<u8>,
+    pub(super) talk: Option<Talk>,
     /// When each incoming mid last got a packet, and when a keyframe was last asked for.
     last_rx: HashMap<String, Instant>,
     last_keyframe: HashMap<String, Instant>,
@@ -299,6 +304,8 @@ impl Leg {
                 connected_at: None,
                 bitrate: 0,
                 fir_freq: 0,
+                audio_level_ext: None,
+                talk: None,
                 last_rx: HashMap::new(),
                 last_keyframe: HashMap::new(),
                 muted: HashSet::new(),
@@ -551,6 +558,21 @@ impl Leg {
                     };
                     Some(av1::Dependency { raw, frame })
                 });
+                if let (Some(id), Some(talk)) = (st.audio_level_ext, st.talk.as_mut()) {
+                    let level = packet.header.get_extension(id).and_then(|b| b.first().copied());
+                    if let Some(v) = level.and_then(|level| talk.hear(&mid, level)) {
+                        let (owner, mid) = (self.owner, mid.clone());
+                        tracing::debug!(
+                            session = owner.session,
+                            handle = owner.handle,
+                            mid,
+                            talking = v.talking,
+                            "talking"
+                        );
+                        let (talking, level_sum, packets) = (v.talking, v.level_sum, v.packets);
+                        events.push((self.serial, PeerEvent::Talking { owner, mid, talking, level_sum, packets }));
+                    }
+                }
                 let incoming = Incoming { mid, layer, packet, dependency };
                 match self.owner.kind {
                     LegKind::Publisher => drained.rtp.push(incoming),

@@ -18,6 +18,9 @@ pub enum PeerEvent {
     /// An outgoing stream now forwards another simulcast substream or temporal layer (with
     /// `svc`: another VP9 SVC spatial or temporal layer).
     Layer { owner: PeerOwner, mid: String, svc: bool, substream: Option<u8>, temporal: Option<u8> },
+    /// A publisher's audio stream started or stopped talking; the average level that decided
+    /// it is `level_sum / packets` (`talk.rs`).
+    Talking { owner: PeerOwner, mid: String, talking: bool, level_sum: u64, packets: u32 },
     /// The PeerConnection failed or closed.
     Down(PeerOwner, String),
 }
@@ -47,6 +50,18 @@ pub struct LayerNews {
     pub temporal: Option<u8>,
 }
 
+/// A stream's talking news (`PeerEvent::Talking`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TalkNews {
+    pub mid: String,
+    pub talking: bool,
+    pub level_sum: u64,
+    pub packets: u32,
+}
+
+/// The most talking changes a leg's news keeps until the core drains it.
+const TALK_NEWS: usize = 32;
+
 /// What one leg reported since the core last drained it. Delivered in the order a leg lives:
 /// up, then its streams, then down.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -57,6 +72,8 @@ pub struct PeerNews {
     pub media: Vec<MediaNews>,
     /// The latest layers of each stream whose layers changed.
     pub layers: Vec<LayerNews>,
+    /// Each stream's changes of talking, in order: each is an event Janus sends.
+    pub talking: Vec<TalkNews>,
     /// Why it went down (the first reason, if it was given twice).
     pub down: Option<String>,
 }
@@ -71,6 +88,9 @@ impl From<PeerEvent> for PeerNews {
             PeerEvent::Layer { owner, mid, svc, substream, temporal } => {
                 PeerNews { layers: vec![LayerNews { mid, svc, substream, temporal }], ..PeerNews::empty(owner) }
             }
+            PeerEvent::Talking { owner, mid, talking, level_sum, packets } => {
+                PeerNews { talking: vec![TalkNews { mid, talking, level_sum, packets }], ..PeerNews::empty(owner) }
+            }
             PeerEvent::Down(owner, reason) => PeerNews { down: Some(reason), ..PeerNews::empty(owner) },
         }
     }
@@ -78,7 +98,7 @@ impl From<PeerEvent> for PeerNews {
 
 impl PeerNews {
     fn empty(owner: PeerOwner) -> PeerNews {
-        PeerNews { owner, up: false, media: Vec::new(), layers: Vec::new(), down: None }
+        PeerNews { owner, up: false, media: Vec::new(), layers: Vec::new(), talking: Vec::new(), down: None }
     }
 }
 
@@ -101,6 +121,12 @@ impl News for PeerNews {
                 None => self.media.push(m),
             }
         }
+        // A verdict changes at most once every `audio_active_packets` packets (2 s at
+        // Janus's default): each is kept, up to a bound (the latest win; they alternate, so
+        // the last one kept of a stream is still its state).
+        self.talking.extend(later.talking);
+        let over = self.talking.len().saturating_sub(TALK_NEWS);
+        self.talking.drain(..over);
         if self.down.is_none() {
             self.down = later.down;
         }

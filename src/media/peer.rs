@@ -25,7 +25,7 @@ use rtc::rtp_transceiver::rtp_sender::{
 };
 use rtc::rtp_transceiver::{RTCRtpReceiverId, RTCRtpTransceiverDirection};
 use rtc::sansio::Protocol;
-use rtc::sdp::extmap::TRANSPORT_CC_URI;
+use rtc::sdp::extmap::{AUDIO_LEVEL_URI, TRANSPORT_CC_URI};
 use rtc::statistics::StatsSelector;
 
 use super::av1;
@@ -95,6 +95,12 @@ pub(crate) fn build(
             rtcp_to_application()
         }
         LegKind::Publisher | LegKind::Echo => {
+            if kind == LegKind::Publisher {
+                // Who is talking is read from it (`talk.rs`); the room's `audiolevel_ext`
+                // takes it out of the offer where it is off.
+                let level = RTCRtpHeaderExtensionCapability { uri: AUDIO_LEVEL_URI.to_owned() };
+                media.register_header_extension(level, RtpCodecKind::Audio, None).map_err(|e| e.to_string())?;
+            }
             register_default_interceptors(rtcp_to_application(), &mut media).map_err(|e| e.to_string())?
         }
     };

@@ -9,6 +9,7 @@ use std::sync::{Arc, Weak};
 use std::time::Instant;
 
 use rtc::peer_connection::sdp::RTCSessionDescription;
+use rtc::sdp::extmap::AUDIO_LEVEL_URI;
 
 use super::av1;
 use super::gate::Gate;
@@ -17,9 +18,10 @@ use super::leg::{Cmd, Fanout, Leg, Target, DATA_LABEL};
 use super::peer;
 use super::registry::Registry;
 use super::simulcast::Choice;
+use super::talk::Talk;
 use crate::core::event::{LayerChoice, MediaKind, SubStreamInfo};
 use crate::core::room::FanoutTarget;
-use crate::core::seams::{ForwardTo, LegKind, MediaPort, PeerInfo, TrickleCandidate};
+use crate::core::seams::{ForwardTo, LegKind, MediaPort, PeerInfo, PublisherLimits, TrickleCandidate};
 use crate::sync::order::{MediaCall, Token};
 use crate::sync::ParkingLot;
 
@@ -77,6 +79,7 @@ impl MediaPort for LegPort {
             let sdp = answer.sdp.clone();
             st.pc.set_local_description(Instant::now(), answer).map_err(|e| e.to_string())?;
             st.dd_ext = super::sdp::extmap_id(&sdp, av1::DEPENDENCY_DESCRIPTOR_URI);
+            st.audio_level_ext = super::sdp::extmap_id(&sdp, AUDIO_LEVEL_URI);
             for (mid, sender) in peer::senders(&mut st.pc) {
                 st.senders.insert(&mid, sender);
             }
@@ -233,10 +236,14 @@ impl MediaPort for LegPort {
         now
     }
 
-    fn set_limits(&self, held: &mut Token<MediaCall>, bitrate: u32, fir_freq: u32) {
+    fn set_limits(&self, held: &mut Token<MediaCall>, limits: PublisherLimits) {
         let mut st = self.leg.lock(held);
-        st.bitrate = bitrate;
-        st.fir_freq = fir_freq;
+        st.bitrate = limits.bitrate;
+        st.fir_freq = limits.fir_freq;
+        match (limits.talk, st.talk.as_mut()) {
+            (Some(settings), Some(talk)) => talk.set(settings),
+            (settings, _) => st.talk = settings.map(Talk::new),
+        }
     }
 
     fn set_forwarders(&self, forwarders: &[ForwardTo]) {

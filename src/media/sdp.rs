@@ -5,6 +5,8 @@ use std::collections::BTreeSet;
 use std::io::Cursor;
 use std::net::SocketAddr;
 
+/// The audio level header extension (RFC 6464): who is talking.
+pub use rtc::sdp::extmap::AUDIO_LEVEL_URI;
 use rtc_sdp::SessionDescription;
 
 use crate::core::event::{MediaKind, SubStreamInfo};
@@ -37,6 +39,8 @@ pub struct Offered {
     pub rids: Vec<String>,
     /// Without rids, the SSRCs of SSRC-based simulcast (`a=ssrc-group:SIM`), lowest first.
     pub sim_ssrcs: Vec<u32>,
+    /// An audio m-line that offers the audio level extension (who is talking).
+    pub audio_level: bool,
 }
 
 impl Offered {
@@ -106,7 +110,12 @@ pub fn parse_offer(sdp: &str) -> Result<Vec<Offered>, String> {
         if encodings > MAX_ENCODINGS {
             return Err(format!("Too many simulcast encodings ({encodings}, at most {MAX_ENCODINGS})"));
         }
-        out.push(Offered { kind, mid, codec, profile, disabled, rids, sim_ssrcs });
+        let audio_level = kind == MediaKind::Audio
+            && m.attributes.iter().any(|a| {
+                a.key == "extmap"
+                    && a.value.as_deref().is_some_and(|v| v.split_whitespace().nth(1) == Some(AUDIO_LEVEL_URI))
+            });
+        out.push(Offered { kind, mid, codec, profile, disabled, rids, sim_ssrcs, audio_level });
     }
     Ok(out)
 }
@@ -195,6 +204,14 @@ pub fn dependency_descriptor_for_av1_only(sdp: &str) -> String {
     })
 }
 
+/// `sdp` without the header extension `uri` (an offer without it gets an answer without it).
+pub fn without_extension(sdp: &str, uri: &str) -> String {
+    each_section(sdp, |section| {
+        let named = |l: &&&str| l.starts_with("a=extmap:") && l.split_whitespace().nth(1) == Some(uri);
+        section.iter().filter(|l| !named(l)).map(|l| l.to_string()).collect()
+    })
+}
+
 /// `sdp` with each section (the session part, then each m-line's) replaced by `f`'s lines.
 fn each_section(sdp: &str, mut f: impl FnMut(&[&str]) -> Vec<String>) -> String {
     let eol = if sdp.contains("\r\n") { "\r\n" } else { "\n" };
@@ -266,6 +283,7 @@ pub fn publisher_streams(offered: &[Offered]) -> Vec<StreamSpec> {
             description: None,
             disabled: o.disabled,
             simulcast: o.simulcast(),
+            audio_level: o.audio_level,
         })
         .collect()
 }
@@ -536,6 +554,21 @@ mod tests {
         let kept = dependency_descriptor_for_av1_only(&offer);
         assert_eq!(kept.matches(dd).count(), 1, "{kept}");
         assert!(kept.split("m=video").nth(1).unwrap().contains(dd), "the AV1 m-line keeps it");
+    }
+
+    #[test]
+    fn the_audio_level_is_read_from_audio_m_lines_and_can_be_taken_out() {
+        let offer = format!(
+            "v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\n\
+             m=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=mid:0\r\na=rtpmap:111 opus/48000/2\r\na=extmap:1 {AUDIO_LEVEL_URI}\r\n\
+             m=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=mid:1\r\na=rtpmap:111 opus/48000/2\r\n\
+             m=video 9 UDP/TLS/RTP/SAVPF 96\r\na=mid:2\r\na=rtpmap:96 VP8/90000\r\na=extmap:1 {AUDIO_LEVEL_URI}\r\n"
+        );
+        let levels = |sdp: &str| parse_offer(sdp).unwrap().iter().map(|o| o.audio_level).collect::<Vec<_>>();
+        assert_eq!(levels(&offer), [true, false, false], "audio m-lines only");
+        let without = without_extension(&offer, AUDIO_LEVEL_URI);
+        assert_eq!(levels(&without), [false, false, false]);
+        assert!(!without.contains(AUDIO_LEVEL_URI) && without.contains("a=mid:2\r\n"), "{without}");
     }
 
     #[test]

@@ -11,7 +11,7 @@ use crate::core::event::{LayerChoice, SubStreamInfo};
 use crate::core::ids::IdGen;
 use crate::core::room::FanoutTarget;
 use crate::core::seams::{
-    Clock, ForwardTo, ForwarderSocket, MediaPort, PeerInfo, PeerOwner, SocketFactory, TrickleCandidate,
+    Clock, ForwardTo, ForwarderSocket, MediaPort, PeerInfo, PeerOwner, PublisherLimits, SocketFactory, TrickleCandidate,
 };
 use crate::sync::order::{MediaCall, Token};
 
@@ -102,7 +102,7 @@ impl MediaPort for Endpoint {
     fn set_layers(&self, _held: &mut Token<MediaCall>, _mid: &str, _layers: LayerChoice) -> (Option<u8>, Option<u8>) {
         (None, None)
     }
-    fn set_limits(&self, _held: &mut Token<MediaCall>, _bitrate: u32, _fir_freq: u32) {}
+    fn set_limits(&self, _held: &mut Token<MediaCall>, _limits: PublisherLimits) {}
     fn set_forwarders(&self, _forwarders: &[ForwardTo]) {}
     fn info(&self, _held: &mut Token<MediaCall>) -> PeerInfo {
         PeerInfo {

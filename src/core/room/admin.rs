@@ -112,6 +112,13 @@ impl<R: Runtime> Core<R> {
         }
     }
 
+    /// Whether a room negotiates the audio level extension with its publishers
+    /// (`audiolevel_ext`); a room that does not exist does (Janus's default).
+    pub fn audio_level_ext(&self, id: RoomId) -> bool {
+        let mut t = Self::enter();
+        self.find_room(&mut t, id).map_or(true, |room| room.state.read(&mut t).config.audiolevel_ext)
+    }
+
     /// The video codecs a room allows, in its order of preference (`videocodec`).
     pub fn video_codecs(&self, id: RoomId) -> Vec<String> {
         let mut t = Self::enter();
@@ -151,7 +158,10 @@ impl<R: Runtime> Core<R> {
         for p in st.publishers.values() {
             let pg = p.state.lock(rt);
             let publisher = pg.media == Media::Active;
-            list.push(ParticipantInfo { id: p.id, display: pg.display.clone(), publisher, dummy: pg.dummy });
+            // As Janus: once its media is up, if an audio stream tells its level.
+            let levels = pg.streams.iter().filter_map(|s| s.info.talking);
+            let talking = levels.clone().next().filter(|_| publisher).map(|_| levels.clone().any(|t| t));
+            list.push(ParticipantInfo { id: p.id, display: pg.display.clone(), publisher, dummy: pg.dummy, talking });
         }
         Ok(list)
     }

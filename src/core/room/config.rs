@@ -212,4 +212,6 @@ pub struct ParticipantInfo {
     pub publisher: bool,
     /// The room's placeholder publisher.
     pub dummy: bool,
+    /// Whether it is talking, for a publisher whose audio has the audio level extension.
+    pub talking: Option<bool>,
 }

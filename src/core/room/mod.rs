@@ -34,7 +34,7 @@ mod tests;
 
 pub use config::{AllowedAction, ParticipantInfo, RoomConfig, RoomEdit, RoomInfo};
 pub use forwarder::{ForwardRequest, ForwardStream, ForwarderInfo};
-pub use publisher::{FanoutTarget, JoinPublisher, Publish, Publisher, PublisherConfigure, StreamSpec};
+pub use publisher::{FanoutTarget, JoinPublisher, Publish, Publisher, PublisherConfigure, StreamSpec, TalkOverrides};
 pub use subscriber::{FeedSel, JoinedAs, StreamConfigure, SubscribeJoin, Subscriber, SwitchSel, UnsubSel};
 pub use view::{PublisherView, RoomView};
 

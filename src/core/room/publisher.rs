@@ -17,7 +17,7 @@ use crate::core::event::{
 };
 use crate::core::ids::{HandleId, ParticipantId, PrivateId, RoomId};
 use crate::core::outbox::{Outbox, SessionQueue};
-use crate::core::seams::{LegKind, MediaPort};
+use crate::core::seams::{LegKind, MediaPort, PublisherLimits, TalkSettings};
 use crate::core::session::{Handle, HandleState};
 use crate::core::Core;
 
@@ -59,6 +59,32 @@ pub(crate) struct PublisherState {
     pub departed: Option<Departure>,
     /// The room's placeholder publisher: always a feed, never sends anything, hears nothing.
     pub dummy: bool,
+    /// Its own `audio_active_packets` and `audio_level_average`, over the room's.
+    pub talk: TalkOverrides,
+}
+
+/// A publisher's own `audio_active_packets` and `audio_level_average` (`join`, `publish`,
+/// `configure`); 0 or none is the room's, as in Janus.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct TalkOverrides {
+    pub packets: Option<u32>,
+    pub average: Option<u32>,
+}
+
+impl TalkOverrides {
+    /// These, with what `later` sets in their place.
+    pub fn then(self, later: TalkOverrides) -> TalkOverrides {
+        TalkOverrides { packets: later.packets.or(self.packets), average: later.average.or(self.average) }
+    }
+}
+
+/// What a publisher's media is asked to do in a room of `config`.
+fn limits(config: &super::RoomConfig, own: TalkOverrides) -> PublisherLimits {
+    let talk = config.audiolevel_event.then(|| TalkSettings {
+        packets: own.packets.filter(|p| *p > 0).unwrap_or(config.audio_active_packets),
+        average: own.average.filter(|a| *a > 0).unwrap_or(config.audio_level_average),
+    });
+    PublisherLimits { bitrate: config.bitrate, fir_freq: config.fir_freq, talk }
 }
 
 pub(crate) struct PubStream {
@@ -93,6 +119,7 @@ impl PublisherState {
             next_forwarder_id: 1,
             departed: None,
             dummy: false,
+            talk: TalkOverrides::default(),
         }
     }
 
@@ -109,6 +136,7 @@ pub struct JoinPublisher {
     pub display: Option<String>,
     pub pin: Option<String>,
     pub token: Option<String>,
+    pub talk: TalkOverrides,
 }
 
 /// One m-line of a publisher's offer.
@@ -122,6 +150,8 @@ pub struct StreamSpec {
     pub description: Option<String>,
     pub disabled: bool,
     pub simulcast: bool,
+    /// An audio stream whose level the publisher sends (the audio level extension).
+    pub audio_level: bool,
 }
 
 /// `publish` (or the publishing half of `joinandconfigure` / `configure` with an offer).
@@ -131,6 +161,7 @@ pub struct Publish {
     pub display: Option<String>,
     /// The client's SDP offer (its m-lines are `streams`); answered by the media endpoint.
     pub offer: String,
+    pub talk: TalkOverrides,
 }
 
 /// `configure` of a publisher without renegotiation.
@@ -139,6 +170,7 @@ pub struct PublisherConfigure {
     pub display: Option<String>,
     /// (mid, description) pairs.
     pub descriptions: Vec<(String, String)>,
+    pub talk: TalkOverrides,
 }
 
 impl<R: Runtime> Publisher<R> {
@@ -173,6 +205,7 @@ impl<R: Runtime> Publisher<R> {
                     description: None,
                     disabled: false,
                     simulcast: false,
+                    audio_level: false,
                 };
                 new_stream(i, spec, config.video_svc)
             })
@@ -314,7 +347,7 @@ impl<R: Runtime> RoomState<R> {
             private_id,
             handle: h.id,
             queue: h.queue.clone(),
-            state: Mutex::new(PublisherState::new(req.display)),
+            state: Mutex::new(PublisherState { talk: req.talk, ..PublisherState::new(req.display) }),
         });
         self.publishers.insert(id, me.clone());
         self.private_ids.insert(private_id, id);
@@ -419,7 +452,9 @@ impl<R: Runtime> Core<R> {
                     .map(|(i, s)| new_stream(i, s, st.config.video_svc))
                     .collect();
                 pg.media = Media::Negotiated;
-                port.set_limits(&mut pg.token().media(), st.config.bitrate, st.config.fir_freq);
+                pg.talk = pg.talk.then(publish.talk);
+                let limits = limits(&st.config, pg.talk);
+                port.set_limits(&mut pg.token().media(), limits);
                 pg.port = Some(port);
                 if let RoomEvent::Joined { streams, .. } = &mut joined {
                     *streams = Some(pg.streams.iter().map(|s| s.info.clone()).collect());
@@ -451,7 +486,9 @@ impl<R: Runtime> Core<R> {
             pg.streams =
                 req.streams.into_iter().enumerate().map(|(i, s)| new_stream(i, s, st.config.video_svc)).collect();
             pg.media = Media::Negotiated;
-            port.set_limits(&mut pg.token().media(), st.config.bitrate, st.config.fir_freq);
+            pg.talk = pg.talk.then(req.talk);
+            let limits = limits(&st.config, pg.talk);
+            port.set_limits(&mut pg.token().media(), limits);
             pg.port = Some(port);
             let streams = pg.streams.iter().map(|s| s.info.clone()).collect();
             if let Some(display) = req.display.filter(|d| pg.display.as_ref() != Some(d)) {
@@ -484,6 +521,20 @@ impl<R: Runtime> Core<R> {
         })
     }
 
+    /// The publisher's audio stream `mid` started or stopped talking (`audiolevel_event`): it
+    /// is marked so (`joined`, `listparticipants`) and every publisher of the room hears it,
+    /// itself included, as in Janus.
+    pub fn talking(&self, h: &Handle<R>, mid: &str, talking: bool, level_sum: u64, packets: u32) -> Result<()> {
+        self.as_member_reading(h, |(st, room, me, rt, out): Request<'_, R, _, Publisher<R>>| {
+            let mut pg = me.state.lock(rt);
+            let Some(s) = pg.stream_mut(mid).filter(|s| s.info.talking.is_some()) else { return Ok(()) };
+            s.info.talking = Some(talking);
+            let (id, mindex, mid) = (me.id, s.info.mindex, mid.to_string());
+            st.notify_publishers(None, out, RoomEvent::Talking { room, id, mindex, mid, talking, level_sum, packets });
+            Ok(())
+        })
+    }
+
     /// `configure` of a publisher: display name and stream descriptions.
     /// A rename takes the room's write lock: `listparticipants` reads the publishers one by
     /// one under the read lock, and must see renames as if each happened at one moment
@@ -494,6 +545,14 @@ impl<R: Runtime> Core<R> {
             if let Some(display) = req.display.filter(|d| pg.display.as_ref() != Some(d)) {
                 pg.display = Some(display.clone());
                 st.notify_publishers(Some(me.id), out, RoomEvent::Display { id: me.id, display });
+            }
+            if req.talk != TalkOverrides::default() {
+                pg.talk = pg.talk.then(req.talk);
+                let limits = limits(&st.config, pg.talk);
+                let (ps, pt) = pg.split();
+                if let Some(port) = &ps.port {
+                    port.set_limits(&mut pt.media(), limits);
+                }
             }
             let mut described = false;
             for (mid, text) in req.descriptions {
@@ -628,6 +687,7 @@ pub(crate) fn not_videoroom() -> Error {
 /// A publisher stream as offered; in a room with `video_svc`, VP9 is listed as SVC.
 fn new_stream(mindex: usize, s: StreamSpec, video_svc: bool) -> PubStream {
     let svc = video_svc && s.codec.as_deref() == Some("vp9");
+    let talking = (s.kind == MediaKind::Audio && s.audio_level).then_some(false);
     PubStream {
         info: StreamInfo {
             kind: s.kind,
@@ -640,6 +700,7 @@ fn new_stream(mindex: usize, s: StreamSpec, video_svc: bool) -> PubStream {
             moderated: false,
             simulcast: s.simulcast,
             svc,
+            talking,
         },
         fanout: Vec::new(),
     }

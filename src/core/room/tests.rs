@@ -35,9 +35,10 @@ fn video() -> Publish {
         description: None,
         disabled: false,
         simulcast: false,
+        audio_level: false,
     };
     let offer = "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\nm=video 9 UDP/TLS/RTP/SAVPF 96\r\nc=IN IP4 0.0.0.0\r\na=mid:0\r\na=rtpmap:96 VP8/90000\r\n";
-    Publish { streams: vec![stream], display: None, offer: offer.into() }
+    Publish { streams: vec![stream], display: None, offer: offer.into(), ..Default::default() }
 }
 
 fn fail<T: std::fmt::Debug>(r: crate::core::Result<T>) -> (u16, String) {
@@ -168,12 +169,14 @@ fn video_and_data() -> Publish {
         description: None,
         disabled: false,
         simulcast: false,
+        audio_level: false,
     };
     let offer = "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\nm=video 9 UDP/TLS/RTP/SAVPF 96\r\nc=IN IP4 0.0.0.0\r\na=mid:0\r\na=rtpmap:96 VP8/90000\r\nm=application 9 UDP/DTLS/SCTP webrtc-datachannel\r\nc=IN IP4 0.0.0.0\r\na=mid:1\r\na=sctp-port:5000\r\n";
     Publish {
         streams: vec![stream(MediaKind::Video, "0", Some("vp8")), stream(MediaKind::Data, "1", None)],
         display: None,
         offer: offer.into(),
+        ..Default::default()
     }
 }
 
