@@ -157,6 +157,12 @@ pub struct StaticRoom {
     pub notify_joining: bool,
     #[serde(default)]
     pub require_pvtid: bool,
+    /// Record every publisher (`rec_dir`: where; `lock_record`: only the secret changes it).
+    #[serde(default)]
+    pub record: bool,
+    pub rec_dir: Option<String>,
+    #[serde(default)]
+    pub lock_record: bool,
     pub audiocodec: Option<String>,
     pub videocodec: Option<String>,
     #[serde(default)]
@@ -236,6 +242,9 @@ impl Default for VideoRoom {
             fir_freq: 10,
             notify_joining: false,
             require_pvtid: false,
+            record: false,
+            rec_dir: None,
+            lock_record: false,
             audiocodec: None,
             videocodec: None,
             video_svc: false,
@@ -296,6 +305,9 @@ impl StaticRoom {
             fir_freq: self.fir_freq,
             notify_joining: self.notify_joining,
             require_pvtid: self.require_pvtid,
+            record: self.record,
+            rec_dir: self.rec_dir.clone(),
+            lock_record: self.lock_record,
             audiocodec: self.audiocodec.clone().unwrap_or(d.audiocodec.clone()),
             videocodec: self.videocodec.clone().unwrap_or(d.videocodec.clone()),
             video_svc: self.video_svc,

@@ -13,6 +13,7 @@ pub mod core;
 pub mod load;
 pub mod media;
 pub mod observe;
+pub mod record;
 pub mod sync;
 pub mod transport;
 

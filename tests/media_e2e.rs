@@ -106,6 +106,75 @@ fn an_aiortc_publisher_that_goes_loud_then_silent_is_told_talking_then_stopped()
     assert_eq!(summary["answer_without_level"], true, "{summary}");
 }
 
+/// The codec and duration (s) `ffprobe` reads in a media file.
+fn probe(file: &std::path::Path) -> (String, f64) {
+    let out = Command::new("ffprobe")
+        .args(["-v", "error", "-show_entries", "format=duration:stream=codec_name", "-of", "json"])
+        .arg(file)
+        .output()
+        .expect("ffprobe runs");
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
+    let codec = v["streams"][0]["codec_name"].as_str().unwrap_or_default().to_string();
+    let duration = v["format"]["duration"].as_str().and_then(|d| d.parse().ok()).unwrap_or(0.0);
+    (codec, duration)
+}
+
+/// Recording: an aiortc publisher (Opus audio and VP8 video) in a room with `record: true`
+/// for 10 s. vroom writes one MJR file per stream; Janus's own `janus-pp-rec` converts them,
+/// and `ffprobe` reads Opus and VP8 of the publisher's length, within 1 s.
+#[test]
+fn a_recorded_aiortc_publisher_converts_with_janus_pp_rec_to_opus_and_vp8_of_its_length() {
+    common::prereq::require(&["janus-pp-rec", "ffprobe"]);
+    let server = Server::start("");
+    let dir = tempfile::tempdir().unwrap();
+    let summary = run_peer(None, "record_aiortc.py", &[&server.ws, dir.path().to_str().unwrap(), "10"]);
+    let media_s = summary["media_s"].as_f64().unwrap();
+    let closed = || server.logs().iter().filter(|l| l["message"] == "recording closed").count();
+    let until = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while closed() < 2 && std::time::Instant::now() < until {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert_eq!(closed(), 2, "both recordings closed once the publisher left");
+    let mut files: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().path()).collect();
+    files.sort();
+    assert_eq!(files.len(), 2, "{files:?}");
+    let mut got = Vec::new();
+    for mjr in &files {
+        let name = mjr.file_name().unwrap().to_str().unwrap().to_string();
+        let room_user = format!("videoroom-7000-user-{}-", summary["publisher"]);
+        assert!(name.starts_with(&room_user) && name.ends_with(".mjr"), "Janus's naming: {name}");
+        let out = mjr.with_extension(if name.contains("-audio-") { "opus" } else { "webm" });
+        let status = Command::new("janus-pp-rec").arg(mjr).arg(&out).stdout(Stdio::null()).status().unwrap();
+        assert!(status.success(), "janus-pp-rec {name}");
+        let (codec, duration) = probe(&out);
+        println!("{name}: janus-pp-rec -> {codec}, {duration} s (the publisher sent {media_s} s)");
+        assert!((duration - media_s).abs() <= 1.0, "{name}: {duration} s of {codec}, the publisher sent {media_s} s");
+        got.push(codec);
+    }
+    got.sort();
+    assert_eq!(got, ["opus", "vp8"]);
+}
+
+/// A room whose `rec_dir` cannot be written: the recording fails with a log line, and the room
+/// forwards as ever (the aiortc subscriber decodes the aiortc publisher).
+#[test]
+fn a_recording_that_cannot_be_written_fails_cleanly_and_forwarding_goes_on() {
+    let config = "[[videoroom.rooms]]\nid = 1234\npublishers = 6\nrecord = true\nrec_dir = \"/proc/vroom/none\"\n";
+    let server = Server::start(config);
+    let summary = run_peer(None, "videoroom_aiortc.py", &[&server.ws, "5"]);
+    let ratio = summary["ratio"].as_f64().unwrap();
+    assert!(ratio >= 0.9, "decoded {ratio} of the frames sent");
+    let failed: Vec<_> = server
+        .logs()
+        .into_iter()
+        .filter(|l| l["message"] == "recording not started: its file cannot be created")
+        .collect();
+    assert!(!failed.is_empty(), "the failure is logged");
+    assert!(failed
+        .iter()
+        .all(|l| l["level"] == "ERROR" && l["path"].as_str().unwrap().starts_with("/proc/vroom/none/")));
+}
+
 #[test]
 fn aiortc_echo_gets_video_audio_and_data_back() {
     let server = Server::start("");

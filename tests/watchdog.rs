@@ -35,6 +35,9 @@ impl SocketFactory for StallingSockets {
     fn open_forwarder(&self, target: SocketAddr) -> io::Result<Arc<dyn ForwarderSocket>> {
         self.0.open_forwarder(target)
     }
+    fn open_recording(&self, spec: vroom::core::seams::RecordSpec) -> Arc<dyn vroom::core::seams::PacketSink> {
+        self.0.open_recording(spec)
+    }
 }
 
 impl MediaPort for StallingPort {

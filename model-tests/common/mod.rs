@@ -174,6 +174,9 @@ impl Clock for ManualClock {
     fn now_ms(&self) -> u64 {
         self.0.load(SeqCst)
     }
+    fn unix_us(&self) -> i64 {
+        self.0.load(SeqCst) as i64 * 1000
+    }
 }
 
 /// Sockets that exist only as a count; `fail_*` makes the next creations fail.
@@ -260,6 +263,10 @@ impl MediaPort for FakeSocket {
     }
 }
 
+impl vroom::core::seams::PacketSink for FakeSocket {
+    fn send(&self, _packet: &[u8]) {}
+}
+
 impl ForwarderSocket for FakeSocket {
     fn local_addr(&self) -> SocketAddr {
         ([127, 0, 0, 1], 40001).into()
@@ -267,7 +274,6 @@ impl ForwarderSocket for FakeSocket {
     fn target(&self) -> SocketAddr {
         self.target
     }
-    fn send(&self, _packet: &[u8]) {}
 }
 
 impl FakeSockets {
@@ -291,6 +297,9 @@ impl SocketFactory for FakeSockets {
     }
     fn open_forwarder(&self, target: SocketAddr) -> io::Result<Arc<dyn ForwarderSocket>> {
         Ok(Arc::new(self.make(&self.fail_forwarders, target)?))
+    }
+    fn open_recording(&self, _spec: vroom::core::seams::RecordSpec) -> Arc<dyn vroom::core::seams::PacketSink> {
+        Arc::new(vroom::record::Nowhere)
     }
 }
 

@@ -166,11 +166,14 @@ fn with_streams(mut m: Value, streams: Option<&[StreamInfo]>) -> Value {
 pub fn room_event(e: &RoomEvent) -> Value {
     use RoomEvent::*;
     match e {
-        Joined { room, description, id, private_id, publishers, attendees, streams } => {
+        Joined { room, description, id, private_id, publishers, attendees, streams, talk } => {
             let mut m = json!({
                 "videoroom": "joined", "room": room, "description": description, "id": id,
                 "private_id": private_id, "publishers": publishers.iter().map(joined_publisher).collect::<Vec<_>>(),
             });
+            let o = m.as_object_mut().expect("an object");
+            put(o, "audio_active_packets", talk.0.map(Value::from));
+            put(o, "audio_level_average", talk.1.map(Value::from));
             if let Some(a) = attendees {
                 m["attendees"] = a.iter().map(attendee).collect();
             }

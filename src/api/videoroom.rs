@@ -12,7 +12,7 @@ use super::{Api, PluginReply};
 use crate::core::event::{EventBody, Jsep, LayerChoice, SdpKind};
 use crate::core::room::{
     AllowedAction, FeedSel, ForwardRequest, ForwardStream, JoinPublisher, JoinedAs, Publish, PublisherConfigure,
-    RoomConfig, RoomEdit, StreamConfigure, SubscribeJoin, SwitchSel, TalkOverrides, UnsubSel,
+    RecordWish, RoomConfig, RoomEdit, StreamConfigure, SubscribeJoin, SwitchSel, TalkOverrides, UnsubSel,
 };
 use crate::core::{Error, Handle, Plugin, Result};
 use crate::media::sdp;
@@ -28,6 +28,7 @@ const SYNC: &[&str] = &[
     "allowed",
     "kick",
     "moderate",
+    "enable_recording",
     "listforwarders",
     "rtp_forward",
     "stop_rtp_forward",
@@ -149,6 +150,12 @@ impl<R: Runtime> Api<R> {
                 core.kick(room, secret()?, id)?;
                 json!({ "videoroom": "success" })
             }
+            "enable_recording" => {
+                let room = b.req_u64("room")?;
+                let record = b.bool("record")?.ok_or(Error::MissingElement("record"))?;
+                core.enable_recording(room, secret()?, record)?;
+                json!({ "videoroom": "success", "record": record })
+            }
             "moderate" => {
                 let (room, id, mid) = (b.req_u64("room")?, b.req_u64("id")?, b.req_str("mid")?);
                 let mute = b.bool("mute")?.ok_or(Error::MissingElement("mute"))?;
@@ -239,7 +246,13 @@ impl<R: Runtime> Api<R> {
                             s.description = Some(text);
                         }
                     }
-                    Ok(Some(Publish { streams, display: b.string("display")?, offer: sdp, talk: talk_overrides(b)? }))
+                    Ok(Some(Publish {
+                        streams,
+                        display: b.string("display")?,
+                        offer: sdp,
+                        talk: talk_overrides(b)?,
+                        record: record_wish(b)?,
+                    }))
                 }
                 Some(_) => Err(Error::InvalidRequest("Unexpected JSEP type: answer".into())),
                 None => Ok(None),
@@ -281,6 +294,7 @@ impl<R: Runtime> Api<R> {
                         display: b.string("display")?,
                         descriptions: descriptions(b)?,
                         talk: talk_overrides(b)?,
+                        record: record_wish(b)?,
                     };
                     core.configure_publisher(h, configure, txn)
                 }
@@ -349,6 +363,11 @@ fn descriptions(b: Fields<'_>) -> Result<Vec<(String, String)>> {
         .into_iter()
         .map(|d| Ok((d.req_str("mid")?.to_string(), d.req_str("description")?.to_string())))
         .collect()
+}
+
+/// A publisher's `record` and `filename` (and the room's `secret`, for `lock_record`).
+fn record_wish(b: Fields<'_>) -> Result<RecordWish> {
+    Ok(RecordWish { record: b.bool("record")?, filename: b.string("filename")?, secret: b.string("secret")? })
 }
 
 /// A publisher's own `audio_active_packets` and `audio_level_average`.

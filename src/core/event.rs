@@ -230,6 +230,8 @@ pub enum RoomEvent {
         attendees: Option<Vec<Attendee>>,
         /// The joiner's own streams, when it published as it joined (`joinandconfigure`).
         streams: Option<Vec<StreamInfo>>,
+        /// The joiner's own `audio_active_packets` and `audio_level_average`, if it gave them.
+        talk: (Option<u32>, Option<u32>),
     },
     /// Reply to publish and configure; `streams` is set when the publisher's streams changed.
     Configured {

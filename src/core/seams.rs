@@ -5,9 +5,10 @@
 
 use std::io;
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::sync::Arc;
 
-use super::event::{LayerChoice, SubStreamInfo};
+use super::event::{LayerChoice, MediaKind, SubStreamInfo};
 use super::ids::{HandleId, SessionId};
 use super::room::FanoutTarget;
 use crate::sync::order::{MediaCall, Token};
@@ -15,6 +16,8 @@ use crate::sync::order::{MediaCall, Token};
 /// Milliseconds on a monotonic clock.
 pub trait Clock: Send + Sync {
     fn now_ms(&self) -> u64;
+    /// The wall clock, µs since the Unix epoch (recordings' names and headers).
+    fn unix_us(&self) -> i64;
 }
 
 /// Whose PeerConnection an endpoint is, and what it does with media.
@@ -160,7 +163,7 @@ pub struct TrickleCandidate {
 pub struct ForwardTo {
     pub mid: String,
     pub substream: Option<u8>,
-    pub socket: Arc<dyn ForwarderSocket>,
+    pub sink: Arc<dyn PacketSink>,
 }
 
 impl ForwardTo {
@@ -170,12 +173,30 @@ impl ForwardTo {
     }
 }
 
+/// A recording of one publisher stream: its file, and what the file's header says of it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RecordSpec {
+    pub path: PathBuf,
+    pub kind: MediaKind,
+    /// The codec as Janus names it (`opus`, `vp8`, `h264`, ...).
+    pub codec: String,
+    pub fmtp: Option<String>,
+    pub description: Option<String>,
+    /// When the recording was created (µs since the Unix epoch).
+    pub created_us: i64,
+}
+
+/// Where a publisher's plain RTP goes besides its subscribers: an RTP forwarder's socket, or
+/// a recording.
+pub trait PacketSink: Send + Sync {
+    /// Takes one plain RTP packet, never blocking (a full buffer drops it).
+    fn send(&self, packet: &[u8]);
+}
+
 /// The socket of one RTP forwarder.
-pub trait ForwarderSocket: Send + Sync {
+pub trait ForwarderSocket: PacketSink {
     fn local_addr(&self) -> SocketAddr;
     fn target(&self) -> SocketAddr;
-    /// Sends one plain RTP packet, never blocking (a full buffer drops it).
-    fn send(&self, packet: &[u8]);
 }
 
 /// Where the core gets its sockets.
@@ -184,4 +205,8 @@ pub trait SocketFactory: Send + Sync {
     fn open_media(&self, owner: PeerOwner) -> io::Result<Box<dyn MediaPort>>;
     /// A socket that sends a publisher's plain RTP to `target` (rtp_forward).
     fn open_forwarder(&self, target: SocketAddr) -> io::Result<Arc<dyn ForwarderSocket>>;
+    /// A recording of a publisher stream into a file: it does no I/O (the file is opened and
+    /// written elsewhere, and a failure there ends the recording), so it may be called under
+    /// locks. The file is complete once the sink is dropped.
+    fn open_recording(&self, spec: RecordSpec) -> Arc<dyn PacketSink>;
 }

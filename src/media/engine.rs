@@ -24,7 +24,7 @@ use super::shard::{self, ShardStart};
 use super::stats::MediaStats;
 use super::stun;
 use super::udp::open_forwarder;
-use crate::core::seams::{ForwarderSocket, MediaPort, PeerOwner, SocketFactory};
+use crate::core::seams::{ForwarderSocket, MediaPort, PacketSink, PeerOwner, RecordSpec, SocketFactory};
 use crate::sync::order::Token;
 use crate::sync::ParkingLot;
 
@@ -187,6 +187,9 @@ impl SocketFactory for MediaEngine {
 
     fn open_forwarder(&self, target: SocketAddr) -> io::Result<Arc<dyn ForwarderSocket>> {
         open_forwarder(target)
+    }
+    fn open_recording(&self, spec: RecordSpec) -> Arc<dyn PacketSink> {
+        crate::record::open(spec)
     }
 }
 

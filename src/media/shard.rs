@@ -417,7 +417,7 @@ fn forward_plain(forwarders: &[ForwardTo], incoming: &Incoming) {
     for f in forwarders.iter().filter(|f| f.carries(&incoming.mid, incoming.layer)) {
         let bytes = wire.get_or_insert_with(|| incoming.packet.marshal().ok());
         if let Some(bytes) = bytes {
-            f.socket.send(bytes);
+            f.sink.send(bytes);
         }
     }
 }

@@ -11,7 +11,8 @@ use crate::core::event::{LayerChoice, SubStreamInfo};
 use crate::core::ids::IdGen;
 use crate::core::room::FanoutTarget;
 use crate::core::seams::{
-    Clock, ForwardTo, ForwarderSocket, MediaPort, PeerInfo, PeerOwner, PublisherLimits, SocketFactory, TrickleCandidate,
+    Clock, ForwardTo, ForwarderSocket, MediaPort, PacketSink, PeerInfo, PeerOwner, PublisherLimits, RecordSpec,
+    SocketFactory, TrickleCandidate,
 };
 use crate::sync::order::{MediaCall, Token};
 
@@ -27,6 +28,9 @@ impl Default for SystemClock {
 impl Clock for SystemClock {
     fn now_ms(&self) -> u64 {
         self.0.elapsed().as_millis() as u64
+    }
+    fn unix_us(&self) -> i64 {
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_micros() as i64)
     }
 }
 
@@ -121,15 +125,18 @@ struct Forwarder {
     target: SocketAddr,
 }
 
+impl PacketSink for Forwarder {
+    fn send(&self, packet: &[u8]) {
+        let _ = self.socket.send(packet);
+    }
+}
+
 impl ForwarderSocket for Forwarder {
     fn local_addr(&self) -> SocketAddr {
         self.socket.local_addr().expect("a bound socket has an address")
     }
     fn target(&self) -> SocketAddr {
         self.target
-    }
-    fn send(&self, packet: &[u8]) {
-        let _ = self.socket.send(packet);
     }
 }
 
@@ -142,6 +149,9 @@ impl SocketFactory for UdpSockets {
 
     fn open_forwarder(&self, target: SocketAddr) -> io::Result<Arc<dyn ForwarderSocket>> {
         open_forwarder(target)
+    }
+    fn open_recording(&self, spec: RecordSpec) -> Arc<dyn PacketSink> {
+        crate::record::open(spec)
     }
 }
 

@@ -45,6 +45,7 @@ pub fn render<R: Runtime>(core: &Core<R>, media: Option<&MediaEngine>) -> String
     if let Some(m) = media {
         media_metrics(&mut e, m);
     }
+    recording_metrics(&mut e);
     lock_metrics(&mut e);
     e.into_text()
 }
@@ -137,6 +138,22 @@ fn media_metrics(e: &mut Exposition, media: &MediaEngine) {
         "How late the media loop ran a PeerConnection's timer.",
         MEDIA_MAX_POW,
         &[(none, &s.loop_lag_us.snapshot())],
+    );
+}
+
+/// The recorder's counts, all zero until the first recording.
+fn recording_metrics(e: &mut Exposition) {
+    let s = crate::record::stats().unwrap_or_default();
+    let n = |c: &std::sync::atomic::AtomicU64| c.load(Relaxed);
+    e.counter(
+        "vroom_recorded_packets_total",
+        "RTP packets of recordings: written to their file, or dropped because the queue to the writer was full.",
+        &[(&[("result", "written")], n(&s.packets_written)), (&[("result", "dropped")], n(&s.packets_dropped))],
+    );
+    e.counter(
+        "vroom_recordings_failed_total",
+        "Recordings ended because their file could not be created or written (each logged).",
+        &[(&[], n(&s.failed))],
     );
 }
 

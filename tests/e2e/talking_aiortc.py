@@ -18,49 +18,21 @@ usage: talking_aiortc.py WS_URL
 """
 
 import asyncio
-import fractions
 import json
-import math
 import sys
 
-from av import AudioFrame
-from aiortc import MediaStreamTrack, RTCSessionDescription
+from aiortc import RTCSessionDescription
 
 from janus import Session, peer_connection, plugin_data
+from tones import Tone
 
-RATE, SAMPLES = 48000, 960  # 20 ms frames
 QUIET_BEFORE, LOUD, QUIET_AFTER = 1.0, 4.0, 4.0
 LEVEL_URI = "urn:ietf:params:rtp-hdrext:ssrc-audio-level"
 
 
-class Microphone(MediaStreamTrack):
-    """20 ms frames of 48 kHz mono: silence, then a loud 440 Hz tone for LOUD s, then silence.
-    Its clock starts with the first frame asked for (once the PeerConnection is up)."""
-
-    kind = "audio"
-
-    def __init__(self):
-        super().__init__()
-        self.n = 0
-        self.start = None
-
-    async def recv(self):
-        loop = asyncio.get_running_loop()
-        if self.start is None:
-            self.start = loop.time()
-        due = self.start + self.n * SAMPLES / RATE
-        await asyncio.sleep(max(0, due - loop.time()))
-        t = self.n * SAMPLES / RATE
-        loud = QUIET_BEFORE <= t < QUIET_BEFORE + LOUD
-        amplitude = 16000 if loud else 0
-        samples = [int(amplitude * math.sin(2 * math.pi * 440 * (self.n * SAMPLES + i) / RATE)) for i in range(SAMPLES)]
-        frame = AudioFrame(format="s16", layout="mono", samples=SAMPLES)
-        frame.planes[0].update(b"".join(s.to_bytes(2, "little", signed=True) for s in samples))
-        frame.sample_rate = RATE
-        frame.pts = self.n * SAMPLES
-        frame.time_base = fractions.Fraction(1, RATE)
-        self.n += 1
-        return frame
+def microphone():
+    """Silent, then loud for LOUD s, then silent."""
+    return Tone(lambda t: QUIET_BEFORE <= t < QUIET_BEFORE + LOUD)
 
 
 async def publisher_without_media(url, room, display):
@@ -98,7 +70,7 @@ async def main(url):
     speaker = await Session.open(url)
     sh = await speaker.attach("janus.plugin.videoroom")
 
-    mic = Microphone()
+    mic = microphone()
     pc = peer_connection()
     pc.addTrack(mic)
     await pc.setLocalDescription(await pc.createOffer())
@@ -146,7 +118,7 @@ async def main(url):
     quiet = await Session.open(url)
     qh = await quiet.attach("janus.plugin.videoroom")
     pc2 = peer_connection()
-    pc2.addTrack(Microphone())
+    pc2.addTrack(microphone())
     await pc2.setLocalDescription(await pc2.createOffer())
     ev2 = await quiet.message(qh, {"request": "joinandconfigure", "ptype": "publisher", "room": room + 1},
                               {"type": "offer", "sdp": pc2.localDescription.sdp})

@@ -203,6 +203,25 @@ impl<R: Runtime> Core<R> {
         })
     }
 
+    /// `enable_recording`: the room's `record` from now on, and every publisher's with it
+    /// (those whose media is up start or stop recording at once).
+    pub fn enable_recording(&self, id: RoomId, secret: Option<&str>, record: bool) -> Result<()> {
+        self.as_room_admin(id, secret, |st, rt, _out| {
+            if st.config.record == record {
+                return Ok(());
+            }
+            st.config.record = record;
+            for p in st.publishers.values() {
+                let mut pg = p.state.lock(rt);
+                pg.recording = record;
+                if pg.sync_recordings(&self.record_site(st, id, p.id)) {
+                    super::forwarder::publish_forwarders(&pg);
+                }
+            }
+            Ok(())
+        })
+    }
+
     /// `moderate`: mutes or unmutes one of a publisher's streams; the room hears `moderation`.
     pub fn moderate(
         &self,

@@ -7,6 +7,7 @@
 //! only after release.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 use crate::sync::order::{Token, Unlocked};
 use crate::sync::Runtime;
@@ -15,19 +16,23 @@ use super::Room;
 use crate::core::error::{Error, Result};
 use crate::core::event::MediaKind;
 use crate::core::ids::{ParticipantId, RoomId};
-use crate::core::seams::ForwardTo;
+use crate::core::seams::{ForwardTo, ForwarderSocket};
 use crate::core::Core;
 
 pub(crate) struct Forwarder {
     pub stream_id: u32,
     pub kind: MediaKind,
+    pub socket: Arc<dyn ForwarderSocket>,
+    /// Where the media engine sends it (the same socket).
     pub to: ForwardTo,
 }
 
-/// Tells the publisher's media endpoint where its packets go now.
-fn publish_forwarders(p: &super::publisher::PublisherState) {
+/// Tells the publisher's media endpoint where its packets go now: its forwarders and its
+/// recordings.
+pub(crate) fn publish_forwarders(p: &super::publisher::PublisherState) {
     if let Some(port) = &p.port {
-        let targets: Vec<ForwardTo> = p.forwarders.iter().map(|f| f.to.clone()).collect();
+        let forwarders = p.forwarders.iter().map(|f| f.to.clone());
+        let targets: Vec<ForwardTo> = forwarders.chain(p.recordings.iter().cloned()).collect();
         port.set_forwarders(&targets);
     }
 }
@@ -67,8 +72,8 @@ impl Forwarder {
             stream_id: self.stream_id,
             mid: self.to.mid.clone(),
             kind: self.kind.clone(),
-            target: self.to.socket.target(),
-            local: self.to.socket.local_addr(),
+            target: self.socket.target(),
+            local: self.socket.local_addr(),
             substream: self.to.substream,
         }
     }
@@ -124,8 +129,8 @@ impl<R: Runtime> Core<R> {
             }
             let mut infos = Vec::new();
             for ((f, kind, substream), socket) in planned.iter().zip(sockets.drain(..)) {
-                let to = ForwardTo { mid: f.mid.clone(), substream: *substream, socket };
-                let fwd = Forwarder { stream_id: p.next_forwarder_id, kind: kind.clone(), to };
+                let to = ForwardTo { mid: f.mid.clone(), substream: *substream, sink: socket.clone() };
+                let fwd = Forwarder { stream_id: p.next_forwarder_id, kind: kind.clone(), socket, to };
                 p.next_forwarder_id += 1;
                 infos.push(fwd.info());
                 p.forwarders.push(fwd);

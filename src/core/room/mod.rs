@@ -26,6 +26,7 @@ mod admin;
 pub mod config;
 mod forwarder;
 mod publisher;
+mod recording;
 mod subscriber;
 mod view;
 
@@ -35,6 +36,7 @@ mod tests;
 pub use config::{AllowedAction, ParticipantInfo, RoomConfig, RoomEdit, RoomInfo};
 pub use forwarder::{ForwardRequest, ForwardStream, ForwarderInfo};
 pub use publisher::{FanoutTarget, JoinPublisher, Publish, Publisher, PublisherConfigure, StreamSpec, TalkOverrides};
+pub use recording::RecordWish;
 pub use subscriber::{FeedSel, JoinedAs, StreamConfigure, SubscribeJoin, Subscriber, SwitchSel, UnsubSel};
 pub use view::{PublisherView, RoomView};
 

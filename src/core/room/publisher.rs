@@ -10,6 +10,7 @@ use crate::sync::Runtime;
 
 use super::access::Request;
 use super::forwarder::Forwarder;
+use super::recording::{RecordSite, RecordWish};
 use super::{notification, reply, Role, RoomState, Seat};
 use crate::core::error::{Error, Result};
 use crate::core::event::{
@@ -17,7 +18,7 @@ use crate::core::event::{
 };
 use crate::core::ids::{HandleId, ParticipantId, PrivateId, RoomId};
 use crate::core::outbox::{Outbox, SessionQueue};
-use crate::core::seams::{LegKind, MediaPort, PublisherLimits, TalkSettings};
+use crate::core::seams::{ForwardTo, LegKind, MediaPort, PublisherLimits, TalkSettings};
 use crate::core::session::{Handle, HandleState};
 use crate::core::Core;
 
@@ -61,6 +62,12 @@ pub(crate) struct PublisherState {
     pub dummy: bool,
     /// Its own `audio_active_packets` and `audio_level_average`, over the room's.
     pub talk: TalkOverrides,
+    /// Recording is on for it (from the room's `record`, its own `record`, `enable_recording`),
+    /// the base of its files' names (`filename`), and its streams' recordings while they run
+    /// (`recording.rs`).
+    pub recording: bool,
+    pub recording_base: Option<String>,
+    pub recordings: Vec<ForwardTo>,
 }
 
 /// A publisher's own `audio_active_packets` and `audio_level_average` (`join`, `publish`,
@@ -69,6 +76,42 @@ pub(crate) struct PublisherState {
 pub struct TalkOverrides {
     pub packets: Option<u32>,
     pub average: Option<u32>,
+}
+
+impl PublisherState {
+    /// Starts or stops the publisher's recordings to match its state: recording while its
+    /// media is up and recording is on for it. Returns whether anything changed (then the
+    /// media engine must be told where its packets go).
+    pub(crate) fn sync_recordings(&mut self, site: &RecordSite<'_>) -> bool {
+        let wanted = self.media == Media::Active && self.recording && !self.dummy;
+        match (wanted, self.recordings.is_empty()) {
+            (true, true) => {
+                let streams = self.streams.iter().map(|s| &s.info);
+                self.recordings = super::recording::open(streams, self.recording_base.as_deref(), site);
+                true
+            }
+            (false, false) => {
+                self.recordings.clear();
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Applies a request's `record` and `filename`: in a room with `lock_record` (and a
+    /// secret), only with the room's secret; otherwise they are ignored, as Janus does.
+    pub(crate) fn wish(&mut self, config: &super::RoomConfig, wish: &RecordWish) {
+        let wants = wish.record.is_some() || wish.filename.is_some();
+        if wants && config.lock_record && config.check_secret(wish.secret.as_deref()).is_err() {
+            return;
+        }
+        if let Some(record) = wish.record {
+            self.recording = record;
+        }
+        if let Some(base) = &wish.filename {
+            self.recording_base = Some(base.clone());
+        }
+    }
 }
 
 impl TalkOverrides {
@@ -120,6 +163,9 @@ impl PublisherState {
             departed: None,
             dummy: false,
             talk: TalkOverrides::default(),
+            recording: false,
+            recording_base: None,
+            recordings: Vec::new(),
         }
     }
 
@@ -162,6 +208,7 @@ pub struct Publish {
     /// The client's SDP offer (its m-lines are `streams`); answered by the media endpoint.
     pub offer: String,
     pub talk: TalkOverrides,
+    pub record: RecordWish,
 }
 
 /// `configure` of a publisher without renegotiation.
@@ -171,6 +218,7 @@ pub struct PublisherConfigure {
     /// (mid, description) pairs.
     pub descriptions: Vec<(String, String)>,
     pub talk: TalkOverrides,
+    pub record: RecordWish,
 }
 
 impl<R: Runtime> Publisher<R> {
@@ -272,6 +320,7 @@ impl<R: Runtime> RoomState<R> {
             out.discard(port);
         }
         out.discard(std::mem::take(&mut ps.forwarders));
+        out.discard(std::mem::take(&mut ps.recordings));
         let watchers: BTreeSet<HandleId> = ps.streams.drain(..).flat_map(|s| s.fanout).map(|f| f.subscriber).collect();
         for s in watchers.iter().filter_map(|h| self.subscribers.get(h)) {
             s.feed_gone(pt, room, me.id, out);
@@ -347,7 +396,11 @@ impl<R: Runtime> RoomState<R> {
             private_id,
             handle: h.id,
             queue: h.queue.clone(),
-            state: Mutex::new(PublisherState { talk: req.talk, ..PublisherState::new(req.display) }),
+            state: Mutex::new(PublisherState {
+                talk: req.talk,
+                recording: self.config.record,
+                ..PublisherState::new(req.display)
+            }),
         });
         self.publishers.insert(id, me.clone());
         self.private_ids.insert(private_id, id);
@@ -359,6 +412,7 @@ impl<R: Runtime> RoomState<R> {
             publishers: active,
             attendees: self.config.notify_joining.then_some(attendees),
             streams: None,
+            talk: (req.talk.packets.filter(|p| *p > 0), req.talk.average.filter(|a| *a > 0)),
         };
         Ok((me, joined))
     }
@@ -393,6 +447,11 @@ impl<R: Runtime> RoomState<R> {
 }
 
 impl<R: Runtime> Core<R> {
+    /// Where a publisher of `room` records.
+    pub(crate) fn record_site<'a>(&'a self, st: &'a RoomState<R>, room: RoomId, id: ParticipantId) -> RecordSite<'a> {
+        RecordSite { config: &st.config, room, id, sockets: &*self.sockets, clock: &*self.clock }
+    }
+
     /// `join` as a publisher: `joined` (with the active publishers) to this handle; `joining`
     /// to the others when the room has `notify_joining`.
     pub fn join_publisher(&self, h: &Handle<R>, req: JoinPublisher, txn: Option<Transaction>) -> Result<()> {
@@ -453,6 +512,7 @@ impl<R: Runtime> Core<R> {
                     .collect();
                 pg.media = Media::Negotiated;
                 pg.talk = pg.talk.then(publish.talk);
+                pg.wish(&st.config, &publish.record);
                 let limits = limits(&st.config, pg.talk);
                 port.set_limits(&mut pg.token().media(), limits);
                 pg.port = Some(port);
@@ -487,6 +547,7 @@ impl<R: Runtime> Core<R> {
                 req.streams.into_iter().enumerate().map(|(i, s)| new_stream(i, s, st.config.video_svc)).collect();
             pg.media = Media::Negotiated;
             pg.talk = pg.talk.then(req.talk);
+            pg.wish(&st.config, &req.record);
             let limits = limits(&st.config, pg.talk);
             port.set_limits(&mut pg.token().media(), limits);
             pg.port = Some(port);
@@ -515,6 +576,9 @@ impl<R: Runtime> Core<R> {
                 return Ok(false);
             }
             pg.media = Media::Active;
+            if pg.sync_recordings(&self.record_site(st, room, me.id)) {
+                super::forwarder::publish_forwarders(&pg);
+            }
             let info = pg.info(me.id);
             st.notify_publishers(Some(me.id), out, RoomEvent::NewPublishers { room, publishers: vec![info] });
             Ok(true)
@@ -545,6 +609,10 @@ impl<R: Runtime> Core<R> {
             if let Some(display) = req.display.filter(|d| pg.display.as_ref() != Some(d)) {
                 pg.display = Some(display.clone());
                 st.notify_publishers(Some(me.id), out, RoomEvent::Display { id: me.id, display });
+            }
+            pg.wish(&st.config, &req.record);
+            if pg.sync_recordings(&self.record_site(st, room, me.id)) {
+                super::forwarder::publish_forwarders(&pg);
             }
             if req.talk != TalkOverrides::default() {
                 pg.talk = pg.talk.then(req.talk);
