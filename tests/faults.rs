@@ -457,6 +457,12 @@ impl vroom::core::seams::SocketFactory for Limited {
     ) -> std::io::Result<std::sync::Arc<dyn vroom::core::seams::ForwarderSocket>> {
         self.engine.open_forwarder(target)
     }
+    fn open_recording(
+        &self,
+        spec: vroom::core::seams::RecordSpec,
+    ) -> std::sync::Arc<dyn vroom::core::seams::PacketSink> {
+        self.engine.open_recording(spec)
+    }
 }
 
 /// The whole server in this process (`main.rs`'s wiring), on a [`Limited`] socket factory.
