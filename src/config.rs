@@ -101,6 +101,9 @@ pub struct Media {
     /// Also accept SRTP AES_CM_128_HMAC_SHA1_80, for clients without AES-GCM. Browsers rank
     /// AES-CM first, so with this on they negotiate it (about 3x GCM's per-packet cost).
     pub allow_aes_cm: bool,
+    /// Packets lost on a stream within a second that make a `slowlink` event to its handle, as
+    /// Janus's `slowlink_threshold` (0, the default: none).
+    pub slowlink_threshold: u32,
 }
 
 impl Media {
@@ -126,6 +129,7 @@ impl Media {
             port: self.port,
             allow_aes_cm: self.allow_aes_cm,
             shards: self.shards,
+            slowlink_threshold: self.slowlink_threshold,
         }
     }
 }
@@ -223,6 +227,7 @@ impl Default for Media {
             stun_server: None,
             port: 0,
             allow_aes_cm: false,
+            slowlink_threshold: 0,
             shards: 0,
         }
     }

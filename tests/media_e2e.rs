@@ -106,29 +106,31 @@ fn an_aiortc_publisher_that_goes_loud_then_silent_is_told_talking_then_stopped()
     assert_eq!(summary["answer_without_level"], true, "{summary}");
 }
 
-/// The codec and duration (s) `ffprobe` reads in a media file.
-fn probe(file: &std::path::Path) -> (String, f64) {
+/// The codec, duration (s) and frames decoded that `ffprobe` reads in a media file.
+fn probe(file: &std::path::Path) -> (String, f64, u64) {
     let out = Command::new("ffprobe")
-        .args(["-v", "error", "-show_entries", "format=duration:stream=codec_name", "-of", "json"])
+        .args(["-v", "error", "-count_frames", "-show_entries", "format=duration:stream=codec_name,nb_read_frames"])
+        .args(["-of", "json"])
         .arg(file)
         .output()
         .expect("ffprobe runs");
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
     let codec = v["streams"][0]["codec_name"].as_str().unwrap_or_default().to_string();
     let duration = v["format"]["duration"].as_str().and_then(|d| d.parse().ok()).unwrap_or(0.0);
-    (codec, duration)
+    let frames = v["streams"][0]["nb_read_frames"].as_str().and_then(|d| d.parse().ok()).unwrap_or(0);
+    (codec, duration, frames)
 }
 
-/// Recording: an aiortc publisher (Opus audio and VP8 video) in a room with `record: true`
-/// for 10 s. vroom writes one MJR file per stream; Janus's own `janus-pp-rec` converts them,
-/// and `ffprobe` reads Opus and VP8 of the publisher's length, within 1 s.
-#[test]
-fn a_recorded_aiortc_publisher_converts_with_janus_pp_rec_to_opus_and_vp8_of_its_length() {
+/// Records an aiortc publisher (Opus audio, VP8 video at 30 fps) for 10 s (`record_aiortc.py`,
+/// `mode`), converts its two MJR files with Janus's `janus-pp-rec`, and checks with `ffprobe`:
+/// Opus and VP8, each as long as the recording went (within 1 s), and 75% of the video's
+/// frames decodable. Returns the files' names.
+fn record_and_convert(mode: &str) -> Vec<String> {
     common::prereq::require(&["janus-pp-rec", "ffprobe"]);
     let server = Server::start("");
     let dir = tempfile::tempdir().unwrap();
-    let summary = run_peer(None, "record_aiortc.py", &[&server.ws, dir.path().to_str().unwrap(), "10"]);
-    let media_s = summary["media_s"].as_f64().unwrap();
+    let summary = run_peer(None, "record_aiortc.py", &[&server.ws, dir.path().to_str().unwrap(), "10", mode]);
+    let recorded_s = summary["recorded_s"].as_f64().unwrap();
     let closed = || server.logs().iter().filter(|l| l["message"] == "recording closed").count();
     let until = std::time::Instant::now() + std::time::Duration::from_secs(10);
     while closed() < 2 && std::time::Instant::now() < until {
@@ -141,18 +143,35 @@ fn a_recorded_aiortc_publisher_converts_with_janus_pp_rec_to_opus_and_vp8_of_its
     let mut got = Vec::new();
     for mjr in &files {
         let name = mjr.file_name().unwrap().to_str().unwrap().to_string();
-        let room_user = format!("videoroom-7000-user-{}-", summary["publisher"]);
-        assert!(name.starts_with(&room_user) && name.ends_with(".mjr"), "Janus's naming: {name}");
         let out = mjr.with_extension(if name.contains("-audio-") { "opus" } else { "webm" });
         let status = Command::new("janus-pp-rec").arg(mjr).arg(&out).stdout(Stdio::null()).status().unwrap();
         assert!(status.success(), "janus-pp-rec {name}");
-        let (codec, duration) = probe(&out);
-        println!("{name}: janus-pp-rec -> {codec}, {duration} s (the publisher sent {media_s} s)");
-        assert!((duration - media_s).abs() <= 1.0, "{name}: {duration} s of {codec}, the publisher sent {media_s} s");
-        got.push(codec);
+        let (codec, duration, frames) = probe(&out);
+        println!("{name}: janus-pp-rec -> {codec}, {duration} s, {frames} frames decoded (recorded {recorded_s} s)");
+        assert!((duration - recorded_s).abs() <= 1.0, "{name}: {duration} s of {codec}, recorded {recorded_s} s");
+        if codec == "vp8" {
+            assert!(frames as f64 >= 0.75 * 30.0 * recorded_s, "{name}: {frames} frames decoded in {recorded_s} s");
+        }
+        got.push((codec, name));
     }
     got.sort();
-    assert_eq!(got, ["opus", "vp8"]);
+    assert_eq!(got.iter().map(|(c, _)| c.as_str()).collect::<Vec<_>>(), ["opus", "vp8"]);
+    got.into_iter().map(|(_, name)| name).collect()
+}
+
+/// Recording with the publisher's media, in a room with `record: true`: Janus's file names.
+#[test]
+fn a_recorded_aiortc_publisher_converts_with_janus_pp_rec_to_opus_and_vp8_of_its_length() {
+    for name in record_and_convert("room") {
+        assert!(name.starts_with("videoroom-7000-user-") && name.ends_with(".mjr"), "Janus's naming: {name}");
+    }
+}
+
+/// Recording that starts mid-stream (`configure` with `record` and `filename`): the video's
+/// recording asks the publisher for a keyframe, so it decodes from its start.
+#[test]
+fn a_recording_started_by_configure_mid_stream_decodes_from_its_start() {
+    assert_eq!(record_and_convert("configure"), ["recorded-audio-0.mjr", "recorded-video-1.mjr"]);
 }
 
 /// A room whose `rec_dir` cannot be written: the recording fails with a log line, and the room

@@ -138,6 +138,43 @@ async fn lost_packets_are_resent_when_the_subscriber_nacks() {
     assert!(gaps * 10 < sub.dropped() as usize, "{gaps} of {} dropped packets never came back", sub.dropped());
 }
 
+/// `slowlink_threshold`: a subscriber that loses half of what it is sent says so in its
+/// receiver reports, and once a second vroom tells its handle `slowlink` with what was lost in
+/// that second (`uplink: true`: a stream vroom sends, as Janus names it). While it loses
+/// nothing it hears none.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_subscriber_that_loses_packets_gets_slowlink_events() {
+    let server = Server::start("[media]\nslowlink_threshold = 2\n");
+    let mut ws = Ws::connect(&server.ws).await;
+    let s = ws.create().await;
+    let (_a, _, feed_a) = publish(&mut ws, s, 1).await;
+    let (sub, hs) = subscribe(&mut ws, s, &[feed_a]).await;
+    sub.wait_received(WAIT, |r| r.len() >= 20).await;
+    let slow = |e: &Value| e["janus"] == "slowlink" || data(e)["videoroom"] == "slow_link";
+    let quiet = ws.events_for(Duration::from_millis(2500)).await;
+    assert!(!quiet.iter().any(slow), "nothing lost, no slowlink: {quiet:?}");
+    sub.set_loss(0.5);
+    let mut seen = None;
+    for _ in 0..50 {
+        if let Some(e) = ws.try_event(Duration::from_millis(200)).await.filter(slow) {
+            seen = Some(e);
+            break;
+        }
+    }
+    let plugin = seen.expect("the VideoRoom's slow_link within 10 s of losing half the packets");
+    assert_eq!((&plugin["sender"], data(&plugin)), (&json!(hs), &json!({ "videoroom": "slow_link" })), "{plugin}");
+    let e = ws.try_event(Duration::from_secs(1)).await.filter(|e| e["janus"] == "slowlink");
+    let e = e.expect("Janus's core slowlink right after the plugin's");
+    println!("{plugin}\n{e}");
+    assert_eq!(
+        (&e["sender"], &e["mid"], &e["media"], &e["uplink"]),
+        (&json!(hs), &json!("0"), &json!("video"), &json!(true)),
+        "{e}"
+    );
+    assert!(e["lost"].as_u64().unwrap() >= 2, "{e}");
+    assert_eq!(e["session_id"], s);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn configure_send_false_stops_a_stream_until_true() {
     let (_server, mut ws, s) = start().await;

@@ -107,6 +107,9 @@ impl MediaPort for StallingPort {
     fn set_forwarders(&self, forwarders: &[vroom::core::seams::ForwardTo]) {
         self.0.set_forwarders(forwarders)
     }
+    fn request_keyframe(&self, mid: &str) {
+        self.0.request_keyframe(mid)
+    }
     fn info(
         &self,
         held: &mut vroom::sync::order::Token<vroom::sync::order::MediaCall>,

@@ -255,6 +255,7 @@ impl MediaPort for FakeSocket {
     ) {
     }
     fn set_forwarders(&self, _forwarders: &[vroom::core::seams::ForwardTo]) {}
+    fn request_keyframe(&self, _mid: &str) {}
     fn info(
         &self,
         _held: &mut vroom::sync::order::Token<vroom::sync::order::MediaCall>,

@@ -229,6 +229,8 @@ pub fn room_event(e: &RoomEvent) -> Value {
             "videoroom": if *talking { "talking" } else { "stopped-talking" }, "room": room, "id": id,
             "mindex": mindex, "mid": mid, "audio-level-dBov-avg": *level_sum as f64 / f64::from((*packets).max(1)),
         }),
+        SlowLink { current_bitrate: None } => json!({ "videoroom": "slow_link" }),
+        SlowLink { current_bitrate: Some(b) } => json!({ "videoroom": "slow_link", "current-bitrate": b }),
         Destroyed { room } => json!({ "videoroom": "destroyed", "room": room }),
     }
 }
@@ -303,6 +305,10 @@ pub fn event(session: SessionId, e: &Event) -> Value {
         EventBody::Media { mid, kind: k, receiving } => json!({
             "janus": "media", "session_id": session, "sender": sender,
             "mid": mid, "type": kind(k), "receiving": receiving,
+        }),
+        EventBody::SlowLink { mid, kind: k, uplink, lost } => json!({
+            "janus": "slowlink", "session_id": session, "sender": sender,
+            "mid": mid, "media": kind(k), "uplink": uplink, "lost": lost,
         }),
         EventBody::Hangup { reason } => {
             json!({ "janus": "hangup", "session_id": session, "sender": sender, "reason": reason })

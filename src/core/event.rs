@@ -57,6 +57,14 @@ pub enum EventBody {
         kind: MediaKind,
         receiving: bool,
     },
+    /// A stream of the handle's PeerConnection lost packets past `slowlink_threshold` in the
+    /// last second (`slowlink`; `uplink`: one the server sends, as Janus says it).
+    SlowLink {
+        mid: String,
+        kind: MediaKind,
+        uplink: bool,
+        lost: u64,
+    },
     /// The handle's PeerConnection went away.
     Hangup {
         reason: String,
@@ -328,6 +336,11 @@ pub enum RoomEvent {
         talking: bool,
         level_sum: u64,
         packets: u32,
+    },
+    /// A stream lost packets past `slowlink_threshold` in the last second: to a subscriber,
+    /// of what it is sent; to a publisher, of what it sends, with the room's bitrate cap.
+    SlowLink {
+        current_bitrate: Option<u32>,
     },
     Destroyed {
         room: RoomId,

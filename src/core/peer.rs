@@ -33,6 +33,24 @@ impl<R: Runtime> Core<R> {
         Ok(())
     }
 
+    /// A stream of the handle's PeerConnection lost `lost` packets in the last second
+    /// (`slowlink`; `uplink`: a stream vroom sends, as Janus says it).
+    /// The VideoRoom tells its own `slow_link` first, as Janus's does: a subscriber of what it
+    /// is sent, a publisher of what it sends (with the room's bitrate cap).
+    pub fn peer_slowlink(&self, owner: PeerOwner, mid: String, kind: MediaKind, uplink: bool, lost: u64) -> Result<()> {
+        let h = self.handle(owner.session, owner.handle)?;
+        let plugin = match (owner.kind, uplink, self.room_of(&h)) {
+            (LegKind::Subscriber, true, Some(_)) => Some(None),
+            (LegKind::Publisher, false, Some(room)) => Some(Some(self.room(room)?.read(&mut Self::enter()).bitrate())),
+            _ => None,
+        };
+        if let Some(current_bitrate) = plugin {
+            h.send(None, EventBody::VideoRoom(RoomEvent::SlowLink { current_bitrate }));
+        }
+        h.send(None, EventBody::SlowLink { mid, kind, uplink, lost });
+        Ok(())
+    }
+
     /// A publisher's audio stream `mid` started or stopped talking; `level_sum / packets` is
     /// the average level that decided it.
     pub fn peer_talking(&self, owner: PeerOwner, mid: &str, talking: bool, level_sum: u64, packets: u32) -> Result<()> {

@@ -67,6 +67,8 @@ pub trait MediaPort: Send + Sync {
     fn set_limits(&self, held: &mut Token<MediaCall>, limits: PublisherLimits);
     /// The RTP forwarders of this publisher from now on.
     fn set_forwarders(&self, forwarders: &[ForwardTo]);
+    /// Asks the publisher for a keyframe of stream `mid` (a recording that starts needs one).
+    fn request_keyframe(&self, mid: &str);
     /// What the PeerConnection is doing, for the admin API's `handle_info`.
     fn info(&self, held: &mut Token<MediaCall>) -> PeerInfo;
 }

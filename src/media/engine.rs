@@ -109,6 +109,7 @@ impl MediaEngine {
             port: local.port(),
             allow_aes_cm: true,
             shards: 1,
+            slowlink_threshold: 0,
         };
         // Nothing reads the shard's commands: a poke or a close is dropped, which only means
         // that nothing sends what the legs want to send.

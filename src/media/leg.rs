@@ -38,6 +38,7 @@ use super::peer;
 use super::sender::{Adapted, Incoming, Sender};
 use super::settings::Site;
 use super::simulcast::Choice;
+use super::slowlink::{Arrivals, LossWatch};
 use super::srtp_out::{KeyTap, SrtpOut};
 use super::stats::MediaStats;
 use super::talk::Talk;
@@ -132,6 +133,8 @@ pub(crate) struct Leg {
     pub fanout: ArcSwap<Fanout>,
     /// A publisher's RTP forwarders, published by the core like the fan-out.
     pub forwarders: ArcSwap<Vec<ForwardTo>>,
+    /// Packets lost in a second on a stream that make a `slowlink` event (0: none).
+    slowlink_threshold: u32,
     pub(super) paused: AtomicBool,
     pub closed: AtomicBool,
 }
@@ -179,6 +182,10 @@ pub(crate) struct LegState {
     /// talking, while the room tells it (`audiolevel_event`).
     pub(super) audio_level_ext: Option<u8>,
     pub(super) talk: Option<Talk>,
+    /// What each incoming mid lost (publishers and echo, with `slowlink_threshold`), and the
+    /// losses at the last look (`slowlink.rs`).
+    arrivals: HashMap<String, Arrivals>,
+    losses: LossWatch,
     /// When each incoming mid last got a packet, and when a keyframe was last asked for.
     last_rx: HashMap<String, Instant>,
     last_keyframe: HashMap<String, Instant>,
@@ -306,6 +313,8 @@ impl Leg {
                 fir_freq: 0,
                 audio_level_ext: None,
                 talk: None,
+                arrivals: HashMap::new(),
+                losses: LossWatch::default(),
                 last_rx: HashMap::new(),
                 last_keyframe: HashMap::new(),
                 muted: HashSet::new(),
@@ -320,6 +329,7 @@ impl Leg {
             }),
             fanout: ArcSwap::from_pointee(Fanout::new()),
             forwarders: ArcSwap::from_pointee(Vec::new()),
+            slowlink_threshold: site.settings.slowlink_threshold,
             paused: AtomicBool::new(false),
             closed: AtomicBool::new(false),
         }))
@@ -538,6 +548,13 @@ impl Leg {
                         PeerEvent::Media { owner: self.owner, mid: mid.clone(), kind, receiving: true },
                     ));
                 }
+                if self.slowlink_threshold > 0 {
+                    let seq = packet.header.sequence_number;
+                    match st.arrivals.get_mut(&mid) {
+                        Some(a) => a.arrived(seq),
+                        None => st.arrivals.entry(mid.clone()).or_default().arrived(seq),
+                    }
+                }
                 let layer = st.layers.get(&packet.header.ssrc).map(|(_, layer)| *layer);
                 if layer.is_none() && st.rids.contains_key(&mid) {
                     return; // an encoding whose rid the offer did not name
@@ -562,13 +579,6 @@ impl Leg {
                     let level = packet.header.get_extension(id).and_then(|b| b.first().copied());
                     if let Some(v) = level.and_then(|level| talk.hear(&mid, level)) {
                         let (owner, mid) = (self.owner, mid.clone());
-                        tracing::debug!(
-                            session = owner.session,
-                            handle = owner.handle,
-                            mid,
-                            talking = v.talking,
-                            "talking"
-                        );
                         let (talking, level_sum, packets) = (v.talking, v.level_sum, v.packets);
                         events.push((self.serial, PeerEvent::Talking { owner, mid, talking, level_sum, packets }));
                     }
@@ -614,6 +624,7 @@ impl Leg {
                     }
                 }
                 if self.owner.kind == LegKind::Subscriber {
+                    note_reported_losses(st, &packets);
                     let (nacked, resent) = resend_nacked(st, now, &packets, out);
                     self.stats.nacked.fetch_add(nacked, Ordering::Relaxed);
                     self.stats.resent.fetch_add(resent, Ordering::Relaxed);
@@ -777,6 +788,30 @@ impl Leg {
         self.stats.pli_sent.fetch_add(1, Ordering::Relaxed);
     }
 
+    /// `slowlink` events for the streams that lost at least the threshold since the last look
+    /// (Janus looks once a second, as housekeeping runs).
+    fn look_for_slow_links(&self, st: &mut LegState, events: &mut Reports) {
+        let threshold = self.slowlink_threshold;
+        if threshold == 0 {
+            return;
+        }
+        let mut slow = Vec::new();
+        for (mid, sender) in st.senders.iter_mut() {
+            slow.extend(
+                st.losses.look(mid, true, sender.reported_lost, threshold).map(|lost| (mid.to_string(), true, lost)),
+            );
+        }
+        for (mid, arrivals) in &st.arrivals {
+            slow.extend(st.losses.look(mid, false, arrivals.lost(), threshold).map(|lost| (mid.clone(), false, lost)));
+        }
+        for (mid, uplink, lost) in slow {
+            let kind = peer::kind_of(&mut st.pc, &mid);
+            let o = self.owner;
+            tracing::info!(session = o.session, handle = o.handle, mid, uplink, lost, "slow link");
+            events.push((self.serial, PeerEvent::SlowLink { owner: o, mid, kind, uplink, lost }));
+        }
+    }
+
     /// Every [`HOUSEKEEPING`], on the leg's own timer: `media` events with `receiving: false`
     /// for streams that went quiet, sender reports for what the leg forwarded, and the room's
     /// bitrate cap (REMB) and periodic keyframe requests to a publisher.
@@ -798,6 +833,7 @@ impl Leg {
         if st.srtp.is_some() {
             send_reports(st, now);
         }
+        self.look_for_slow_links(st, events);
         if self.owner.kind == LegKind::Publisher {
             let mids: Vec<String> = st.track_mids.values().cloned().collect();
             let video: Vec<String> =
@@ -911,6 +947,26 @@ fn resend_nacked(
         }
     }
     (nacked, resent)
+}
+
+/// What the peer's receiver reports say each stream the leg sends lost so far.
+fn note_reported_losses(st: &mut LegState, packets: &[Box<dyn rtcp::Packet>]) {
+    for p in packets {
+        let any = p.as_any();
+        let reports = match (
+            any.downcast_ref::<rtcp::receiver_report::ReceiverReport>(),
+            any.downcast_ref::<rtcp::sender_report::SenderReport>(),
+        ) {
+            (Some(rr), _) => &rr.reports,
+            (_, Some(sr)) => &sr.reports,
+            _ => continue,
+        };
+        for r in reports {
+            if let Some(sender) = st.senders.values_mut().find(|s| s.ssrc == r.ssrc) {
+                sender.reported_lost = u64::from(r.total_lost);
+            }
+        }
+    }
 }
 
 /// A sender report for each stream the leg sent past the stack.

@@ -13,7 +13,7 @@
 //! own layer (no import circle; `media_modules_import_no_circle` checks it).
 //!
 //! 1. Packets and numbers: `by_mid`, `vp8`, `vp9`, `av1`, `h264`, `rewrite`, `gate`, `adapt`,
-//!    `downlink`, `stats`, `news`, `talk`, `addresses`, `netio`, `handoff` (between shards).
+//!    `downlink`, `stats`, `news`, `talk`, `slowlink`, `addresses`, `netio`, `handoff` (between shards).
 //! 2. Streams, SDP and settings: `simulcast`, `svc`, `srtp_out`, `sender`, `sdp`, `udp`,
 //!    `settings`, `stun`.
 //! 3. `peer`: an `rtc` peer connection, built and queried.
@@ -48,6 +48,7 @@ mod sender;
 mod settings;
 mod shard;
 pub mod simulcast;
+mod slowlink;
 mod srtp_out;
 mod stats;
 mod stun;
@@ -58,7 +59,7 @@ pub mod vp8;
 pub mod vp9;
 
 pub use engine::{MediaAccounting, MediaEngine};
-pub use news::{LayerNews, MediaNews, PeerEvent, PeerInbox, PeerNews, TalkNews};
+pub use news::{LayerNews, MediaNews, PeerEvent, PeerInbox, PeerNews, SlowNews, TalkNews};
 pub use peer::rtcp_to_application;
 pub(crate) use peer::sending_track;
 pub use settings::MediaSettings;

@@ -21,6 +21,9 @@ pub enum PeerEvent {
     /// A publisher's audio stream started or stopped talking; the average level that decided
     /// it is `level_sum / packets` (`talk.rs`).
     Talking { owner: PeerOwner, mid: String, talking: bool, level_sum: u64, packets: u32 },
+    /// A stream lost at least `slowlink_threshold` packets in the last second (`uplink`: one
+    /// vroom sends, as Janus says it).
+    SlowLink { owner: PeerOwner, mid: String, kind: MediaKind, uplink: bool, lost: u64 },
     /// The PeerConnection failed or closed.
     Down(PeerOwner, String),
 }
@@ -59,6 +62,15 @@ pub struct TalkNews {
     pub packets: u32,
 }
 
+/// A stream's `slowlink` news (`PeerEvent::SlowLink`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SlowNews {
+    pub mid: String,
+    pub kind: MediaKind,
+    pub uplink: bool,
+    pub lost: u64,
+}
+
 /// The most talking changes a leg's news keeps until the core drains it.
 const TALK_NEWS: usize = 32;
 
@@ -74,6 +86,8 @@ pub struct PeerNews {
     pub layers: Vec<LayerNews>,
     /// Each stream's changes of talking, in order: each is an event Janus sends.
     pub talking: Vec<TalkNews>,
+    /// Each stream's latest slow link, per direction.
+    pub slow: Vec<SlowNews>,
     /// Why it went down (the first reason, if it was given twice).
     pub down: Option<String>,
 }
@@ -91,6 +105,9 @@ impl From<PeerEvent> for PeerNews {
             PeerEvent::Talking { owner, mid, talking, level_sum, packets } => {
                 PeerNews { talking: vec![TalkNews { mid, talking, level_sum, packets }], ..PeerNews::empty(owner) }
             }
+            PeerEvent::SlowLink { owner, mid, kind, uplink, lost } => {
+                PeerNews { slow: vec![SlowNews { mid, kind, uplink, lost }], ..PeerNews::empty(owner) }
+            }
             PeerEvent::Down(owner, reason) => PeerNews { down: Some(reason), ..PeerNews::empty(owner) },
         }
     }
@@ -98,7 +115,15 @@ impl From<PeerEvent> for PeerNews {
 
 impl PeerNews {
     fn empty(owner: PeerOwner) -> PeerNews {
-        PeerNews { owner, up: false, media: Vec::new(), layers: Vec::new(), talking: Vec::new(), down: None }
+        PeerNews {
+            owner,
+            up: false,
+            media: Vec::new(),
+            layers: Vec::new(),
+            talking: Vec::new(),
+            slow: Vec::new(),
+            down: None,
+        }
     }
 }
 
@@ -125,6 +150,12 @@ impl News for PeerNews {
         // Janus's default): each is kept, up to a bound (the latest win; they alternate, so
         // the last one kept of a stream is still its state).
         self.talking.extend(later.talking);
+        for s in later.slow {
+            match self.slow.iter_mut().find(|old| old.mid == s.mid && old.uplink == s.uplink) {
+                Some(old) => *old = s,
+                None => self.slow.push(s),
+            }
+        }
         let over = self.talking.len().saturating_sub(TALK_NEWS);
         self.talking.drain(..over);
         if self.down.is_none() {

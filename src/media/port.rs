@@ -250,6 +250,10 @@ impl MediaPort for LegPort {
         self.leg.forwarders.store(Arc::new(forwarders.to_vec()));
     }
 
+    fn request_keyframe(&self, mid: &str) {
+        self.leg.command(Cmd::Keyframe(self.leg.clone(), mid.to_string()));
+    }
+
     fn info(&self, held: &mut Token<MediaCall>) -> PeerInfo {
         super::introspect::peer_info(&mut self.leg.lock(held), self.leg.created)
     }

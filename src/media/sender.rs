@@ -78,6 +78,8 @@ pub(crate) struct Sender {
     bytes: u64,
     /// Packets the peer NACKed.
     nacked: u64,
+    /// Packets the peer's receiver reports say it lost so far (cumulative).
+    pub reported_lost: u64,
     /// The last packet's RTP timestamp and when it went out: a sender report's clock pair.
     last: Option<(u32, Instant)>,
 }
@@ -103,6 +105,7 @@ impl Sender {
             octets: 0,
             bytes: 0,
             nacked: 0,
+            reported_lost: 0,
             last: None,
         }
     }

@@ -24,6 +24,8 @@ pub struct MediaSettings {
     pub allow_aes_cm: bool,
     /// How many shard threads carry the media, each with its own socket; 0: one per core.
     pub shards: usize,
+    /// Packets lost in a second on a stream that make a `slowlink` event (0: none).
+    pub slowlink_threshold: u32,
 }
 
 impl MediaSettings {

@@ -108,6 +108,7 @@ impl MediaPort for Endpoint {
     }
     fn set_limits(&self, _held: &mut Token<MediaCall>, _limits: PublisherLimits) {}
     fn set_forwarders(&self, _forwarders: &[ForwardTo]) {}
+    fn request_keyframe(&self, _mid: &str) {}
     fn info(&self, _held: &mut Token<MediaCall>) -> PeerInfo {
         PeerInfo {
             local_candidates: vec![format!(

@@ -12,7 +12,7 @@ use axum::Router;
 use tokio::net::TcpListener;
 
 use crate::api::Api;
-use crate::media::{LayerNews, MediaEngine, MediaNews, PeerInbox, PeerNews, TalkNews};
+use crate::media::{LayerNews, MediaEngine, MediaNews, PeerInbox, PeerNews, SlowNews, TalkNews};
 use crate::sync::ParkingLot;
 
 mod http;
@@ -130,7 +130,7 @@ pub async fn peer_news(app: Arc<App>, inbox: Arc<PeerInbox>) {
         // Drain before waiting: news posted before the waker was set is not missed, and a post
         // that finds the inbox empty after this drain leaves a permit for the wait below.
         for (_, news) in inbox.drain() {
-            let PeerNews { owner, up, media, layers, talking, down } = news;
+            let PeerNews { owner, up, media, layers, talking, slow, down } = news;
             let _doing = crate::observe::locks::doing(|| format!("media news of handle {}", owner.handle));
             // A handle that is gone by now has nothing to hear.
             if up {
@@ -147,6 +147,9 @@ pub async fn peer_news(app: Arc<App>, inbox: Arc<PeerInbox>) {
             for TalkNews { mid, talking, level_sum, packets } in talking {
                 tracing::info!(session = owner.session, handle = owner.handle, mid, talking, "talking");
                 let _ = core.peer_talking(owner, &mid, talking, level_sum, packets);
+            }
+            for SlowNews { mid, kind, uplink, lost } in slow {
+                let _ = core.peer_slowlink(owner, mid, kind, uplink, lost);
             }
             if let Some(reason) = down {
                 tracing::info!(session = owner.session, handle = owner.handle, reason, "PeerConnection down");

@@ -214,9 +214,7 @@ impl<R: Runtime> Core<R> {
             for p in st.publishers.values() {
                 let mut pg = p.state.lock(rt);
                 pg.recording = record;
-                if pg.sync_recordings(&self.record_site(st, id, p.id)) {
-                    super::forwarder::publish_forwarders(&pg);
-                }
+                pg.sync_recordings(&self.record_site(st, id, p.id));
             }
             Ok(())
         })

@@ -80,22 +80,25 @@ pub struct TalkOverrides {
 
 impl PublisherState {
     /// Starts or stops the publisher's recordings to match its state: recording while its
-    /// media is up and recording is on for it. Returns whether anything changed (then the
-    /// media engine must be told where its packets go).
-    pub(crate) fn sync_recordings(&mut self, site: &RecordSite<'_>) -> bool {
+    /// media is up and recording is on for it. The media engine is told where its packets go
+    /// now, and a recording of video that starts asks for a keyframe to start from.
+    pub(crate) fn sync_recordings(&mut self, site: &RecordSite<'_>) {
         let wanted = self.media == Media::Active && self.recording && !self.dummy;
         match (wanted, self.recordings.is_empty()) {
             (true, true) => {
                 let streams = self.streams.iter().map(|s| &s.info);
                 self.recordings = super::recording::open(streams, self.recording_base.as_deref(), site);
-                true
+                let video = self.streams.iter().filter(|s| s.info.kind == MediaKind::Video);
+                for s in video.filter(|s| self.recordings.iter().any(|r| r.mid == s.info.mid)) {
+                    if let Some(port) = &self.port {
+                        port.request_keyframe(&s.info.mid);
+                    }
+                }
             }
-            (false, false) => {
-                self.recordings.clear();
-                true
-            }
-            _ => false,
+            (false, false) => self.recordings.clear(),
+            _ => return,
         }
+        super::forwarder::publish_forwarders(self);
     }
 
     /// Applies a request's `record` and `filename`: in a room with `lock_record` (and a
@@ -576,9 +579,7 @@ impl<R: Runtime> Core<R> {
                 return Ok(false);
             }
             pg.media = Media::Active;
-            if pg.sync_recordings(&self.record_site(st, room, me.id)) {
-                super::forwarder::publish_forwarders(&pg);
-            }
+            pg.sync_recordings(&self.record_site(st, room, me.id));
             let info = pg.info(me.id);
             st.notify_publishers(Some(me.id), out, RoomEvent::NewPublishers { room, publishers: vec![info] });
             Ok(true)
@@ -611,9 +612,7 @@ impl<R: Runtime> Core<R> {
                 st.notify_publishers(Some(me.id), out, RoomEvent::Display { id: me.id, display });
             }
             pg.wish(&st.config, &req.record);
-            if pg.sync_recordings(&self.record_site(st, room, me.id)) {
-                super::forwarder::publish_forwarders(&pg);
-            }
+            pg.sync_recordings(&self.record_site(st, room, me.id));
             if req.talk != TalkOverrides::default() {
                 pg.talk = pg.talk.then(req.talk);
                 let limits = limits(&st.config, pg.talk);

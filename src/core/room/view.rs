@@ -38,6 +38,11 @@ impl<'a, R: Runtime> RoomView<'a, R> {
         self.0.publishers.values()
     }
 
+    /// The room's bitrate cap for publishers (0: none).
+    pub fn bitrate(&self) -> u32 {
+        self.0.config.bitrate
+    }
+
     pub fn subscriber_count(&self) -> usize {
         self.0.subscribers.len()
     }
