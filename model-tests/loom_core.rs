@@ -47,6 +47,7 @@ loom_tests! {
     loom_inbox_wakes_for_what_is_left: None => inbox_wakes_for_what_is_left::<Loom>();
     loom_ring_hands_over_in_order: None => ring_hands_over_in_order::<Loom>();
     loom_ring_dropped_with_items_in_flight: None => ring_dropped_with_items_in_flight::<Loom>();
+    loom_spool_keeps_order_and_never_sleeps_through_a_put: Some(3) => spool_keeps_order_and_never_sleeps_through_a_put::<Loom>();
     loom_handoff_keeps_order_and_nothing_passes_a_move_or_a_close: Some(3) => handoff_keeps_order_and_nothing_passes_a_move_or_a_close::<Loom>();
     loom_room_soup: Some(4) => room_soup::<Loom>();
 }

@@ -715,3 +715,74 @@ pub fn handoff_keeps_order_and_nothing_passes_a_move_or_a_close<R: Model>() {
     fan_in::<_, _, R>(1, &publishers[1], |f| Some(f), |s: &Arc<Sub>| s.forward(999));
     assert_eq!(remote.got.lock().unwrap().len(), before, "nothing after the close");
 }
+
+/// The recorder's spool (`sync/spool.rs`): a shard puts one recording's two packets (1 byte
+/// each) and then its close (0 bytes), another puts a second recording's packet, against a writer
+/// that takes everything and sleeps whenever it found nothing, until a put tells it to wake.
+/// Each recording's items come out in order and the close after its packets; each item is
+/// taken or refused (past the 2-byte budget), never both, and a close is never refused; no
+/// more than the budget waits at once; and when the writer sleeps for good, nothing is left:
+/// a put is never slept through.
+pub fn spool_keeps_order_and_never_sleeps_through_a_put<R: Model>() {
+    use std::sync::atomic::Ordering::SeqCst;
+    use std::sync::Arc;
+    use vroom::sync::spool::{Put, Spool};
+    use vroom::sync::RtAtomicU64;
+
+    const CLOSE: u32 = 99;
+    let spool = Arc::new(Spool::<(u8, u32), R>::new(2));
+    // Wake-ups owed to the writer (an unpark each), and the producers done.
+    let wakes = Arc::new(R::AtomicU64::new(0));
+    let done = Arc::new(R::AtomicU64::new(0));
+    let producer = |recording: u8, items: Vec<(u32, usize)>| {
+        let (spool, wakes, done) = (spool.clone(), wakes.clone(), done.clone());
+        R::spawn(move || {
+            let mut refused = Vec::new();
+            for (n, size) in items {
+                match spool.put((recording, n), size) {
+                    Put::Refused => refused.push(n),
+                    Put::Wake => {
+                        wakes.fetch_add(1, SeqCst);
+                    }
+                    Put::Queued => {}
+                }
+            }
+            done.fetch_add(1, SeqCst);
+            refused
+        })
+    };
+    let shard0 = producer(0, vec![(1, 1), (2, 1), (CLOSE, 0)]);
+    let shard1 = producer(1, vec![(1, 1)]);
+
+    // The writer.
+    let (mut got, mut batch, mut woken) = (Vec::new(), Vec::new(), 0);
+    loop {
+        assert!(spool.bytes() <= 2, "at most the budget waits");
+        spool.take_all(&mut batch);
+        if !batch.is_empty() {
+            got.append(&mut batch);
+            continue;
+        }
+        // Asleep until a put says wake; with both producers done and no wake owed, for good.
+        if wakes.load(SeqCst) > woken {
+            woken += 1;
+        } else if done.load(SeqCst) == 2 && wakes.load(SeqCst) == woken {
+            break;
+        } else {
+            R::yield_now();
+        }
+    }
+    let (refused0, refused1) = (shard0(), shard1());
+    spool.take_all(&mut batch);
+    assert!(batch.is_empty(), "the writer slept for good with {batch:?} waiting");
+
+    for (recording, refused, all) in [(0u8, &refused0, vec![1, 2, CLOSE]), (1, &refused1, vec![1])] {
+        let taken: Vec<u32> = got.iter().filter(|(r, _)| *r == recording).map(|(_, n)| *n).collect();
+        assert!(taken.is_sorted(), "recording {recording} in order: {taken:?}");
+        let mut accounted: Vec<u32> = taken.iter().chain(refused.iter()).copied().collect();
+        accounted.sort_unstable();
+        assert_eq!(accounted, all, "recording {recording}: each item taken or refused, once");
+    }
+    assert!(!refused0.contains(&CLOSE), "a close is never refused");
+    assert_eq!(spool.refused(), (refused0.len() + refused1.len()) as u64);
+}

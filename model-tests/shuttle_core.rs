@@ -43,6 +43,7 @@ shuttle_tests! {
     shuttle_inbox_wakes_for_what_is_left => inbox_wakes_for_what_is_left::<Shuttle>();
     shuttle_ring_hands_over_in_order => ring_hands_over_in_order::<Shuttle>();
     shuttle_ring_dropped_with_items_in_flight => ring_dropped_with_items_in_flight::<Shuttle>();
+    shuttle_spool_keeps_order_and_never_sleeps_through_a_put => spool_keeps_order_and_never_sleeps_through_a_put::<Shuttle>();
     shuttle_handoff_keeps_order_and_nothing_passes_a_move_or_a_close => handoff_keeps_order_and_nothing_passes_a_move_or_a_close::<Shuttle>();
     shuttle_room_soup => room_soup::<Shuttle>();
 }

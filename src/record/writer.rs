@@ -1,27 +1,40 @@
 //! The recorder: one thread that writes every recording's file. The packet path only queues a
-//! copy of each packet (never waiting: past [`QUEUE_BYTES`] queued, a packet is dropped and
-//! counted), so a slow or full disk never slows forwarding. A file that cannot be opened or
-//! written ends its recording with a log line; the others go on.
+//! copy of each packet on a spool (`sync::spool`, never waiting: past [`QUEUE_BYTES`] queued, a
+//! packet is dropped and counted), so a slow or full disk never slows forwarding. A file that
+//! cannot be opened or written ends its recording with a log line; the others go on.
 
 use std::collections::HashMap;
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed};
-use std::sync::mpsc;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, OnceLock};
+use std::thread::Thread;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use super::mjr;
 use crate::core::seams::{PacketSink, RecordSpec};
+use crate::sync::spool::{Put, Spool};
+use crate::sync::ParkingLot;
 
 /// The most packet bytes waiting for the writer, across every recording: a few seconds of a
 /// room's media. Beyond it packets are dropped rather than held.
 pub const QUEUE_BYTES: usize = 32 << 20;
 
 enum Msg {
-    Open { id: u64, spec: RecordSpec },
-    Packet { id: u64, at: Instant, bytes: Vec<u8> },
-    Close { id: u64 },
+    Open {
+        id: u64,
+        spec: RecordSpec,
+    },
+    Packet {
+        id: u64,
+        at: Instant,
+        bytes: Vec<u8>,
+    },
+    Close {
+        id: u64,
+    },
+    /// The recorder is gone: the writer ends.
+    Stop,
 }
 
 /// What the recorder did, for `/metrics`.
@@ -34,10 +47,31 @@ pub struct RecorderStats {
     pub failed: AtomicU64,
 }
 
-/// The recorder's queue; its thread starts with it and ends when every handle is gone.
+/// The way to the writer thread: its spool, and the thread to wake.
+#[derive(Clone)]
+struct ToWriter {
+    spool: Arc<Spool<Msg, ParkingLot>>,
+    thread: Thread,
+    stats: Arc<RecorderStats>,
+}
+
+impl ToWriter {
+    /// Queues `msg` of `size` bytes; whether it was queued.
+    fn put(&self, msg: Msg, size: usize) -> bool {
+        match self.spool.put(msg, size) {
+            Put::Queued => true,
+            Put::Wake => {
+                self.thread.unpark();
+                true
+            }
+            Put::Refused => false,
+        }
+    }
+}
+
+/// The recorder: its writer thread starts with it, and ends when it is dropped.
 pub struct Recorder {
-    tx: mpsc::Sender<Msg>,
-    queued: Arc<AtomicUsize>,
+    to: ToWriter,
     next_id: AtomicU64,
     pub stats: Arc<RecorderStats>,
 }
@@ -45,27 +79,34 @@ pub struct Recorder {
 /// One recording: the sink a publisher stream's packets go to. Dropping it closes the file.
 pub struct Recording {
     id: u64,
-    tx: mpsc::Sender<Msg>,
-    queued: Arc<AtomicUsize>,
-    stats: Arc<RecorderStats>,
+    to: ToWriter,
 }
 
 impl Recorder {
     pub fn start() -> io::Result<Recorder> {
-        let (tx, rx) = mpsc::channel();
-        let queued = Arc::new(AtomicUsize::new(0));
+        let spool = Arc::new(Spool::new(QUEUE_BYTES));
         let stats = Arc::new(RecorderStats::default());
-        let (q, s) = (queued.clone(), stats.clone());
-        std::thread::Builder::new().name("vroom-recorder".into()).spawn(move || write_all(rx, &q, &s))?;
-        Ok(Recorder { tx, queued, next_id: AtomicU64::new(1), stats })
+        let (sp, st) = (spool.clone(), stats.clone());
+        let thread = std::thread::Builder::new()
+            .name("vroom-recorder".into())
+            .spawn(move || write_all(&sp, &st))?
+            .thread()
+            .clone();
+        Ok(Recorder { to: ToWriter { spool, thread, stats: stats.clone() }, next_id: AtomicU64::new(1), stats })
     }
 
     /// A recording into `spec.path` (created, or truncated): opened by the writer, so this
     /// does no I/O and may be called under locks.
     pub fn open(&self, spec: RecordSpec) -> Recording {
         let id = self.next_id.fetch_add(1, Relaxed);
-        let _ = self.tx.send(Msg::Open { id, spec });
-        Recording { id, tx: self.tx.clone(), queued: self.queued.clone(), stats: self.stats.clone() }
+        self.to.put(Msg::Open { id, spec }, 0);
+        Recording { id, to: self.to.clone() }
+    }
+}
+
+impl Drop for Recorder {
+    fn drop(&mut self) {
+        self.to.put(Msg::Stop, 0);
     }
 }
 
@@ -100,21 +141,16 @@ impl PacketSink for Nowhere {
 
 impl PacketSink for Recording {
     fn send(&self, packet: &[u8]) {
-        if self.queued.fetch_add(packet.len(), Relaxed) + packet.len() > QUEUE_BYTES {
-            self.queued.fetch_sub(packet.len(), Relaxed);
-            self.stats.packets_dropped.fetch_add(1, Relaxed);
-            return;
-        }
         let msg = Msg::Packet { id: self.id, at: Instant::now(), bytes: packet.to_vec() };
-        if self.tx.send(msg).is_err() {
-            self.queued.fetch_sub(packet.len(), Relaxed);
+        if !self.to.put(msg, packet.len()) {
+            self.to.stats.packets_dropped.fetch_add(1, Relaxed);
         }
     }
 }
 
 impl Drop for Recording {
     fn drop(&mut self) {
-        let _ = self.tx.send(Msg::Close { id: self.id });
+        self.to.put(Msg::Close { id: self.id }, 0);
     }
 }
 
@@ -145,64 +181,57 @@ impl Open {
     }
 }
 
-/// The writer thread: until every sender is gone.
-fn write_all(rx: mpsc::Receiver<Msg>, queued: &AtomicUsize, stats: &RecorderStats) {
+/// The writer thread: until its recorder is dropped.
+fn write_all(spool: &Spool<Msg, ParkingLot>, stats: &RecorderStats) {
     let mut open: HashMap<u64, Open> = HashMap::new();
-    let mut dirty = false;
+    let mut batch = Vec::new();
     loop {
-        // Buffered writes are flushed whenever the queue runs dry: a recording on disk lags
-        // its media by at most what one wake-up wrote.
-        let msg = match rx.try_recv() {
-            Ok(m) => m,
-            Err(mpsc::TryRecvError::Empty) => {
-                if dirty {
-                    for o in open.values_mut() {
-                        flush(o, stats);
-                    }
-                    dirty = false;
-                }
-                match rx.recv() {
-                    Ok(m) => m,
-                    Err(_) => return,
-                }
+        spool.take_all(&mut batch);
+        if batch.is_empty() {
+            // Buffered writes are flushed whenever the spool runs dry: a recording on disk
+            // lags its media by at most what one wake-up wrote.
+            for o in open.values_mut() {
+                flush(o, stats);
             }
-            Err(mpsc::TryRecvError::Disconnected) => return,
-        };
-        match msg {
-            Msg::Open { id, spec } => {
-                let path = spec.path.display().to_string();
-                let file = match File::create(&spec.path) {
-                    Ok(f) => Some(BufWriter::with_capacity(64 << 10, f)),
-                    Err(e) => {
-                        tracing::error!(path, error = %e, "recording not started: its file cannot be created");
-                        stats.failed.fetch_add(1, Relaxed);
-                        None
+            std::thread::park();
+            continue;
+        }
+        for msg in batch.drain(..) {
+            match msg {
+                Msg::Open { id, spec } => {
+                    let path = spec.path.display().to_string();
+                    let file = match File::create(&spec.path) {
+                        Ok(f) => Some(BufWriter::with_capacity(64 << 10, f)),
+                        Err(e) => {
+                            tracing::error!(path, error = %e, "recording not started: its file cannot be created");
+                            stats.failed.fetch_add(1, Relaxed);
+                            None
+                        }
+                    };
+                    if file.is_some() {
+                        tracing::info!(path, codec = spec.codec, "recording started");
                     }
-                };
-                if file.is_some() {
-                    tracing::info!(path, codec = spec.codec, "recording started");
+                    open.insert(id, Open { spec, file, first: None, packets: 0, frame: Vec::new() });
                 }
-                open.insert(id, Open { spec, file, first: None, packets: 0, frame: Vec::new() });
-            }
-            Msg::Packet { id, at, bytes } => {
-                queued.fetch_sub(bytes.len(), Relaxed);
-                // A failed recording's packets are dropped until it is closed.
-                let Some(o) = open.get_mut(&id).filter(|o| o.file.is_some()) else { continue };
-                match o.write(at, &bytes) {
-                    Ok(()) => {
-                        stats.packets_written.fetch_add(1, Relaxed);
-                        dirty = true;
-                    }
-                    Err(e) => fail(o, &e, stats),
-                }
-            }
-            Msg::Close { id } => {
-                if let Some(mut o) = open.remove(&id) {
-                    flush(&mut o, stats);
-                    if o.file.is_some() {
-                        tracing::info!(path = %o.spec.path.display(), packets = o.packets, "recording closed");
+                Msg::Packet { id, at, bytes } => {
+                    // A failed recording's packets are dropped until it is closed.
+                    let Some(o) = open.get_mut(&id).filter(|o| o.file.is_some()) else { continue };
+                    match o.write(at, &bytes) {
+                        Ok(()) => {
+                            stats.packets_written.fetch_add(1, Relaxed);
+                        }
+                        Err(e) => fail(o, &e, stats),
                     }
                 }
+                Msg::Close { id } => {
+                    if let Some(mut o) = open.remove(&id) {
+                        flush(&mut o, stats);
+                        if o.file.is_some() {
+                            tracing::info!(path = %o.spec.path.display(), packets = o.packets, "recording closed");
+                        }
+                    }
+                }
+                Msg::Stop => return,
             }
         }
     }
@@ -306,11 +335,9 @@ mod tests {
     fn past_the_queue_bound_packets_are_dropped_not_held() {
         let recorder = Recorder::start().unwrap();
         let rec = recorder.open(spec(PathBuf::from("/dev/null")));
-        // As if the writer had fallen behind by the whole bound.
-        recorder.queued.fetch_add(QUEUE_BYTES, Relaxed);
-        rec.send(&[0x80, 111, 0, 0]);
+        // A packet the size of the whole bound: it cannot be queued.
+        rec.send(&vec![0; QUEUE_BYTES + 1]);
         assert_eq!(recorder.stats.packets_dropped.load(Relaxed), 1);
-        recorder.queued.fetch_sub(QUEUE_BYTES, Relaxed);
         rec.send(&[0x80, 111, 0, 1]);
         wait_for(|| recorder.stats.packets_written.load(Relaxed) == 1);
         assert_eq!(recorder.stats.packets_written.load(Relaxed), 1);

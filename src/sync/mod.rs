@@ -22,6 +22,7 @@ pub mod order;
 mod parking;
 pub mod queue;
 pub mod ring;
+pub mod spool;
 
 pub use parking::ParkingLot;
 
