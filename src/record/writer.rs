@@ -154,8 +154,8 @@ impl Drop for Recording {
     }
 }
 
-/// An open recording on the writer's side. `failed` once an error ended it: its packets are
-/// then dropped until it is closed.
+/// An open recording on the writer's side. Its `file` is gone once an error ended it: its
+/// packets are then dropped until it is closed.
 struct Open {
     spec: RecordSpec,
     file: Option<BufWriter<File>>,
