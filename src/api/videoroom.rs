@@ -224,19 +224,20 @@ impl<R: Runtime> Api<R> {
         let offer = |jsep: &Option<Jsep>, room: Option<crate::core::ids::RoomId>| -> Result<Option<Publish>> {
             match jsep {
                 Some(j) if j.kind == SdpKind::Offer => {
-                    let (vp9, h264) = room.map(|r| core.video_profiles(r)).unwrap_or_default();
-                    let mut sdp = sdp::prefer_profiles(&j.sdp, vp9.as_deref(), h264.as_deref());
+                    let rules = room.map(|r| core.offer_rules(r)).unwrap_or_default();
+                    let (vp9, h264) = (rules.vp9_profile.as_deref(), rules.h264_profile.as_deref());
+                    let mut sdp = sdp::prefer_profiles(&j.sdp, vp9, h264);
                     // The publisher's `videocodec`, else the room's first that is offered, is
                     // the one answered (as Janus chooses).
                     let codecs = match b.str("videocodec")? {
                         Some(codec) => vec![codec.to_string()],
-                        None => room.map(|r| core.video_codecs(r)).unwrap_or_default(),
+                        None => rules.videocodecs,
                     };
                     for codec in codecs.iter().rev() {
                         sdp = sdp::prefer_codec(&sdp, codec);
                     }
                     // A room without `audiolevel_ext` does not negotiate the audio level.
-                    if room.is_some_and(|r| !core.audio_level_ext(r)) {
+                    if !rules.audio_level {
                         sdp = sdp::without_extension(&sdp, sdp::AUDIO_LEVEL_URI);
                     }
                     let offered = sdp::parse_offer(&sdp).map_err(Error::InvalidSdp)?;

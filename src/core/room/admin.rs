@@ -15,6 +15,25 @@ use crate::core::ids::{ParticipantId, RoomId};
 use crate::core::outbox::Outbox;
 use crate::core::Core;
 
+/// What a room asks of a publisher's offer, for the answer to follow.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OfferRules {
+    /// The profiles it chooses (`vp9_profile`, `h264_profile`).
+    pub vp9_profile: Option<String>,
+    pub h264_profile: Option<String>,
+    /// The video codecs it allows, in its order of preference (`videocodec`).
+    pub videocodecs: Vec<String>,
+    /// Whether it negotiates the audio level extension (`audiolevel_ext`).
+    pub audio_level: bool,
+}
+
+impl Default for OfferRules {
+    /// Janus's defaults: no profile or codec chosen, the audio level negotiated.
+    fn default() -> Self {
+        OfferRules { vp9_profile: None, h264_profile: None, videocodecs: Vec::new(), audio_level: true }
+    }
+}
+
 impl<R: Runtime> Core<R> {
     fn check_admin_key(&self, given: Option<&str>) -> Result<()> {
         match (&self.config.admin_key, given) {
@@ -100,31 +119,16 @@ impl<R: Runtime> Core<R> {
         }
     }
 
-    /// The VP9 and H.264 profiles room `id` chooses (`vp9_profile`, `h264_profile`).
-    pub fn video_profiles(&self, id: RoomId) -> (Option<String>, Option<String>) {
+    /// What room `id` asks of a publisher's offer; a room that does not exist asks nothing.
+    pub fn offer_rules(&self, id: RoomId) -> OfferRules {
         let mut t = Self::enter();
-        match self.find_room(&mut t, id) {
-            Ok(room) => {
-                let st = room.state.read(&mut t);
-                (st.config.vp9_profile.clone(), st.config.h264_profile.clone())
-            }
-            Err(_) => (None, None),
-        }
-    }
-
-    /// Whether a room negotiates the audio level extension with its publishers
-    /// (`audiolevel_ext`); a room that does not exist does (Janus's default).
-    pub fn audio_level_ext(&self, id: RoomId) -> bool {
-        let mut t = Self::enter();
-        self.find_room(&mut t, id).map_or(true, |room| room.state.read(&mut t).config.audiolevel_ext)
-    }
-
-    /// The video codecs a room allows, in its order of preference (`videocodec`).
-    pub fn video_codecs(&self, id: RoomId) -> Vec<String> {
-        let mut t = Self::enter();
-        match self.find_room(&mut t, id) {
-            Ok(room) => room.state.read(&mut t).config.videocodec.split(',').map(|c| c.trim().to_string()).collect(),
-            Err(_) => Vec::new(),
+        let Ok(room) = self.find_room(&mut t, id) else { return OfferRules::default() };
+        let c = &room.state.read(&mut t).config;
+        OfferRules {
+            vp9_profile: c.vp9_profile.clone(),
+            h264_profile: c.h264_profile.clone(),
+            videocodecs: c.videocodec.split(',').map(|c| c.trim().to_string()).collect(),
+            audio_level: c.audiolevel_ext,
         }
     }
 

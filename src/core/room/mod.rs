@@ -33,6 +33,7 @@ mod view;
 #[cfg(test)]
 mod tests;
 
+pub use admin::OfferRules;
 pub use config::{AllowedAction, ParticipantInfo, RoomConfig, RoomEdit, RoomInfo};
 pub use forwarder::{ForwardRequest, ForwardStream, ForwarderInfo};
 pub use publisher::{FanoutTarget, JoinPublisher, Publish, Publisher, PublisherConfigure, StreamSpec, TalkOverrides};

@@ -101,9 +101,22 @@ impl PublisherState {
         super::forwarder::publish_forwarders(self);
     }
 
+    /// Takes a request's own talk settings and recording wishes; returns what its media is
+    /// asked to do from now on.
+    pub(crate) fn take_asks(
+        &mut self,
+        config: &super::RoomConfig,
+        talk: TalkOverrides,
+        record: &RecordWish,
+    ) -> PublisherLimits {
+        self.talk = self.talk.then(talk);
+        self.wish(config, record);
+        limits(config, self.talk)
+    }
+
     /// Applies a request's `record` and `filename`: in a room with `lock_record` (and a
     /// secret), only with the room's secret; otherwise they are ignored, as Janus does.
-    pub(crate) fn wish(&mut self, config: &super::RoomConfig, wish: &RecordWish) {
+    fn wish(&mut self, config: &super::RoomConfig, wish: &RecordWish) {
         let wants = wish.record.is_some() || wish.filename.is_some();
         if wants && config.lock_record && config.check_secret(wish.secret.as_deref()).is_err() {
             return;
@@ -514,9 +527,7 @@ impl<R: Runtime> Core<R> {
                     .map(|(i, s)| new_stream(i, s, st.config.video_svc))
                     .collect();
                 pg.media = Media::Negotiated;
-                pg.talk = pg.talk.then(publish.talk);
-                pg.wish(&st.config, &publish.record);
-                let limits = limits(&st.config, pg.talk);
+                let limits = pg.take_asks(&st.config, publish.talk, &publish.record);
                 port.set_limits(&mut pg.token().media(), limits);
                 pg.port = Some(port);
                 if let RoomEvent::Joined { streams, .. } = &mut joined {
@@ -549,9 +560,7 @@ impl<R: Runtime> Core<R> {
             pg.streams =
                 req.streams.into_iter().enumerate().map(|(i, s)| new_stream(i, s, st.config.video_svc)).collect();
             pg.media = Media::Negotiated;
-            pg.talk = pg.talk.then(req.talk);
-            pg.wish(&st.config, &req.record);
-            let limits = limits(&st.config, pg.talk);
+            let limits = pg.take_asks(&st.config, req.talk, &req.record);
             port.set_limits(&mut pg.token().media(), limits);
             pg.port = Some(port);
             let streams = pg.streams.iter().map(|s| s.info.clone()).collect();
@@ -611,16 +620,12 @@ impl<R: Runtime> Core<R> {
                 pg.display = Some(display.clone());
                 st.notify_publishers(Some(me.id), out, RoomEvent::Display { id: me.id, display });
             }
-            pg.wish(&st.config, &req.record);
-            pg.sync_recordings(&self.record_site(st, room, me.id));
-            if req.talk != TalkOverrides::default() {
-                pg.talk = pg.talk.then(req.talk);
-                let limits = limits(&st.config, pg.talk);
-                let (ps, pt) = pg.split();
-                if let Some(port) = &ps.port {
-                    port.set_limits(&mut pt.media(), limits);
-                }
+            let limits = pg.take_asks(&st.config, req.talk, &req.record);
+            let (ps, pt) = pg.split();
+            if let Some(port) = &ps.port {
+                port.set_limits(&mut pt.media(), limits);
             }
+            pg.sync_recordings(&self.record_site(st, room, me.id));
             let mut described = false;
             for (mid, text) in req.descriptions {
                 if let Some(s) = pg.stream_mut(&mid) {

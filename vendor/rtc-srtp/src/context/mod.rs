@@ -172,18 +172,7 @@ impl Context {
     }
 
     fn get_srtp_ssrc_state(&mut self, ssrc: u32) -> &mut SrtpSsrcState {
-        // `or_insert_with` so the replay detector (a boxed sliding-window
-        // detector backed by a heap-allocated bit buffer) is only constructed on
-        // the first packet for a given SSRC. `or_insert` would build — and then
-        // immediately drop — a fresh detector on every decrypted packet.
-        let new_srtp_replay_detector = &self.new_srtp_replay_detector;
-        self.srtp_ssrc_states
-            .entry(ssrc)
-            .or_insert_with(|| SrtpSsrcState {
-                ssrc,
-                replay_detector: Some(new_srtp_replay_detector()),
-                ..Default::default()
-            })
+        srtp_ssrc_state(&mut self.srtp_ssrc_states, &self.new_srtp_replay_detector, ssrc)
     }
 
     fn get_srtcp_ssrc_state(&mut self, ssrc: u32) -> &mut SrtcpSsrcState {
@@ -220,4 +209,22 @@ impl Context {
     fn set_index(&mut self, ssrc: u32, index: usize) {
         self.get_srtcp_ssrc_state(ssrc).srtcp_index = index % (MAX_SRTCP_INDEX + 1);
     }
+}
+
+/// vroom patch: an SSRC's state, from the fields it lives in, so that a caller can use the
+/// context's cipher while it holds the state (`Context::encrypt_rtp_in_place`).
+pub(crate) fn srtp_ssrc_state<'a>(
+    states: &'a mut HashMap<u32, SrtpSsrcState>,
+    new_srtp_replay_detector: &ContextOption,
+    ssrc: u32,
+) -> &'a mut SrtpSsrcState {
+    // `or_insert_with` so the replay detector (a boxed sliding-window
+    // detector backed by a heap-allocated bit buffer) is only constructed on
+    // the first packet for a given SSRC. `or_insert` would build — and then
+    // immediately drop — a fresh detector on every decrypted packet.
+    states.entry(ssrc).or_insert_with(|| SrtpSsrcState {
+        ssrc,
+        replay_detector: Some(new_srtp_replay_detector()),
+        ..Default::default()
+    })
 }

@@ -97,12 +97,7 @@ impl Context {
     ///
     /// As [`Context::encrypt_rtp_with_header`].
     pub fn encrypt_rtp_in_place(&mut self, packet: &mut BytesMut, header: &rtp::Header) -> Result<()> {
-        let new_srtp_replay_detector = &self.new_srtp_replay_detector;
-        let state = self.srtp_ssrc_states.entry(header.ssrc).or_insert_with(|| SrtpSsrcState {
-            ssrc: header.ssrc,
-            replay_detector: Some(new_srtp_replay_detector()),
-            ..Default::default()
-        });
+        let state = srtp_ssrc_state(&mut self.srtp_ssrc_states, &self.new_srtp_replay_detector, header.ssrc);
         let (roc, diff, ovf) = state.next_rollover_count(header.sequence_number);
         if ovf {
             return Err(Error::ErrExceededMaxPackets);
